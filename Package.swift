@@ -1,0 +1,94 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Sharecast",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sharecast", targets: ["sharecast"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // Typed, non-variadic wrappers around the variadic C entry points.
+        .target(name: "CShims", dependencies: ["CMicroHTTPD", "CCurl"]),
+
+        .target(
+            name: "SharecastCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "CTestPatternClip"),
+        .target(name: "SharecastTS", dependencies: ["CTestPatternClip"]),
+        .target(
+            name: "SharecastHTTP",
+            dependencies: [
+                "CShims", "SharecastCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SharecastUpstream",
+            dependencies: [
+                "CShims", "SharecastCore", "SharecastTS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SharecastStore",
+            dependencies: [
+                "SharecastCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SharecastApp",
+            dependencies: [
+                "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "sharecast",
+            dependencies: [
+                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastUpstream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
+        .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),
+        .testTarget(
+            name: "SharecastStoreTests",
+            dependencies: ["SharecastStore", "SharecastCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "SharecastHTTPTests",
+            dependencies: ["SharecastHTTP", "SharecastUpstream", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "SharecastEndToEndTests",
+            dependencies: [
+                "sharecast", "SharecastApp", "SharecastCore", "SharecastStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
