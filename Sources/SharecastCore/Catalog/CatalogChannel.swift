@@ -1,0 +1,77 @@
+/// A channel as Sharecast serves it, whichever source declared it.
+public struct CatalogChannel: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var group: String
+    public var logo: String?
+    public var tvgID: String?
+    public var tvgName: String?
+    /// Upstream URLs: the primary first, then backups.
+    public var urls: [String]
+    public var userAgent: String?
+    public var headers: [String: String]
+    /// `config` for inline channels, else the playlist's name.
+    public var source: String
+    /// The channel's place in its source, for a stable served order.
+    public var position: Int
+
+    public init(
+        id: String, name: String, group: String = "", logo: String? = nil, tvgID: String? = nil,
+        tvgName: String? = nil, urls: [String], userAgent: String? = nil, headers: [String: String] = [:],
+        source: String, position: Int
+    ) {
+        self.id = id
+        self.name = name
+        self.group = group
+        self.logo = logo
+        self.tvgID = tvgID
+        self.tvgName = tvgName
+        self.urls = urls
+        self.userAgent = userAgent
+        self.headers = headers
+        self.source = source
+        self.position = position
+    }
+
+    /// The source name of channels declared inline in the configuration.
+    public static let configSource = "config"
+}
+
+extension CatalogChannel {
+    /// Inline channels keep the ids the configuration gives them.
+    public static func fromConfig(_ definitions: [ChannelDefinition]) -> [CatalogChannel] {
+        definitions.enumerated().map { position, definition in
+            CatalogChannel(
+                id: definition.id, name: definition.name, group: definition.group, logo: definition.logo,
+                tvgID: definition.tvgID, urls: definition.urls, userAgent: definition.userAgent,
+                headers: definition.headers, source: configSource, position: position
+            )
+        }
+    }
+
+    /// Channels from a provider playlist get ids that survive re-imports: `<playlist>.<slug of the
+    /// name>`, with `-2`, `-3`, ... for repeated names in file order. The provider's URLs (which often
+    /// carry rotating tokens) play no part, so a refreshed playlist maps onto the same ids and keys.
+    public static func fromPlaylist(_ entries: [M3UEntry], playlist: String) -> [CatalogChannel] {
+        var reserved = Set<String>()
+        var result: [CatalogChannel] = []
+        result.reserveCapacity(entries.count)
+        let prefix = ChannelID.slug(playlist)
+        for (position, entry) in entries.enumerated() {
+            let name = entry.displayName
+            let base = String("\(prefix).\(ChannelID.slug(name))".prefix(ChannelID.maxLength - 6))
+            var id = base
+            var copy = 1
+            while !reserved.insert(id).inserted {
+                copy += 1
+                id = "\(base)-\(copy)"
+            }
+            result.append(CatalogChannel(
+                id: id, name: name, group: entry.group ?? "", logo: entry.logo, tvgID: entry.tvgID,
+                tvgName: entry.tvgName, urls: [entry.url], userAgent: entry.userAgent, source: playlist,
+                position: position
+            ))
+        }
+        return result
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The scalar settings of `SharecastConfig`, each with its YAML path, its environment variable and
+/// its validation, declared once so that the file, the environment and flags are checked alike.
+enum ConfigSchema {
+    enum Kind {
+        case string(WritableKeyPath<SharecastConfig, String>, StringCheck)
+        case int(WritableKeyPath<SharecastConfig, Int>, ClosedRange<Int>, expectation: String)
+        case bool(WritableKeyPath<SharecastConfig, Bool>)
+    }
+
+    enum StringCheck {
+        case nonEmpty
+        case listenAddress
+        case baseURL
+    }
+
+    struct Setting {
+        let path: String
+        let kind: Kind
+
+        /// `server.port` is `SHARECAST_SERVER_PORT`.
+        var environmentName: String {
+            "SHARECAST_" + path.uppercased().replacingOccurrences(of: ".", with: "_")
+        }
+    }
+
+    static let positive = "expected a positive integer"
+    static let nonNegative = "expected a non-negative integer"
+
+    static var settings: [Setting] {
+        [
+            Setting(path: "server.listen", kind: .string(\.server.listen, .listenAddress)),
+            Setting(path: "server.port", kind: .int(\.server.port, 0...65535, expectation: "expected a port number from 0 to 65535")),
+            Setting(path: "server.public_base_url", kind: .string(\.server.publicBaseURL, .baseURL)),
+            Setting(path: "database.path", kind: .string(\.database.path, .nonEmpty)),
+            Setting(path: "shared_streaming.enabled", kind: .bool(\.sharedStreaming.enabled)),
+            Setting(path: "shared_streaming.buffer_path", kind: .string(\.sharedStreaming.bufferPath, .nonEmpty)),
+            Setting(path: "shared_streaming.max_concurrent_streams", kind: .int(\.sharedStreaming.maxConcurrentStreams, 1...100_000, expectation: positive)),
+            Setting(path: "shared_streaming.client_timeout", kind: .int(\.sharedStreaming.clientTimeout, 1...86_400 * 7, expectation: positive)),
+            Setting(path: "shared_streaming.monitoring.enabled", kind: .bool(\.sharedStreaming.monitoring.enabled)),
+            Setting(path: "shared_streaming.monitoring.stream_timeout", kind: .int(\.sharedStreaming.monitoring.streamTimeout, 1...86_400, expectation: positive)),
+            Setting(path: "shared_streaming.monitoring.health_check_interval", kind: .int(\.sharedStreaming.monitoring.healthCheckInterval, 1...86_400, expectation: positive)),
+            Setting(path: "shared_streaming.monitoring.bandwidth_threshold", kind: .int(\.sharedStreaming.monitoring.bandwidthThreshold, 0...100_000_000, expectation: nonNegative)),
+            Setting(path: "shared_streaming.monitoring.cleanup_interval", kind: .int(\.sharedStreaming.monitoring.cleanupInterval, 1...86_400 * 7, expectation: positive)),
+            Setting(path: "shared_streaming.monitoring.stats_retention_days", kind: .int(\.sharedStreaming.monitoring.statsRetentionDays, 1...3650, expectation: positive)),
+        ]
+    }
+
+    static func setting(_ path: String) -> Setting? {
+        settings.first { $0.path == path }
+    }
+
+    /// Mappings that hold settings: every proper prefix of a setting's path.
+    static var sections: Set<String> {
+        var result = Set<String>()
+        for setting in settings {
+            var parts = setting.path.split(separator: ".").dropLast()
+            while !parts.isEmpty {
+                result.insert(parts.joined(separator: "."))
+                parts = parts.dropLast()
+            }
+        }
+        return result
+    }
+
+    static let lists: Set<String> = ["playlists", "channels"]
+
+    /// The keys allowed directly under `section` ("" for the top level), for "did you mean" hints.
+    static func keys(under section: String) -> [String] {
+        let prefix = section.isEmpty ? "" : section + "."
+        let candidates = settings.map(\.path) + Array(sections) + Array(lists)
+        return candidates.compactMap { path -> String? in
+            guard path.hasPrefix(prefix) else { return nil }
+            let rest = path.dropFirst(prefix.count)
+            return rest.contains(".") ? nil : String(rest)
+        }
+    }
+
+    /// Parses `raw` for `setting` and stores it in `config`; returns a message when it is not valid.
+    static func apply(_ raw: String, to setting: Setting, in config: inout SharecastConfig) -> String? {
+        switch setting.kind {
+        case let .int(keyPath, range, expectation):
+            guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                return "\(expectation), got \(quoted(raw))"
+            }
+            config[keyPath: keyPath] = value
+        case let .bool(keyPath):
+            switch raw.lowercased() {
+            case "true", "yes", "on", "1": config[keyPath: keyPath] = true
+            case "false", "no", "off", "0": config[keyPath: keyPath] = false
+            default: return "expected true or false, got \(quoted(raw))"
+            }
+        case let .string(keyPath, check):
+            if let problem = validate(raw, check) { return problem }
+            config[keyPath: keyPath] = check == .baseURL ? String(raw.trimmingSuffix("/")) : raw
+        }
+        return nil
+    }
+
+    static func validate(_ raw: String, _ check: StringCheck) -> String? {
+        switch check {
+        case .nonEmpty:
+            return raw.isEmpty ? "expected a non-empty string" : nil
+        case .listenAddress:
+            return isIPAddress(raw) || raw == "localhost" ? nil : "expected an IP address such as 0.0.0.0 or ::, got \(quoted(raw))"
+        case .baseURL:
+            if raw.isEmpty { return nil }
+            let ok = (raw.hasPrefix("http://") || raw.hasPrefix("https://")) && !raw.contains(where: \.isWhitespace)
+                && !raw.contains("?") && !raw.contains("#")
+            return ok ? nil : "expected empty or an http(s) URL without query, got \(quoted(raw))"
+        }
+    }
+
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for character in text.prefix(80) {
+            switch character {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default: out.append(character)
+            }
+        }
+        return out + (text.count > 80 ? "…\"" : "\"")
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: Character) -> Substring {
+        var result = Substring(self)
+        while result.count > 1, result.last == suffix, !result.hasSuffix("://") { result = result.dropLast() }
+        return result
+    }
+}

@@ -1,0 +1,91 @@
+/// The whole of Sharecast's configuration, as typed values.
+///
+/// The defaults here are the seed's and match `DefaultConfig.yaml`; `ConfigLoader` fills the values
+/// from YAML, then the environment, then command-line flags, validating each against `ConfigSchema`.
+public struct SharecastConfig: Sendable, Equatable {
+    public var server = ServerConfig()
+    public var database = DatabaseConfig()
+    public var sharedStreaming = SharedStreamingConfig()
+    /// Provider playlists to import into the channel catalog.
+    public var playlists: [PlaylistSource] = []
+    /// Channels declared inline, in addition to those from playlists.
+    public var channels: [ChannelDefinition] = []
+
+    public init() {}
+}
+
+public struct ServerConfig: Sendable, Equatable {
+    /// The address to listen on: an IPv4 or IPv6 address (`0.0.0.0`, `::`) or `localhost`.
+    public var listen = "0.0.0.0"
+    /// 0 asks the system for a free port (tests use it; the bound port is logged).
+    public var port = 8085
+    /// The base of the URLs written into `/playlist.m3u`; empty means "from the request's Host header".
+    public var publicBaseURL = ""
+}
+
+public struct DatabaseConfig: Sendable, Equatable {
+    public var path = "data/sharecast.sqlite"
+}
+
+public struct SharedStreamingConfig: Sendable, Equatable {
+    public var enabled = true
+    public var bufferPath = "/tmp/m3u-proxy-buffers"
+    public var maxConcurrentStreams = 100
+    /// Seconds a client may go without progress before it is disconnected.
+    public var clientTimeout = 300
+    public var monitoring = MonitoringConfig()
+}
+
+public struct MonitoringConfig: Sendable, Equatable {
+    public var enabled = true
+    /// Seconds without upstream data before a stream counts as stalled.
+    public var streamTimeout = 300
+    public var healthCheckInterval = 60
+    /// Kilobits per second.
+    public var bandwidthThreshold = 50_000
+    public var cleanupInterval = 300
+    public var statsRetentionDays = 7
+}
+
+/// A provider playlist: a local path or an http(s) URL.
+public struct PlaylistSource: Sendable, Equatable {
+    public var name: String
+    public var source: String
+    /// Sent when fetching the playlist (some providers reject unknown clients).
+    public var userAgent: String?
+
+    public init(name: String, source: String, userAgent: String? = nil) {
+        self.name = name
+        self.source = source
+        self.userAgent = userAgent
+    }
+
+    public var isRemote: Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
+}
+
+/// A channel declared in the configuration file.
+public struct ChannelDefinition: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var group: String
+    /// The primary URL first, then backups in the order they are tried.
+    public var urls: [String]
+    public var logo: String?
+    public var tvgID: String?
+    public var userAgent: String?
+    public var headers: [String: String]
+
+    public init(
+        id: String, name: String, group: String = "", urls: [String], logo: String? = nil,
+        tvgID: String? = nil, userAgent: String? = nil, headers: [String: String] = [:]
+    ) {
+        self.id = id
+        self.name = name
+        self.group = group
+        self.urls = urls
+        self.logo = logo
+        self.tvgID = tvgID
+        self.userAgent = userAgent
+        self.headers = headers
+    }
+}

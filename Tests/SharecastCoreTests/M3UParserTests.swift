@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import SharecastCore
+
+@Suite struct M3UParserTests {
+    @Test func readsCRLFAndABOMAndKeepsAttributes() throws {
+        let text = "#EXTM3U url-tvg=\"http://epg\"\r\n"
+            + "#EXTINF:-1 tvg-id=\"one.uk\" tvg-name=\"One\" tvg-logo=\"http://l/1.png\" group-title=\"News, World\",One HD\r\n"
+            + "http://provider.example/live/u/p/1.ts\r\n"
+        let bytes = [0xEF, 0xBB, 0xBF] + Array(text.utf8)
+        let result = try M3UParser(source: "p.m3u").parse(bytes)
+        #expect(result.warnings.isEmpty)
+        #expect(result.entries == [M3UEntry(
+            line: 2, title: "One HD", url: "http://provider.example/live/u/p/1.ts",
+            attributes: ["tvg-id": "one.uk", "tvg-name": "One", "tvg-logo": "http://l/1.png", "group-title": "News, World"]
+        )])
+    }
+
+    @Test func toleratesAMissingHeaderOddAttributeOrderAndUnquotedValues() throws {
+        let text = """
+        #EXTINF:0 group-title=Sports tvg-ID='two' ,Two
+        #EXTVLCOPT:http-user-agent=VLC/3.0
+        https://p.example/2.m3u8
+        #EXTINF:-1,Three
+        #EXTGRP:Movies
+        http://p.example/3
+        http://p.example/bare.ts
+        """
+        let result = try M3UParser(source: "p.m3u").parse(text: text)
+        #expect(result.warnings.isEmpty)
+        #expect(result.entries.map(\.title) == ["Two", "Three", ""])
+        #expect(result.entries[0].attributes == ["group-title": "Sports", "tvg-id": "two"])
+        #expect(result.entries[0].userAgent == "VLC/3.0")
+        #expect(result.entries[1].group == "Movies")
+        #expect(result.entries[2].displayName == "bare.ts")
+        #expect(result.entries.map(\.line) == [1, 4, 7])
+    }
+
+    @Test func bareCarriageReturnsCountAsLineEnds() throws {
+        let result = try M3UParser(source: "p.m3u").parse(text: "#EXTM3U\r#EXTINF:-1,A\rhttp://a/1\r")
+        #expect(result.entries.map(\.url) == ["http://a/1"])
+        #expect(result.entries.map(\.line) == [2])
+    }
+
+    @Test func brokenEntriesAreSkippedWithFileAndLine() throws {
+        let text = """
+        #EXTM3U
+        #EXTINF:-1 tvg-id="a",A
+        #EXTINF:-1 tvg-id="b",B
+        http://p/b
+        #EXTINF:-1 tvg-name="unterminated,C
+        http://p/c
+        #EXTINF:-1,D
+        rtmp://p/d
+        #EXTINF:-1 no comma at all
+        http://p/e
+        #EXTINF:-1,F
+        http://p/f
+        #EXTINF:-1,G
+        """
+        let result = try M3UParser(source: "provider.m3u").parse(text: text)
+        #expect(result.entries.map(\.title) == ["B", "F"])
+        #expect(result.warnings.map(\.description) == [
+            "provider.m3u:2: #EXTINF has no URL after it; skipped",
+            "provider.m3u:5: unterminated quote in attribute tvg-name; entry skipped",
+            #"provider.m3u:8: expected an http(s) URL, got "rtmp://p/d"; entry skipped"#,
+            "provider.m3u:9: #EXTINF without a title (no comma); entry skipped",
+            "provider.m3u:13: #EXTINF has no URL after it; skipped",
+        ])
+    }
+
+    @Test func refusesThingsThatAreNotPlaylists() {
+        #expect(throws: PlaylistError.self) { try M3UParser(source: "x").parse(text: "<!DOCTYPE html><html>403</html>") }
+        #expect(throws: PlaylistError.self) { try M3UParser(source: "x").parse([0x47, 0x00, 0x11]) }
+        #expect(throws: PlaylistError.self) { try M3UParser(source: "x").parse(text: "  \n\n") }
+    }
+
+    @Test func writerOutputReadsBackTheSame() throws {
+        let items = [
+            M3UWriter.Item(title: "One, HD", url: "http://s/stream/k1", tvgID: "one.uk", tvgName: "One \"HD\"", logo: "http://l/1.png", group: "News"),
+            M3UWriter.Item(title: "Two", url: "http://s/stream/k2"),
+        ]
+        let result = try M3UParser(source: "served").parse(text: M3UWriter.write(items))
+        #expect(result.warnings.isEmpty)
+        #expect(result.entries.map(\.title) == ["One, HD", "Two"])
+        #expect(result.entries[0].tvgName == "One 'HD'")
+        #expect(result.entries[0].group == "News")
+        #expect(result.entries[0].logo == "http://l/1.png")
+        #expect(result.entries.map(\.url) == ["http://s/stream/k1", "http://s/stream/k2"])
+    }
+
+    @Test func playlistIdsAreStableAndUnique() {
+        let entries = [
+            M3UEntry(line: 1, title: "BBC One HD", url: "http://p/1?token=a"),
+            M3UEntry(line: 3, title: "BBC One HD", url: "http://p/2?token=a"),
+            M3UEntry(line: 5, title: "Ärzte TV", url: "http://p/3?token=a"),
+            M3UEntry(line: 7, title: "", url: "http://p/4.ts", attributes: ["tvg-name": "Name Only"]),
+        ]
+        let first = CatalogChannel.fromPlaylist(entries, playlist: "provider")
+        #expect(first.map(\.id) == ["provider.bbc-one-hd", "provider.bbc-one-hd-2", "provider.arzte-tv", "provider.name-only"])
+        let refreshed = entries.map { entry in
+            var copy = entry
+            copy.url = entry.url.replacingOccurrences(of: "token=a", with: "token=b")
+            return copy
+        }
+        #expect(CatalogChannel.fromPlaylist(refreshed, playlist: "provider").map(\.id) == first.map(\.id))
+        #expect(first.allSatisfy { ChannelID.isValid($0.id) })
+    }
+
+    @Test func streamKeysAreLongRandomAndURLSafe() {
+        let keys = (0..<1000).map { _ in StreamKey.generate() }
+        #expect(Set(keys).count == keys.count)
+        #expect(keys.allSatisfy { StreamKey.isWellFormed($0[...]) && $0.count == 32 })
+    }
+}
