@@ -1,0 +1,93 @@
+import GRDB
+
+/// The schema, as named, append-only steps. A step that has shipped is never edited: change the
+/// schema by adding a step, so every existing database reaches the same shape.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        migrator.registerMigration("v1-channels") { db in
+            try db.create(table: "channels") { t in
+                t.primaryKey("id", .text)
+                t.column("stream_key", .text).notNull().unique()
+                t.column("name", .text).notNull()
+                t.column("group_title", .text).notNull().defaults(to: "")
+                t.column("logo", .text)
+                t.column("tvg_id", .text)
+                t.column("tvg_name", .text)
+                t.column("urls", .jsonText).notNull()
+                t.column("user_agent", .text)
+                t.column("headers", .jsonText).notNull().defaults(to: "{}")
+                t.column("source", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+                t.column("removed_at", .datetime)
+            }
+            try db.create(index: "channels_on_source_position", on: "channels", columns: ["source", "position"])
+        }
+
+        migrator.registerMigration("v1-shared-streams") { db in
+            try db.create(table: "shared_streams") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("channel_id", .text).notNull().references("channels", onDelete: .cascade)
+                t.column("source_url", .text).notNull()
+                t.column("format", .text).notNull().check { ["ts", "hls", "builtin"].contains($0) }
+                t.column("status", .text).notNull()
+                    .check { ["starting", "active", "idle", "error", "stopped"].contains($0) }
+                t.column("health", .text).notNull().defaults(to: "unknown")
+                    .check { ["unknown", "healthy", "degraded", "unhealthy"].contains($0) }
+                t.column("started_at", .datetime).notNull()
+                t.column("stopped_at", .datetime)
+                t.column("updated_at", .datetime).notNull()
+                t.column("client_count", .integer).notNull().defaults(to: 0).check { $0 >= 0 }
+                t.column("peak_client_count", .integer).notNull().defaults(to: 0).check { $0 >= 0 }
+                t.column("bytes_in", .integer).notNull().defaults(to: 0)
+                t.column("bytes_out", .integer).notNull().defaults(to: 0)
+                t.column("bandwidth_bps", .integer).notNull().defaults(to: 0)
+                t.column("error_count", .integer).notNull().defaults(to: 0)
+                t.column("restart_count", .integer).notNull().defaults(to: 0)
+                t.column("last_error", .text)
+            }
+            try db.create(index: "shared_streams_on_channel_started", on: "shared_streams", columns: ["channel_id", "started_at"])
+            try db.create(index: "shared_streams_on_status", on: "shared_streams", columns: ["status"])
+            try db.create(index: "shared_streams_on_started", on: "shared_streams", columns: ["started_at"])
+        }
+
+        migrator.registerMigration("v1-shared-stream-clients") { db in
+            try db.create(table: "shared_stream_clients") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("stream_id", .integer).notNull().references("shared_streams", onDelete: .cascade)
+                t.column("client_id", .text).notNull().unique()
+                t.column("ip", .text).notNull()
+                t.column("user_agent", .text)
+                t.column("connected_at", .datetime).notNull()
+                t.column("last_activity_at", .datetime).notNull()
+                t.column("disconnected_at", .datetime)
+                t.column("bytes_sent", .integer).notNull().defaults(to: 0)
+                t.column("disconnect_reason", .text)
+                    .check { $0 == nil || ["closed", "lagging", "timeout", "stream_stopped", "kicked", "shutdown"].contains($0) }
+            }
+            try db.create(index: "shared_stream_clients_on_stream_connected", on: "shared_stream_clients", columns: ["stream_id", "connected_at"])
+            try db.create(index: "shared_stream_clients_on_disconnected", on: "shared_stream_clients", columns: ["disconnected_at"])
+        }
+
+        migrator.registerMigration("v1-shared-stream-stats") { db in
+            try db.create(table: "shared_stream_stats") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("stream_id", .integer).notNull().references("shared_streams", onDelete: .cascade)
+                t.column("sampled_at", .datetime).notNull()
+                t.column("client_count", .integer).notNull()
+                t.column("bandwidth_bps", .integer).notNull()
+                t.column("bytes_in", .integer).notNull()
+                t.column("bytes_out", .integer).notNull()
+                t.column("buffer_fill", .double).notNull().check { $0 >= 0 && $0 <= 1 }
+                t.column("error_count", .integer).notNull()
+            }
+            try db.create(index: "shared_stream_stats_on_stream_sampled", on: "shared_stream_stats", columns: ["stream_id", "sampled_at"])
+            try db.create(index: "shared_stream_stats_on_sampled", on: "shared_stream_stats", columns: ["sampled_at"])
+        }
+
+        return migrator
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+
+/// A row of `shared_streams`: one upstream session of a channel, from start to stop.
+public struct SharedStreamRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "shared_streams"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public enum Format: String, Codable, Sendable { case ts, hls, builtin }
+    public enum Status: String, Codable, Sendable { case starting, active, idle, error, stopped }
+    public enum Health: String, Codable, Sendable { case unknown, healthy, degraded, unhealthy }
+
+    public var id: Int64?
+    public var channelId: String
+    public var sourceUrl: String
+    public var format: Format
+    public var status: Status
+    public var health: Health
+    public var startedAt: Date
+    public var stoppedAt: Date?
+    public var updatedAt: Date
+    public var clientCount: Int
+    public var peakClientCount: Int
+    public var bytesIn: Int64
+    public var bytesOut: Int64
+    /// Upstream rate in bits per second.
+    public var bandwidthBps: Int64
+    public var errorCount: Int
+    public var restartCount: Int
+    public var lastError: String?
+
+    public init(channelId: String, sourceUrl: String, format: Format, status: Status = .starting, startedAt: Date) {
+        self.channelId = channelId
+        self.sourceUrl = sourceUrl
+        self.format = format
+        self.status = status
+        health = .unknown
+        self.startedAt = startedAt
+        updatedAt = startedAt
+        clientCount = 0
+        peakClientCount = 0
+        bytesIn = 0
+        bytesOut = 0
+        bandwidthBps = 0
+        errorCount = 0
+        restartCount = 0
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+import SharecastCore
+import Testing
+@testable import SharecastStore
+
+/// A database file in a fresh temporary directory, removed with the value.
+final class TemporaryDatabase {
+    let directory: String
+    var path: String { directory + "/nested/sharecast.sqlite" }
+
+    init() {
+        directory = NSTemporaryDirectory() + "sharecast-store-\(UUID().uuidString)"
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+@Suite struct DatabaseTests {
+    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats"]
+
+    @Test func migratesAnEmptyFileAndReopensAMigratedOne() throws {
+        let temporary = TemporaryDatabase()
+        let first = try SharecastDatabase(path: temporary.path)
+        #expect(try first.appliedMigrations() == Self.allMigrations)
+        let tables = try first.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
+        }
+        #expect(tables == ["channels", "shared_stream_clients", "shared_stream_stats", "shared_streams"])
+        let journal = try first.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+        try first.syncChannels(Self.channels(["a"]), source: "config")
+        try first.close()
+
+        let second = try SharecastDatabase(path: temporary.path)
+        #expect(try second.appliedMigrations() == Self.allMigrations)
+        #expect(try second.activeChannels().map(\.channel.id) == ["a"])
+        #expect(try second.integrityCheck() == ["ok"])
+    }
+
+    @Test func foreignKeysHoldAndDeletesCascade() throws {
+        let temporary = TemporaryDatabase()
+        let database = try SharecastDatabase(path: temporary.path)
+        try database.syncChannels(Self.channels(["a"]), source: "config")
+        let now = Date()
+        try database.pool.write { db in
+            var stream = SharedStreamRecord(channelId: "a", sourceUrl: "builtin:testpattern", format: .builtin, startedAt: now)
+            try stream.insert(db)
+            let streamID = try #require(stream.id)
+            var client = SharedStreamClientRecord(streamId: streamID, clientId: "c1", ip: "127.0.0.1", userAgent: "VLC", connectedAt: now)
+            try client.insert(db)
+            var stat = SharedStreamStatRecord(streamId: streamID, sampledAt: now, clientCount: 1, bandwidthBps: 8_000_000, bytesIn: 1, bytesOut: 1, bufferFill: 0.5, errorCount: 0)
+            try stat.insert(db)
+        }
+        // A client of a stream that does not exist is refused.
+        #expect(throws: DatabaseError.self) {
+            try database.pool.write { db in
+                var orphan = SharedStreamClientRecord(streamId: 999, clientId: "c2", ip: "127.0.0.1", userAgent: nil, connectedAt: now)
+                try orphan.insert(db)
+            }
+        }
+        // So is a status outside the schema's list.
+        #expect(throws: DatabaseError.self) {
+            try database.pool.write { db in
+                try db.execute(sql: "UPDATE shared_streams SET status = 'exploded'")
+            }
+        }
+        // Deleting the stream takes its clients and samples with it; deleting the channel, its streams.
+        try database.pool.write { db in
+            _ = try SharedStreamRecord.deleteAll(db)
+        }
+        let counts = try database.pool.read { db in
+            (try SharedStreamClientRecord.fetchCount(db), try SharedStreamStatRecord.fetchCount(db))
+        }
+        #expect(counts == (0, 0))
+        try database.pool.write { db in
+            var stream = SharedStreamRecord(channelId: "a", sourceUrl: "x", format: .ts, startedAt: now)
+            try stream.insert(db)
+            _ = try ChannelRecord.deleteAll(db)
+        }
+        #expect(try database.pool.read { db in try SharedStreamRecord.fetchCount(db) } == 0)
+    }
+
+    @Test func keysSurviveReimportsAndRemovalsAndRestarts() throws {
+        let temporary = TemporaryDatabase()
+        var database = try SharecastDatabase(path: temporary.path)
+        var summary = try database.syncChannels(Self.channels(["a", "b"], source: "provider"), source: "provider")
+        #expect(summary.added == 2)
+        let keys = Dictionary(uniqueKeysWithValues: try database.activeChannels().map { ($0.channel.id, $0.streamKey) })
+        #expect(Set(keys.values).count == 2)
+
+        summary = try database.syncChannels(Self.channels(["b"], source: "provider"), source: "provider")
+        #expect(summary.removed == 1 && summary.updated == 1) // b moved up a place
+        #expect(try database.activeChannels().map(\.channel.id) == ["b"])
+
+        try database.close()
+        database = try SharecastDatabase(path: temporary.path)
+        summary = try database.syncChannels(Self.channels(["a", "b"], source: "provider"), source: "provider")
+        #expect(summary.added == 0 && summary.updated == 2)
+        #expect(try database.syncChannels(Self.channels(["a", "b"], source: "provider"), source: "provider").unchanged == 2)
+        let again = Dictionary(uniqueKeysWithValues: try database.activeChannels().map { ($0.channel.id, $0.streamKey) })
+        #expect(again == keys)
+    }
+
+    @Test func anotherSourceCannotTakeAChannelId() throws {
+        let temporary = TemporaryDatabase()
+        let database = try SharecastDatabase(path: temporary.path)
+        try database.syncChannels(Self.channels(["x"], source: "provider"), source: "provider")
+        let summary = try database.syncChannels(Self.channels(["x"]), source: "config")
+        #expect(summary.conflicts == ["x"])
+        #expect(try database.activeChannels().map(\.channel.source) == ["provider"])
+    }
+
+    @Test func unopenableFileIsAnErrorNamingThePath() {
+        #expect(throws: StoreError.self) { try SharecastDatabase(path: "/proc/self/nope/db.sqlite") }
+        do {
+            _ = try SharecastDatabase(path: "/proc/self/nope/db.sqlite")
+        } catch {
+            #expect(error.description.contains("/proc/self/nope/db.sqlite"))
+        }
+    }
+
+    static func channels(_ ids: [String], source: String = CatalogChannel.configSource) -> [CatalogChannel] {
+        ids.enumerated().map { position, id in
+            CatalogChannel(id: id, name: id.uppercased(), urls: ["http://upstream/\(id)"], source: source, position: position)
+        }
+    }
+}
