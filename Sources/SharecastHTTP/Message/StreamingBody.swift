@@ -1,0 +1,29 @@
+/// What a streaming body's `read` produced.
+public enum StreamRead: Sendable, Equatable {
+    /// This many bytes were written into the buffer.
+    case bytes(Int)
+    /// Nothing is ready yet. The body has arranged for `waker.wake()` to be called when there is.
+    case wait
+    /// The body is finished; the server ends the response.
+    case end
+}
+
+/// Wakes a response that returned `.wait`. Safe to call from any thread, any number of times, also
+/// after the connection has gone (it then does nothing).
+public protocol ResponseWaker: AnyObject, Sendable {
+    func wake()
+}
+
+/// A response body produced while it is being sent, pulled by the server whenever the client's
+/// socket can take more.
+///
+/// `read` runs on a server thread, so it must not block: when it has nothing it returns `.wait`,
+/// after registering `waker` with whatever produces its data, and the server parks the connection
+/// (it costs no thread while parked) until `waker.wake()` is called. A wake that races ahead of
+/// `.wait` is not lost: the server then calls `read` again straight away.
+public protocol StreamingBody: AnyObject, Sendable {
+    func read(into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> StreamRead
+    /// Called once, when the response is over (client gone, body ended, server stopping), so the
+    /// body can unregister and record what it sent.
+    func close(bytesSent: Int64, completed: Bool)
+}

@@ -1,0 +1,111 @@
+import CMicroHTTPD
+import CShims
+import Foundation
+import Logging
+import Synchronization
+
+/// The HTTP server: the one owner of a libmicrohttpd daemon.
+///
+/// MHD runs its own epoll threads; handlers are called on them and must not block for long.
+/// Streaming responses park their connection while they wait for data (see `StreamingBody`), so an
+/// idle viewer costs no thread. `shutdown()` stops accepting, ends every stream, waits briefly for
+/// them to close, and stops the daemon; `deinit` does the same if it was not called.
+public final class HTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        public var listen = "127.0.0.1"
+        /// 0 asks the system for a free port; `HTTPServer.port` then tells which.
+        public var port = 0
+        /// MHD worker threads, each with its own epoll loop.
+        public var threads = 2
+        public var connectionLimit = 20_000
+        /// Seconds without socket progress before MHD closes a connection (parked streams excepted).
+        public var connectionTimeout = 300
+        public var maxRequestBodyBytes = 1 << 20
+        /// The size of each streaming response's send buffer; it bounds memory per viewer.
+        public var streamBlockSize = 32 * 1024
+
+        public init(listen: String = "127.0.0.1", port: Int = 0) {
+            self.listen = listen
+            self.port = port
+        }
+    }
+
+    public let configuration: Configuration
+    /// The bound port (useful after asking for port 0).
+    public let port: Int
+    let context: ServerContext
+    private let daemon: Mutex<DaemonHandle?>
+
+    public init(configuration: Configuration, router: Router, logger: Logger) throws(HTTPServerError) {
+        self.configuration = configuration
+        let context = ServerContext(router: router, logger: logger, configuration: configuration)
+        self.context = context
+        guard let address = SocketAddress(host: configuration.listen, port: configuration.port) else {
+            throw .badListenAddress(configuration.listen)
+        }
+        let flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_TURBO.rawValue
+        // The context is passed unretained: `self` holds it and stops the daemon before releasing it.
+        let opaqueContext = Unmanaged.passUnretained(context).toOpaque()
+        let started: OpaquePointer? = address.withSockaddr { sockaddr in
+            errno = 0
+            return shim_mhd_start(
+                UInt32(flags), sockaddr, UInt32(configuration.connectionLimit), UInt32(configuration.connectionTimeout),
+                UInt32(max(configuration.threads, 1)), 32 * 1024,
+                ServerCallbacks.access, opaqueContext, ServerCallbacks.completed, opaqueContext
+            )
+        }
+        guard let started else {
+            let reason = errno != 0 ? String(cString: strerror(errno)) : "libmicrohttpd refused to start"
+            throw .cannotListen(address: configuration.listen, port: configuration.port, reason: reason)
+        }
+        daemon = Mutex(DaemonHandle(pointer: started))
+        port = Int(shim_mhd_bound_port(started))
+    }
+
+    /// Streaming responses currently open.
+    public var openStreams: Int { context.streams.withLock { $0.count } }
+
+    /// Stops accepting, ends open streams (their bodies see `close`), waits up to `grace` for them
+    /// to leave, then stops the daemon. Safe to call more than once.
+    public func shutdown(grace: Duration = .seconds(3)) {
+        guard let running = daemon.withLock({ current -> DaemonHandle? in
+            defer { current = nil }
+            return current
+        })?.pointer else { return }
+        context.isStopping.store(true, ordering: .releasing)
+        let listenSocket = MHD_quiesce_daemon(running)
+        for stream in context.streams.withLock({ Array($0.values) }) {
+            stream.finish()
+        }
+        let deadline = ContinuousClock.now + grace
+        while context.streams.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        MHD_stop_daemon(running)
+        if listenSocket >= 0 { close(listenSocket) }
+    }
+
+    deinit {
+        shutdown(grace: .zero)
+    }
+}
+
+/// The daemon pointer, owned by `HTTPServer` and only used under its lock.
+struct DaemonHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// What the C callbacks need: shared by all MHD threads, so everything mutable is behind a lock.
+final class ServerContext: Sendable {
+    let router: Router
+    let logger: Logger
+    let configuration: HTTPServer.Configuration
+    let isStopping = Atomic<Bool>(false)
+    let streams = Mutex<[ObjectIdentifier: StreamConnection]>([:])
+
+    init(router: Router, logger: Logger, configuration: HTTPServer.Configuration) {
+        self.router = router
+        self.logger = logger
+        self.configuration = configuration
+    }
+}

@@ -1,0 +1,19 @@
+import Foundation
+
+/// Per-request state kept between MHD's calls to the access handler (headers, body chunks, end)
+/// and until the completion callback. MHD calls these for one connection on one thread at a time.
+final class RequestState: @unchecked Sendable {
+    let method: String
+    let url: String
+    let started = ContinuousClock.now
+    var body: [UInt8] = []
+    var bodyTooLarge = false
+    var responded = false
+    var status = 0
+    var routeName = "-"
+
+    init(method: String, url: String) {
+        self.method = method
+        self.url = url
+    }
+}

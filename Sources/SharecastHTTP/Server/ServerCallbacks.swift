@@ -1,0 +1,148 @@
+import CMicroHTTPD
+import CShims
+import Foundation
+import Logging
+
+/// The C entry points MHD calls. They are static members of a non-isolated type (never closures in
+/// `main.swift`, which Swift 6 would make main-actor isolated and crash on MHD's threads), and each
+/// turns its context pointer back into the Swift object that owns the request.
+enum ServerCallbacks {
+    static let access: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, requestContext in
+        guard let cls, let connection, let url, let method, let uploadSize, let requestContext else { return MHD_Result.NO }
+        let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+        guard let existing = requestContext.pointee else {
+            if server.isStopping.load(ordering: .acquiring) { return MHD_Result.NO }
+            let state = RequestState(method: String(cString: method), url: String(cString: url))
+            requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
+            return MHD_Result.YES
+        }
+        let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+        if uploadSize.pointee > 0 {
+            let count = uploadSize.pointee
+            if !state.bodyTooLarge, let uploadData {
+                if state.body.count + count > server.configuration.maxRequestBodyBytes {
+                    state.bodyTooLarge = true
+                    state.body = []
+                } else {
+                    uploadData.withMemoryRebound(to: UInt8.self, capacity: count) { state.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count)) }
+                }
+            }
+            uploadSize.pointee = 0
+            return MHD_Result.YES
+        }
+        guard !state.responded else { return MHD_Result.YES }
+        state.responded = true
+        return server.respond(to: state, connection: connection)
+    }
+
+    static let completed: MHD_RequestCompletedCallback = { cls, _, requestContext, termination in
+        guard let cls, let requestContext, let pointer = requestContext.pointee else { return }
+        requestContext.pointee = nil
+        let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+        let state = Unmanaged<RequestState>.fromOpaque(pointer).takeRetainedValue()
+        let elapsed = ContinuousClock.now - state.started
+        server.logger.debug("request", metadata: [
+            "method": "\(state.method)", "path": "\(state.url)", "route": "\(state.routeName)",
+            "status": "\(state.status)", "duration_ms": "\(elapsed.milliseconds)",
+            "termination": "\(termination.rawValue)",
+        ])
+    }
+
+    static let streamRead: MHD_ContentReaderCallback = { cls, _, buffer, max in
+        guard let cls, let buffer else { return -1 }
+        let stream = Unmanaged<StreamConnection>.fromOpaque(cls).takeUnretainedValue()
+        return stream.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: max))
+    }
+
+    static let streamFree: MHD_ContentReaderFreeCallback = { cls in
+        guard let cls else { return }
+        let stream = Unmanaged<StreamConnection>.fromOpaque(cls).takeRetainedValue()
+        stream.server.streams.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(stream)) }
+        stream.closed()
+    }
+
+    static let collectField: MHD_KeyValueIterator = { cls, _, key, value in
+        guard let cls, let key else { return MHD_Result.YES }
+        let fields = Unmanaged<FieldCollector>.fromOpaque(cls).takeUnretainedValue()
+        fields.items.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+        return MHD_Result.YES
+    }
+}
+
+/// Gathers header or query fields from `MHD_get_connection_values`.
+final class FieldCollector {
+    var items: [(name: String, value: String)] = []
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+extension ServerContext {
+    func respond(to state: RequestState, connection: OpaquePointer) -> MHD_Result {
+        let response: HTTPResponse
+        if state.bodyTooLarge {
+            response = .error(status: 413, code: "body_too_large", message: "request body exceeds \(configuration.maxRequestBodyBytes) bytes")
+        } else {
+            var request = HTTPRequest(method: state.method, path: state.url)
+            request.headers = HTTPHeaders(fields(of: connection, kind: .HEADER_KIND))
+            for (name, value) in fields(of: connection, kind: .GET_ARGUMENT_KIND) where request.query[name] == nil {
+                request.query[name] = value
+            }
+            request.body = state.body
+            request.remoteAddress = clientAddress(connection)
+            switch router.resolve(method: state.method, path: state.url) {
+            case let .matched(match):
+                state.routeName = match.name
+                request.parameters = match.parameters
+                response = match.handler(request)
+            case let .methodNotAllowed(allowed):
+                response = .error(status: 405, code: "method_not_allowed", message: "\(state.method) is not allowed here",
+                                  headers: [("Allow", allowed.joined(separator: ", "))])
+            case .notFound:
+                response = .notFound()
+            }
+        }
+        state.status = response.status
+        return queue(response, on: connection)
+    }
+
+    func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+        let handle: OpaquePointer?
+        switch response.body {
+        case let .bytes(bytes):
+            handle = bytes.withUnsafeBytes { raw in
+                MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+            }
+        case let .stream(body):
+            let stream = StreamConnection(body: body, connection: connection, server: self)
+            streams.withLock { $0[ObjectIdentifier(stream)] = stream }
+            // Retained here, released by `streamFree` when MHD destroys the response.
+            handle = MHD_create_response_from_callback(
+                UInt64.max, configuration.streamBlockSize, ServerCallbacks.streamRead,
+                Unmanaged.passRetained(stream).toOpaque(), ServerCallbacks.streamFree
+            )
+        }
+        guard let handle else { return MHD_Result.NO }
+        defer { MHD_destroy_response(handle) }
+        for (name, value) in response.headers where MHD_add_response_header(handle, name, value) != MHD_Result.YES {
+            logger.warning("response header refused", metadata: ["header": "\(name)"])
+        }
+        return MHD_queue_response(connection, UInt32(response.status), handle)
+    }
+
+    func fields(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
+        let collector = FieldCollector()
+        _ = MHD_get_connection_values(connection, kind, ServerCallbacks.collectField, Unmanaged.passUnretained(collector).toOpaque())
+        return collector.items
+    }
+
+    func clientAddress(_ connection: OpaquePointer) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard shim_mhd_client_address(connection, &buffer, buffer.count) == 0 else { return "" }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Synchronization
+
+/// Wakes parked responses on a fixed period, for bodies paced by the clock rather than by a
+/// producer (the test pattern, which releases packets as their send time comes).
+///
+/// One thread serves any number of responses: a body that has nothing due registers its waker and
+/// returns `.wait`; each tick wakes everything registered since the last one.
+public final class WakeTicker: Sendable {
+    final class Shared: Sendable {
+        let waiters = Mutex<[any ResponseWaker]>([])
+        let running = Atomic<Bool>(true)
+    }
+
+    private let shared = Shared()
+    public let interval: Duration
+
+    public init(interval: Duration = .milliseconds(10)) {
+        self.interval = interval
+        let shared = self.shared
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let thread = Thread {
+            var batch: [any ResponseWaker] = []
+            while shared.running.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: seconds)
+                shared.waiters.withLock { swap(&batch, &$0) }
+                for waker in batch { waker.wake() }
+                batch.removeAll(keepingCapacity: true)
+            }
+            // Nobody is left waiting forever.
+            for waker in shared.waiters.withLock({ $0 }) { waker.wake() }
+        }
+        thread.name = "sharecast-ticker"
+        thread.start()
+    }
+
+    /// Wakes `waker` at the next tick.
+    public func wakeNext(_ waker: any ResponseWaker) {
+        shared.waiters.withLock { $0.append(waker) }
+    }
+
+    public func stop() {
+        shared.running.store(false, ordering: .relaxed)
+    }
+
+    deinit {
+        stop()
+    }
+}
