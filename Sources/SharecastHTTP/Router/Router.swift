@@ -1,5 +1,5 @@
-/// Maps method and path to a handler. Patterns are literal segments and `:name` parameters
-/// (`/stream/:key`); the first route that matches wins, and a path that matches a route under
+/// Maps method and path to a handler. Patterns are literal segments, `:name` parameters
+/// (`/stream/:key`) and a final `*` that matches any rest of the path; the first route that matches wins, and a path that matches a route under
 /// another method answers 405 with `Allow`.
 public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
@@ -53,10 +53,13 @@ public struct Router: Sendable {
     }
 
     static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {
-        guard pattern.count == path.count else { return nil }
+        let isWildcard = pattern.last == "*"
+        guard isWildcard ? path.count >= pattern.count - 1 : pattern.count == path.count else { return nil }
         var parameters: [String: String] = [:]
         for (expected, actual) in zip(pattern, path) {
-            if expected.first == ":" {
+            if expected == "*" {
+                return parameters
+            } else if expected.first == ":" {
                 parameters[String(expected.dropFirst())] = String(actual)
             } else if expected != actual {
                 return nil

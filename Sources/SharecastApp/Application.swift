@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import SharecastCore
+import SharecastHTTP
+import SharecastStore
+import SharecastTS
+
+/// Why the server could not start.
+public enum ApplicationError: Error, CustomStringConvertible {
+    case store(StoreError)
+    case server(HTTPServerError)
+
+    public var description: String {
+        switch self {
+        case let .store(error): error.description
+        case let .server(error): error.description
+        }
+    }
+}
+
+/// A running Sharecast: database, catalog, HTTP server and background work, assembled from a
+/// configuration. The executable is a thin shell around this so tests can run the real thing
+/// in-process.
+public final class Application: Sendable {
+    public let config: SharecastConfig
+    public let database: SharecastDatabase
+    public let catalog: ChannelCatalog
+    let server: HTTPServer
+    let ticker: WakeTicker
+    let logger: Logger
+    private let importer = PlaylistImporter()
+
+    /// The bound HTTP port.
+    public var port: Int { server.port }
+
+    public init(config: SharecastConfig, logger: Logger) throws(ApplicationError) {
+        self.config = config
+        self.logger = logger
+        do {
+            database = try SharecastDatabase(path: config.database.path)
+        } catch {
+            throw .store(error)
+        }
+        catalog = ChannelCatalog(sourceOrder: [CatalogChannel.configSource] + config.playlists.map(\.name))
+        do {
+            try Self.syncConfiguredSources(config, database: database, logger: logger)
+            try catalog.reload(from: database)
+        } catch {
+            throw .store(error)
+        }
+
+        ticker = WakeTicker()
+        var router = Router()
+        router.get("/playlist.m3u", name: "playlist", PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL))
+        router.get("/stream/:key", name: "stream", StreamRoute.handler(catalog: catalog, clip: TSClip.testPattern, ticker: ticker))
+        router.get("/healthz", name: "healthz") { _ in .text("ok\n") }
+
+        var serverConfiguration = HTTPServer.Configuration(listen: config.server.listen, port: config.server.port)
+        serverConfiguration.connectionTimeout = config.sharedStreaming.clientTimeout
+        do {
+            server = try HTTPServer(configuration: serverConfiguration, router: router, logger: logger)
+        } catch {
+            ticker.stop()
+            throw .server(error)
+        }
+        logger.info("listening", metadata: [
+            "address": "\(config.server.listen)", "port": "\(server.port)",
+            "url": "http://\(Self.displayHost(config.server.listen)):\(server.port)/playlist.m3u",
+            "channels": "\(catalog.current.channels.count)",
+        ])
+        startPlaylistImports()
+    }
+
+    /// Inline channels replace the `config` source; sources that left the configuration are emptied
+    /// (their channels marked removed, keys kept).
+    static func syncConfiguredSources(_ config: SharecastConfig, database: SharecastDatabase, logger: Logger) throws(StoreError) {
+        let summary = try database.syncChannels(CatalogChannel.fromConfig(config.channels), source: CatalogChannel.configSource)
+        for id in summary.conflicts {
+            logger.warning("channel id already used by a playlist; inline channel ignored", metadata: ["channel": "\(id)"])
+        }
+        let configured = Set([CatalogChannel.configSource] + config.playlists.map(\.name))
+        let stored = Set(try database.activeChannels().map(\.channel.source))
+        for source in stored.subtracting(configured) {
+            let removed = try database.syncChannels([], source: source)
+            logger.info("playlist no longer configured; its channels are hidden", metadata: ["playlist": "\(source)", "channels": "\(removed.removed)"])
+        }
+    }
+
+    /// Imports every configured playlist on a background thread (fetching may take a while), then
+    /// reloads the catalog. A failed import leaves the last good channels in place.
+    func startPlaylistImports() {
+        guard !config.playlists.isEmpty else { return }
+        let thread = Thread { [self] in
+            for source in config.playlists {
+                importOne(source)
+            }
+        }
+        thread.name = "sharecast-import"
+        thread.start()
+    }
+
+    func importOne(_ source: PlaylistSource) {
+        do {
+            let report = try importer.importPlaylist(source, into: database)
+            for warning in report.warnings.prefix(50) {
+                logger.warning("playlist entry skipped", metadata: ["where": "\(warning.file):\(warning.line)", "why": "\(warning.message)"])
+            }
+            try catalog.reload(from: database)
+            logger.info("playlist imported", metadata: [
+                "playlist": "\(source.name)", "entries": "\(report.entries)", "added": "\(report.summary.added)",
+                "updated": "\(report.summary.updated)", "removed": "\(report.summary.removed)",
+                "warnings": "\(report.warnings.count)",
+            ])
+        } catch {
+            logger.error("playlist import failed; keeping the previous channels", metadata: ["playlist": "\(source.name)", "error": "\(error)"])
+        }
+    }
+
+    /// Stops accepting, ends every stream, and closes the database (checkpointing its WAL).
+    public func shutdown() {
+        server.shutdown()
+        ticker.stop()
+        do {
+            try database.close()
+        } catch {
+            logger.error("database close failed", metadata: ["error": "\(error)"])
+        }
+        logger.info("stopped")
+    }
+
+    static func displayHost(_ listen: String) -> String {
+        switch listen {
+        case "0.0.0.0", "::": "localhost"
+        case _ where listen.contains(":"): "[\(listen)]"
+        default: listen
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import SharecastCore
+import SharecastStore
+import Synchronization
+
+/// The served catalog in memory: what `/playlist.m3u` lists and how `/stream/<key>` finds a channel.
+///
+/// Requests read an immutable snapshot; a reload (after an import) swaps in a new one, so lookups
+/// never wait on the database.
+public final class ChannelCatalog: Sendable {
+    public struct Snapshot: Sendable {
+        public var channels: [StoredChannel] = []
+        var byKey: [String: StoredChannel] = [:]
+
+        init(channels: [StoredChannel], sourceOrder: [String]) {
+            let rank = Dictionary(sourceOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            self.channels = channels.sorted { a, b in
+                let left = rank[a.channel.source] ?? Int.max, right = rank[b.channel.source] ?? Int.max
+                if left != right { return left < right }
+                if a.channel.source != b.channel.source { return a.channel.source < b.channel.source }
+                return a.channel.position < b.channel.position
+            }
+            byKey = Dictionary(channels.map { ($0.streamKey, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+
+        init() {}
+    }
+
+    private let snapshot = Mutex(Snapshot())
+    /// Sources in the configuration's order: inline channels first, then each playlist.
+    let sourceOrder: [String]
+
+    public init(sourceOrder: [String]) {
+        self.sourceOrder = sourceOrder
+    }
+
+    public var current: Snapshot { snapshot.withLock { $0 } }
+
+    public func channel(forKey key: String) -> StoredChannel? {
+        snapshot.withLock { $0.byKey[key] }
+    }
+
+    public func reload(from database: SharecastDatabase) throws(StoreError) {
+        let fresh = Snapshot(channels: try database.activeChannels(), sourceOrder: sourceOrder)
+        snapshot.withLock { $0 = fresh }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import SharecastCore
+import SharecastStore
+import SharecastUpstream
+
+/// What one playlist import did.
+public struct PlaylistImportReport: Sendable {
+    public var playlist: String
+    public var entries: Int
+    public var summary: CatalogSyncSummary
+    public var warnings: [PlaylistWarning]
+}
+
+/// Why an import failed. The catalog is left as it was: a provider outage or an error page never
+/// empties it.
+public enum PlaylistImportError: Error, CustomStringConvertible {
+    case fetch(FetchError)
+    case read(FileReadError)
+    case playlist(PlaylistError)
+    case store(StoreError)
+
+    public var description: String {
+        switch self {
+        case let .fetch(error): "cannot fetch playlist \(error)"
+        case let .read(error): "cannot read playlist \(error)"
+        case let .playlist(error): error.description
+        case let .store(error): error.description
+        }
+    }
+}
+
+/// Loads a provider playlist (file or URL), parses it tolerantly and syncs its channels into the
+/// catalog under the playlist's name. Blocking: run it off the request threads.
+public struct PlaylistImporter: Sendable {
+    public var fetcher = HTTPFetcher()
+
+    public init() {}
+
+    public func load(_ source: PlaylistSource) throws(PlaylistImportError) -> M3UParser.Result {
+        let bytes: [UInt8]
+        if source.isRemote {
+            do {
+                bytes = try fetcher.fetch(source.source, userAgent: source.userAgent)
+            } catch {
+                throw .fetch(FetchError(url: Self.displayName(error.url), reason: error.reason))
+            }
+        } else {
+            do {
+                bytes = try LocalFile.read(source.source)
+            } catch {
+                throw .read(error)
+            }
+        }
+        do {
+            return try M3UParser(source: Self.displayName(source.source)).parse(bytes)
+        } catch {
+            throw .playlist(error)
+        }
+    }
+
+    public func importPlaylist(_ source: PlaylistSource, into database: SharecastDatabase) throws(PlaylistImportError) -> PlaylistImportReport {
+        let parsed = try load(source)
+        let channels = CatalogChannel.fromPlaylist(parsed.entries, playlist: source.name)
+        do {
+            let summary = try database.syncChannels(channels, source: source.name)
+            return PlaylistImportReport(playlist: source.name, entries: parsed.entries.count, summary: summary, warnings: parsed.warnings)
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    /// URLs without their query, which often carries the provider's credentials.
+    static func displayName(_ source: String) -> String {
+        guard source.hasPrefix("http://") || source.hasPrefix("https://"), let query = source.firstIndex(of: "?") else { return source }
+        return String(source[..<query]) + "?…"
+    }
+}

@@ -1,0 +1,39 @@
+import SharecastCore
+import SharecastHTTP
+
+/// `GET /playlist.m3u`: the catalog with every URL rewritten to `<base>/stream/<key>`.
+enum PlaylistRoute {
+    static func handler(catalog: ChannelCatalog, publicBaseURL: String) -> Router.Handler {
+        { request in
+            let base: String
+            if !publicBaseURL.isEmpty {
+                base = publicBaseURL
+            } else if let host = request.headers["Host"], isValidHost(host) {
+                base = "http://\(host)"
+            } else {
+                return .error(status: 400, code: "bad_host",
+                              message: "the Host header is missing or malformed; set server.public_base_url to serve this playlist")
+            }
+            let items = catalog.current.channels.map { stored in
+                M3UWriter.Item(
+                    title: stored.channel.name, url: "\(base)/stream/\(stored.streamKey)", tvgID: stored.channel.tvgID,
+                    tvgName: stored.channel.tvgName, logo: stored.channel.logo,
+                    group: stored.channel.group.isEmpty ? nil : stored.channel.group
+                )
+            }
+            var response = HTTPResponse.text(M3UWriter.write(items), contentType: "audio/x-mpegurl; charset=utf-8")
+            response.headers.add("Cache-Control", "no-store")
+            return response
+        }
+    }
+
+    /// A host name or address with an optional port: nothing that could smuggle a path or a scheme
+    /// into the URLs handed to players.
+    static func isValidHost(_ host: String) -> Bool {
+        !host.isEmpty && host.utf8.count <= 255 && host.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ":")
+                || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]") || byte == UInt8(ascii: "_")
+        }
+    }
+}

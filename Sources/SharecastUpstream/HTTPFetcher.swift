@@ -1,0 +1,84 @@
+import CCurl
+import CShims
+import SharecastCore
+
+/// Why a fetch failed, with the URL it was for.
+public struct FetchError: Error, CustomStringConvertible, Equatable {
+    public var url: String
+    public var reason: String
+    public var description: String { "\(url): \(reason)" }
+
+    public init(url: String, reason: String) {
+        self.url = url
+        self.reason = reason
+    }
+}
+
+/// One-shot HTTP(S) GETs of bounded size through libcurl, for playlists and other small documents.
+///
+/// It blocks the calling thread, so it belongs to start-up, the CLI and background jobs, never to
+/// the server's request threads. Only http and https are allowed, also across redirects, so a
+/// playlist URL cannot be turned into a read of `file:///etc/passwd`.
+public struct HTTPFetcher: Sendable {
+    public var timeoutSeconds = 60
+    public var connectTimeoutSeconds = 10
+    public var maxBytes = 64 * 1024 * 1024
+    public var userAgent = "Sharecast/\(SharecastVersion.current)"
+
+    public init() {}
+
+    public func fetch(_ url: String, headers: [(String, String)] = [], userAgent: String? = nil) throws(FetchError) -> [UInt8] {
+        guard let curl = CurlEasy() else { throw FetchError(url: url, reason: "libcurl could not be initialised") }
+        let sink = FetchSink(limit: maxBytes)
+        curl.set(CURLOPT_URL, url)
+        curl.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        curl.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        curl.set(CURLOPT_FOLLOWLOCATION, 1)
+        curl.set(CURLOPT_MAXREDIRS, 5)
+        curl.set(CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
+        curl.set(CURLOPT_TIMEOUT, timeoutSeconds)
+        curl.set(CURLOPT_USERAGENT, userAgent ?? self.userAgent)
+        curl.set(CURLOPT_ACCEPT_ENCODING, "")
+        curl.setHeaders(headers)
+        _ = shim_curl_setopt_write_function(curl.handle, FetchSink.write)
+        // `sink` outlives the transfer: it is released only after `curl_easy_perform` returns.
+        _ = shim_curl_setopt_pointer(curl.handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
+        let code = withExtendedLifetime(sink) { curl_easy_perform(curl.handle) }
+        if sink.exceeded {
+            throw FetchError(url: url, reason: "response larger than \(maxBytes) bytes")
+        }
+        guard code == CURLE_OK else {
+            throw FetchError(url: url, reason: curl.message(for: code))
+        }
+        let status = curl.responseCode
+        guard (200..<300).contains(status) else {
+            throw FetchError(url: url, reason: "HTTP status \(status)")
+        }
+        return sink.data
+    }
+}
+
+/// Collects a response body up to a limit.
+final class FetchSink {
+    var data: [UInt8] = []
+    let limit: Int
+    var exceeded = false
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    static let write: shim_curl_data_callback = { pointer, size, count, context in
+        guard let pointer, let context else { return 0 }
+        let sink = Unmanaged<FetchSink>.fromOpaque(context).takeUnretainedValue()
+        let length = size * count
+        guard sink.data.count + length <= sink.limit else {
+            sink.exceeded = true
+            return 0
+        }
+        pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            sink.data.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+        }
+        return length
+    }
+}
