@@ -85,8 +85,9 @@ let package = Package(
         .testTarget(
             name: "SharecastEndToEndTests",
             dependencies: [
-                "sharecast", "SharecastApp", "SharecastCore", "SharecastStore",
+                "SharecastApp", "SharecastCore", "SharecastStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

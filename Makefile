@@ -1,0 +1,26 @@
+# Sharecast: `make run` and `make test` work on a fresh Debian 12 machine with the Swift toolchain.
+SHELL := /bin/bash
+export PATH := $(if $(wildcard /opt/swift/usr/bin),/opt/swift/usr/bin:,)$(PATH)
+
+# System packages: the C libraries Sharecast links and the real tools its tests run.
+BUILD_PACKAGES := libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev pkg-config
+TEST_PACKAGES := ffmpeg
+
+.PHONY: deps build run test clean
+
+deps:
+	@scripts/install-deps.sh $(BUILD_PACKAGES) $(TEST_PACKAGES)
+
+build: deps
+	swift build -c release --product sharecast
+
+# Serves on port 8085 with the embedded default configuration (or ./sharecast.yaml if present).
+# Pass more flags with ARGS, e.g. `make run ARGS="--port 9000 --log-level debug"`.
+run: build
+	.build/release/sharecast serve $(ARGS)
+
+test: deps
+	scripts/test.sh
+
+clean:
+	rm -rf .build
