@@ -4,6 +4,7 @@ import SharecastCore
 import SharecastHTTP
 import SharecastStore
 import SharecastTS
+import Synchronization
 
 /// Why the server could not start.
 public enum ApplicationError: Error, CustomStringConvertible {
@@ -29,6 +30,10 @@ public final class Application: Sendable {
     let ticker: WakeTicker
     let logger: Logger
     private let importer = PlaylistImporter()
+    private let importAttempts = Atomic<Int>(0)
+
+    /// Playlist imports finished (successfully or not) since start; lets tests and health checks wait.
+    public var completedImports: Int { importAttempts.load(ordering: .acquiring) }
 
     /// The bound HTTP port.
     public var port: Int { server.port }
@@ -100,6 +105,7 @@ public final class Application: Sendable {
     }
 
     func importOne(_ source: PlaylistSource) {
+        defer { importAttempts.add(1, ordering: .releasing) }
         do {
             let report = try importer.importPlaylist(source, into: database)
             for warning in report.warnings.prefix(50) {

@@ -56,14 +56,12 @@ extension SharecastDatabase {
                     summary.added += 1
                 }
             }
-            let stale = try ChannelRecord
-                .filter(Column("source") == source && Column("removed_at") == nil)
-                .fetchAll(db)
-                .filter { !listed.contains($0.id) }
-            for var record in stale {
-                record.removedAt = now
-                record.updatedAt = now
-                try record.update(db)
+            let staleIDs = try String.fetchAll(
+                db, ChannelRecord.select(ChannelRecord.Columns.id)
+                    .filter(ChannelRecord.Columns.source == source && ChannelRecord.Columns.removedAt == nil)
+            ).filter { !listed.contains($0) }
+            for id in staleIDs {
+                try ChannelRecord.filter(key: id).updateAll(db, ChannelRecord.Columns.removedAt.set(to: now), ChannelRecord.Columns.updatedAt.set(to: now))
                 summary.removed += 1
             }
             return summary
@@ -74,8 +72,8 @@ extension SharecastDatabase {
     public func activeChannels() throws(StoreError) -> [StoredChannel] {
         try read("catalog read") { db in
             try ChannelRecord
-                .filter(Column("removed_at") == nil)
-                .order(Column("source"), Column("position"))
+                .filter(ChannelRecord.Columns.removedAt == nil)
+                .order(ChannelRecord.Columns.source, ChannelRecord.Columns.position)
                 .fetchAll(db)
                 .map { StoredChannel(channel: $0.channel, streamKey: $0.streamKey) }
         }
