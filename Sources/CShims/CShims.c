@@ -17,22 +17,14 @@ struct MHD_Daemon *shim_mhd_start(unsigned int flags,
     if (address != NULL && address->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    if (thread_pool_size > 1) {
-        return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_context,
-                                MHD_OPTION_SOCK_ADDR, address,
-                                MHD_OPTION_CONNECTION_LIMIT, connection_limit,
-                                MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
-                                MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context,
-                                MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
-                                MHD_OPTION_END);
-    }
+    // A pool size of 0 means "no pool": the one internal epoll thread does everything.
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_context,
                             MHD_OPTION_SOCK_ADDR, address,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context,
+                            MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size > 1 ? thread_pool_size : 0u,
                             MHD_OPTION_END);
 }
 

@@ -36,13 +36,13 @@ extension SharecastDatabase {
             for channel in channels where channel.source == source {
                 listed.insert(channel.id)
                 if var record = existing[channel.id] {
-                    if record.source != source, record.removedAt == nil {
+                    if record.channel.source != source, record.removedAt == nil {
                         summary.conflicts.append(channel.id)
                         listed.remove(channel.id)
                         continue
                     }
                     let before = record
-                    record.update(from: channel)
+                    record.channel = channel
                     record.removedAt = nil
                     if record == before {
                         summary.unchanged += 1

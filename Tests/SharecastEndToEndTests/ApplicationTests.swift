@@ -10,12 +10,18 @@ import Testing
 
 /// The assembled server, in-process, over real HTTP on loopback.
 @Suite struct ApplicationTests {
-    static func start(_ configure: (inout SharecastConfig) -> Void = { _ in }) throws -> (Application, TemporaryDirectory) {
-        let directory = try TemporaryDirectory()
+    /// A configuration on a free loopback port with its database in `directory`.
+    static func config(in directory: TemporaryDirectory) -> SharecastConfig {
         var config = SharecastConfig()
         config.server.listen = "127.0.0.1"
         config.server.port = 0
         config.database.path = directory.file("db.sqlite")
+        return config
+    }
+
+    static func start(_ configure: (inout SharecastConfig) -> Void = { _ in }) throws -> (Application, TemporaryDirectory) {
+        let directory = try TemporaryDirectory()
+        var config = Self.config(in: directory)
         config.channels = [
             ChannelDefinition(id: "test", name: "Test Pattern", group: "Sharecast", urls: [StreamURL.testPattern]),
             ChannelDefinition(id: "news", name: "News, \"HD\"", group: "News", urls: ["http://upstream.example/news.ts"],
@@ -96,10 +102,7 @@ import Testing
             before = app.catalog.current.channels.map(\.streamKey)
             app.shutdown()
         }
-        var config = SharecastConfig()
-        config.server.listen = "127.0.0.1"
-        config.server.port = 0
-        config.database.path = directory.file("db.sqlite")
+        var config = Self.config(in: directory)
         config.channels = [
             ChannelDefinition(id: "test", name: "Test Pattern", group: "Sharecast", urls: [StreamURL.testPattern]),
             ChannelDefinition(id: "news", name: "News", urls: ["http://upstream.example/news.ts"]),
@@ -112,10 +115,7 @@ import Testing
     @Test func configuredPlaylistsAreImportedInTheBackgroundAndBrokenOnesKeepTheCatalog() async throws {
         let directory = try TemporaryDirectory()
         let good = try directory.write("good.m3u", "#EXTM3U\n#EXTINF:-1,Alpha\nhttp://p/a\n#EXTINF:-1,Beta\nhttp://p/b\n")
-        var config = SharecastConfig()
-        config.server.listen = "127.0.0.1"
-        config.server.port = 0
-        config.database.path = directory.file("db.sqlite")
+        var config = Self.config(in: directory)
         config.playlists = [PlaylistSource(name: "prov", source: good)]
         var app: Application? = try Application(config: config, logger: Logger(label: "test"))
         try await waitUntil { app?.completedImports == 1 }

@@ -16,6 +16,11 @@ public final class TestOrigin: Sendable {
         public var connectionsServed: Int
         public var connectionsOpen: Int
 
+        public init(connectionsServed: Int, connectionsOpen: Int) {
+            self.connectionsServed = connectionsServed
+            self.connectionsOpen = connectionsOpen
+        }
+
         enum CodingKeys: String, CodingKey {
             case connectionsServed = "connections_served"
             case connectionsOpen = "connections_open"

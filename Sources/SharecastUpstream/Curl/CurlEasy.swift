@@ -5,9 +5,6 @@ import CShims
 /// to call concurrently, and a `static let` initialiser runs exactly once).
 enum CurlGlobal {
     static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
-
-    /// The version string of the linked libcurl, for logs and build info.
-    static var version: String { String(cString: curl_version()) }
 }
 
 /// The one owner of a `CURL *` easy handle and the header list attached to it.
