@@ -49,6 +49,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SharecastStreaming",
+            dependencies: [
+                "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastTS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "SharecastStore",
             dependencies: [
                 "SharecastCore",
@@ -60,6 +67,7 @@ let package = Package(
             name: "SharecastApp",
             dependencies: [
                 "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
+                "SharecastStreaming",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -74,6 +82,7 @@ let package = Package(
 
         .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
         .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),
+        .testTarget(name: "SharecastStreamingTests", dependencies: ["SharecastStreaming", "SharecastTS", "SharecastHTTP"]),
         .testTarget(
             name: "SharecastStoreTests",
             dependencies: ["SharecastStore", "SharecastCore", .product(name: "GRDB", package: "GRDB.swift")]
