@@ -3,6 +3,8 @@ import Logging
 import SharecastCore
 import SharecastHTTP
 import SharecastStore
+import SharecastStreaming
+import SharecastUpstream
 import SharecastTS
 import Synchronization
 
@@ -10,11 +12,13 @@ import Synchronization
 public enum ApplicationError: Error, CustomStringConvertible {
     case store(StoreError)
     case server(HTTPServerError)
+    case upstream(String)
 
     public var description: String {
         switch self {
         case let .store(error): error.description
         case let .server(error): error.description
+        case let .upstream(reason): reason
         }
     }
 }
@@ -26,8 +30,9 @@ public final class Application: Sendable {
     public let config: SharecastConfig
     public let database: SharecastDatabase
     public let catalog: ChannelCatalog
+    public let sessions: SessionManager
     let server: HTTPServer
-    let ticker: WakeTicker
+    let loop: UpstreamLoop
     let logger: Logger
     private let importer = PlaylistImporter()
     private let importAttempts = Atomic<Int>(0)
@@ -54,10 +59,15 @@ public final class Application: Sendable {
             throw .store(error)
         }
 
-        ticker = WakeTicker()
+        guard let loop = UpstreamLoop(logger: logger) else { throw .upstream("libcurl could not be initialised") }
+        self.loop = loop
+        sessions = SessionManager(
+            settings: SessionManager.Settings(config: config.sharedStreaming), loop: loop,
+            recorder: StreamHistoryRecorder(database: database, logger: logger), logger: logger
+        )
         var router = Router()
         router.get("/playlist.m3u", name: "playlist", PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL))
-        router.get("/stream/:key", name: "stream", StreamRoute.handler(catalog: catalog, clip: TSClip.testPattern, ticker: ticker))
+        router.get("/stream/:key", name: "stream", StreamRoute.handler(catalog: catalog, sessions: sessions))
         router.get("/healthz", name: "healthz") { _ in .text("ok\n") }
 
         var serverConfiguration = HTTPServer.Configuration(listen: config.server.listen, port: config.server.port)
@@ -65,7 +75,8 @@ public final class Application: Sendable {
         do {
             server = try HTTPServer(configuration: serverConfiguration, router: router, logger: logger)
         } catch {
-            ticker.stop()
+            sessions.shutdown()
+            loop.shutdown()
             throw .server(error)
         }
         logger.info("listening", metadata: [
@@ -122,10 +133,13 @@ public final class Application: Sendable {
         }
     }
 
-    /// Stops accepting, ends every stream, and closes the database (checkpointing its WAL).
+    /// Stops accepting, ends every stream (viewers leave with reason `shutdown`, which is recorded),
+    /// stops the upstreams, and closes the database (checkpointing its WAL).
     public func shutdown() {
+        server.stopAccepting()
+        sessions.shutdown()
         server.shutdown()
-        ticker.stop()
+        loop.shutdown()
         do {
             try database.close()
         } catch {

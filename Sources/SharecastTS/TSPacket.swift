@@ -21,6 +21,12 @@ public enum TSPacket {
     /// PTS, DTS and the PCR base wrap at 2^33.
     public static let timestampModulus: Int64 = 1 << 33
 
+    /// A duration in 27 MHz PCR ticks, for pacing against the wall clock.
+    public static func pcrTicks(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * pcrHz + attoseconds / (1_000_000_000_000_000_000 / pcrHz)
+    }
+
     @inlinable
     public static func isSynced(_ packet: UnsafeRawBufferPointer) -> Bool {
         packet.count >= size && packet[0] == syncByte

@@ -25,7 +25,7 @@ final class TestPatternBody: StreamingBody, Sendable {
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> StreamRead {
-        let elapsed = paced ? Self.pcrTicks(ContinuousClock.now - start) : .max
+        let elapsed = paced ? TSPacket.pcrTicks(ContinuousClock.now - start) : .max
         let count = generator.withLock { $0.read(dueBy: elapsed, into: buffer) }
         if count > 0 { return .bytes(count) }
         ticker.wakeNext(waker)
@@ -34,11 +34,5 @@ final class TestPatternBody: StreamingBody, Sendable {
 
     func close(bytesSent: Int64, completed: Bool) {
         onClose(bytesSent)
-    }
-
-    /// A duration in 27 MHz PCR ticks.
-    static func pcrTicks(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * TSPacket.pcrHz + attoseconds / (1_000_000_000_000_000_000 / TSPacket.pcrHz)
     }
 }

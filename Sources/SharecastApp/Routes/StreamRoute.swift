@@ -1,32 +1,37 @@
 import SharecastCore
 import SharecastHTTP
-import SharecastTS
+import SharecastStreaming
 
-/// `GET /stream/<key>` (also `<key>.ts`): the channel's live MPEG-TS.
+/// `GET /stream/<key>` (also `<key>.ts`): the channel's live MPEG-TS, shared with every other viewer
+/// of the channel through one upstream connection.
 ///
 /// An unknown or malformed key gets the same 404 as any unknown path, so keys cannot be probed.
-/// Until shared streaming lands, the built-in test channel is served directly (one paced generator
-/// per viewer) and provider channels answer 501.
+/// At the session limit the answer is 503 with `Retry-After`; viewers of running channels still join.
 enum StreamRoute {
-    static func handler(catalog: ChannelCatalog, clip: TSClip?, ticker: WakeTicker) -> Router.Handler {
+    /// Seconds a client is told to wait when every session slot is taken.
+    static let retryAfterSeconds = 10
+
+    static func handler(catalog: ChannelCatalog, sessions: SessionManager) -> Router.Handler {
         { request in
+            let requestedAt = ContinuousClock.now
             var key = Substring(request.parameters["key"] ?? "")
             if key.hasSuffix(".ts") { key = key.dropLast(3) }
             guard StreamKey.isWellFormed(key), let stored = catalog.channel(forKey: String(key)) else {
                 return .notFound()
             }
-            guard stored.channel.urls.first == StreamURL.testPattern else {
-                return .error(status: 501, code: "not_implemented",
-                              message: "channel \(stored.channel.id): provider upstreams are not served yet")
+            switch sessions.attach(channel: stored.channel, ip: request.remoteAddress, userAgent: request.headers["User-Agent"], requestedAt: requestedAt) {
+            case let .success(body):
+                return HTTPResponse(
+                    headers: HTTPHeaders([("Content-Type", "video/mp2t"), ("Cache-Control", "no-store")]),
+                    body: .stream(body)
+                )
+            case let .failure(.atCapacity(limit)):
+                return .error(status: 503, code: "stream_limit",
+                              message: "all \(limit) stream slots are in use (shared_streaming.max_concurrent_streams); try again later",
+                              headers: [("Retry-After", "\(retryAfterSeconds)")])
+            case let .failure(.unavailable(reason)):
+                return .error(status: 503, code: "stream_unavailable", message: reason, headers: [("Retry-After", "\(retryAfterSeconds)")])
             }
-            guard let clip else {
-                return .error(status: 500, code: "no_test_clip", message: "the built-in test clip is missing or damaged")
-            }
-            let body = TestPatternBody(clip: clip, ticker: ticker)
-            return HTTPResponse(
-                headers: HTTPHeaders([("Content-Type", "video/mp2t"), ("Cache-Control", "no-store")]),
-                body: .stream(body)
-            )
         }
     }
 }

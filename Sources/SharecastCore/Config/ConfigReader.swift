@@ -98,6 +98,7 @@ struct ConfigReader {
         switch setting.kind {
         case let .int(_, _, expectation): expectation
         case .bool: "expected true or false"
+        case .lagPolicy: "expected disconnect or skip"
         case .string: "expected a string"
         }
     }

@@ -10,9 +10,11 @@ enum ConfigSchema {
         case string(WritableKeyPath<SharecastConfig, String>, StringCheck)
         case int(WritableKeyPath<SharecastConfig, Int>, ClosedRange<Int>, expectation: String)
         case bool(WritableKeyPath<SharecastConfig, Bool>)
+        case lagPolicy(WritableKeyPath<SharecastConfig, LagPolicy>)
     }
 
-    enum StringCheck {
+    enum StringCheck: Equatable {
+        case any
         case nonEmpty
         case listenAddress
         case baseURL
@@ -41,6 +43,15 @@ enum ConfigSchema {
             Setting(path: "shared_streaming.buffer_path", kind: .string(\.sharedStreaming.bufferPath, .nonEmpty)),
             Setting(path: "shared_streaming.max_concurrent_streams", kind: .int(\.sharedStreaming.maxConcurrentStreams, 1...100_000, expectation: positive)),
             Setting(path: "shared_streaming.client_timeout", kind: .int(\.sharedStreaming.clientTimeout, 1...86_400 * 7, expectation: positive)),
+            Setting(path: "shared_streaming.buffer_size", kind: .int(\.sharedStreaming.bufferSize, 65_536...1_073_741_824, expectation: "expected a size in bytes from 65536 to 1073741824")),
+            Setting(path: "shared_streaming.grace_period", kind: .int(\.sharedStreaming.gracePeriod, 0...3600, expectation: "expected seconds from 0 to 3600")),
+            Setting(path: "shared_streaming.lag_policy", kind: .lagPolicy(\.sharedStreaming.lagPolicy)),
+            Setting(path: "shared_streaming.upstream.max_attempts", kind: .int(\.sharedStreaming.upstream.maxAttempts, 1...1000, expectation: positive)),
+            Setting(path: "shared_streaming.upstream.connect_timeout", kind: .int(\.sharedStreaming.upstream.connectTimeout, 1...600, expectation: positive)),
+            Setting(path: "shared_streaming.upstream.stall_timeout", kind: .int(\.sharedStreaming.upstream.stallTimeout, 1...600, expectation: positive)),
+            Setting(path: "shared_streaming.upstream.backoff_initial_ms", kind: .int(\.sharedStreaming.upstream.backoffInitialMs, 1...600_000, expectation: positive)),
+            Setting(path: "shared_streaming.upstream.backoff_max_ms", kind: .int(\.sharedStreaming.upstream.backoffMaxMs, 1...3_600_000, expectation: positive)),
+            Setting(path: "shared_streaming.upstream.user_agent", kind: .string(\.sharedStreaming.upstream.userAgent, .any)),
             Setting(path: "shared_streaming.monitoring.enabled", kind: .bool(\.sharedStreaming.monitoring.enabled)),
             Setting(path: "shared_streaming.monitoring.stream_timeout", kind: .int(\.sharedStreaming.monitoring.streamTimeout, 1...86_400, expectation: positive)),
             Setting(path: "shared_streaming.monitoring.health_check_interval", kind: .int(\.sharedStreaming.monitoring.healthCheckInterval, 1...86_400, expectation: positive)),
@@ -94,6 +105,11 @@ enum ConfigSchema {
             case "false", "no", "off", "0": config[keyPath: keyPath] = false
             default: return "expected true or false, got \(quoted(raw))"
             }
+        case let .lagPolicy(keyPath):
+            guard let value = LagPolicy(rawValue: raw) else {
+                return "expected one of \(LagPolicy.allCases.map(\.rawValue).joined(separator: ", ")), got \(quoted(raw))"
+            }
+            config[keyPath: keyPath] = value
         case let .string(keyPath, check):
             if let problem = validate(raw, check) { return problem }
             config[keyPath: keyPath] = check == .baseURL ? String(raw.trimmingSuffix("/")) : raw
@@ -103,6 +119,8 @@ enum ConfigSchema {
 
     static func validate(_ raw: String, _ check: StringCheck) -> String? {
         switch check {
+        case .any:
+            return nil
         case .nonEmpty:
             return raw.isEmpty ? "expected a non-empty string" : nil
         case .listenAddress:

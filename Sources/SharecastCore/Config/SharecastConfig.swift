@@ -33,7 +33,32 @@ public struct SharedStreamingConfig: Sendable, Equatable {
     public var maxConcurrentStreams = 100
     /// Seconds a client may go without progress before it is disconnected.
     public var clientTimeout = 300
+    /// Bytes of each running channel's ring buffer (about 8 s at 8 Mbit/s by default).
+    public var bufferSize = 8 * 1024 * 1024
+    /// Seconds a channel's upstream stays open after its last viewer leaves, so a zapping viewer
+    /// comes back to it without a new upstream connection.
+    public var gracePeriod = 10
+    /// What happens to a viewer that falls a whole ring behind: `disconnect` it (reason `lagging`)
+    /// or `skip` it forward to the newest keyframe.
+    public var lagPolicy = LagPolicy.disconnect
+    public var upstream = UpstreamConfig()
     public var monitoring = MonitoringConfig()
+}
+
+public enum LagPolicy: String, Sendable, Equatable, CaseIterable {
+    case disconnect, skip
+}
+
+/// How hard Sharecast tries to keep an upstream connection.
+public struct UpstreamConfig: Sendable, Equatable {
+    /// Failures in a row (with no data in between) before a session ends with status `error`.
+    public var maxAttempts = 5
+    public var connectTimeout = 10
+    /// Seconds without a byte before the upstream counts as stalled and is reconnected.
+    public var stallTimeout = 10
+    public var backoffInitialMs = 500
+    public var backoffMaxMs = 10_000
+    public var userAgent = ""
 }
 
 public struct MonitoringConfig: Sendable, Equatable {

@@ -65,15 +65,27 @@ public final class HTTPServer: Sendable {
     /// Streaming responses currently open.
     public var openStreams: Int { context.streams.withLock { $0.count } }
 
+    /// Stops accepting new connections; requests already in progress carry on. Safe to call more
+    /// than once, and before `shutdown()`.
+    public func stopAccepting() {
+        daemon.withLock { current in
+            guard var handle = current, handle.listenSocket < 0 else { return }
+            context.isStopping.store(true, ordering: .releasing)
+            handle.listenSocket = MHD_quiesce_daemon(handle.pointer)
+            current = handle
+        }
+    }
+
     /// Stops accepting, ends open streams (their bodies see `close`), waits up to `grace` for them
     /// to leave, then stops the daemon. Safe to call more than once.
     public func shutdown(grace: Duration = .seconds(3)) {
-        guard let running = daemon.withLock({ current -> DaemonHandle? in
+        stopAccepting()
+        guard let handle = daemon.withLock({ current -> DaemonHandle? in
             defer { current = nil }
             return current
-        })?.pointer else { return }
-        context.isStopping.store(true, ordering: .releasing)
-        let listenSocket = MHD_quiesce_daemon(running)
+        }) else { return }
+        let running = handle.pointer
+        let listenSocket = handle.listenSocket
         for stream in context.streams.withLock({ Array($0.values) }) {
             stream.finish()
         }
@@ -93,6 +105,8 @@ public final class HTTPServer: Sendable {
 /// The daemon pointer, owned by `HTTPServer` and only used under its lock.
 struct DaemonHandle: @unchecked Sendable {
     let pointer: OpaquePointer
+    /// The listening socket once `MHD_quiesce_daemon` handed it back; closed after the daemon stops.
+    var listenSocket: Int32 = -1
 }
 
 /// What the C callbacks need: shared by all MHD threads, so everything mutable is behind a lock.

@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import Logging
+import SharecastCore
+
+/// Keeps stream history in SQLite from the streaming layer's snapshots: one `shared_streams` row per
+/// session, one `shared_stream_clients` row per viewer, a `shared_stream_stats` row per sample.
+///
+/// `record` only queues; a serial queue writes each batch in one transaction, so the streaming
+/// layer never waits on the database, and a second of activity costs one commit.
+public final class StreamHistoryRecorder: StreamRecorder {
+    struct Rows {
+        var streams: [UUID: Int64] = [:]
+        var clients: [UUID: Int64] = [:]
+    }
+
+    let database: SharecastDatabase
+    let logger: Logger
+    private let queue = DispatchQueue(label: "sharecast.history")
+    /// Touched only on `queue`.
+    nonisolated(unsafe) private var rows = Rows()
+
+    public init(database: SharecastDatabase, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    public func record(_ streams: [StreamSnapshot], sample: Bool) {
+        guard !streams.isEmpty else { return }
+        let now = Date()
+        queue.async { [self] in
+            do {
+                try database.pool.write { db in try write(streams, sample: sample, now: now, db: db) }
+            } catch {
+                logger.error("stream history not written", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    public func flush() {
+        queue.sync {}
+    }
+
+    private func write(_ streams: [StreamSnapshot], sample: Bool, now: Date, db: Database) throws {
+        for stream in streams {
+            var row = SharedStreamRecord(
+                channelId: stream.channelID, sourceUrl: stream.sourceURL,
+                format: SharedStreamRecord.Format(rawValue: stream.format) ?? .ts,
+                status: SharedStreamRecord.Status(rawValue: stream.status.rawValue) ?? .active, startedAt: stream.startedAt
+            )
+            row.id = rows.streams[stream.id]
+            row.stoppedAt = stream.stoppedAt
+            row.updatedAt = now
+            row.health = stream.status == .error ? .unhealthy : (stream.lastDataAt.map { now.timeIntervalSince($0) < 10 } ?? false ? .healthy : .unknown)
+            row.clientCount = stream.clientCount
+            row.peakClientCount = stream.peakClientCount
+            row.bytesIn = stream.bytesIn
+            row.bytesOut = stream.bytesOut
+            row.bandwidthBps = stream.bandwidthBitsPerSecond
+            row.errorCount = stream.errorCount
+            row.restartCount = stream.restartCount
+            row.lastError = stream.lastError
+            if row.id == nil {
+                try row.insert(db)
+            } else {
+                try row.update(db)
+            }
+            guard let streamID = row.id else { continue }
+            rows.streams[stream.id] = streamID
+
+            for client in stream.clients {
+                var clientRow = SharedStreamClientRecord(
+                    streamId: streamID, clientId: client.id.uuidString, ip: client.ip, userAgent: client.userAgent,
+                    connectedAt: client.connectedAt
+                )
+                clientRow.id = rows.clients[client.id]
+                clientRow.lastActivityAt = client.lastActivityAt
+                clientRow.disconnectedAt = client.disconnectedAt
+                clientRow.bytesSent = client.bytesSent
+                clientRow.disconnectReason = client.disconnectReason.flatMap { SharedStreamClientRecord.DisconnectReason(rawValue: $0.rawValue) }
+                if clientRow.id == nil {
+                    try clientRow.insert(db)
+                } else {
+                    try clientRow.update(db)
+                }
+                if client.disconnectedAt == nil {
+                    rows.clients[client.id] = clientRow.id
+                } else {
+                    rows.clients[client.id] = nil
+                }
+            }
+            if sample, stream.stoppedAt == nil {
+                var stat = SharedStreamStatRecord(
+                    streamId: streamID, sampledAt: now, clientCount: stream.clientCount, bandwidthBps: stream.bandwidthBitsPerSecond,
+                    bytesIn: stream.bytesIn, bytesOut: stream.bytesOut, bufferFill: stream.bufferFill, errorCount: stream.errorCount
+                )
+                try stat.insert(db)
+            }
+            if stream.stoppedAt != nil, !stream.clients.contains(where: { $0.disconnectedAt == nil }) {
+                rows.streams[stream.id] = nil
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import SharecastCore
+import SharecastTS
+import SharecastUpstream
+import Synchronization
+
+/// One channel's upstream session: one source, one ring, any number of viewers.
+///
+/// The source writes through `sourceReceived` on the upstream loop thread (aligning bytes into whole
+/// packets, then into the ring); viewers read the ring on MHD threads; everything slower (status,
+/// counters for history) sits behind `state` and is read by the manager's housekeeping.
+public final class ChannelSession: SourceSink, @unchecked Sendable {
+    struct State {
+        var status: StreamSnapshot.Status = .starting
+        var clients: [UUID: StreamClient] = [:]
+        /// Viewers that left since the last snapshot, with their final figures.
+        var departed: [ClientSnapshot] = []
+        var departedBytes: Int64 = 0
+        var peakClients = 0
+        var idleSince: ContinuousClock.Instant?
+        var stoppedAt: Date?
+        var lastError: String?
+        var errorCount = 0
+        var restartCount = 0
+        var lastDataAt: Date?
+        var connected = false
+        /// For the bandwidth figure: bytes in at the previous snapshot, and when.
+        var previousBytesIn: Int64 = 0
+        var previousSampleAt = ContinuousClock.now
+    }
+
+    public let id = UUID()
+    public let channel: CatalogChannel
+    public let startedAt = Date()
+    let buffer: SharedBuffer
+    let lagPolicy: LagPolicy
+    let clientTimeoutSeconds: Int
+    let logger: Logger
+    private(set) var source: (any ChannelSource)?
+    private let state = Mutex(State())
+    /// Written by the upstream loop thread only.
+    private var aligner = TSPacketAligner()
+    let bytesIn = Atomic<Int64>(0)
+    let skips = Atomic<Int>(0)
+    let lastDataNanoseconds = Atomic<UInt64>(0)
+
+    init(channel: CatalogChannel, buffer: SharedBuffer, lagPolicy: LagPolicy, clientTimeoutSeconds: Int, logger: Logger) {
+        self.channel = channel
+        self.buffer = buffer
+        self.lagPolicy = lagPolicy
+        self.clientTimeoutSeconds = clientTimeoutSeconds
+        var logger = logger
+        logger[metadataKey: "channel"] = "\(channel.id)"
+        self.logger = logger
+    }
+
+    /// Attaches and starts the source; called once by the manager right after creation.
+    func start(with source: any ChannelSource) {
+        self.source = source
+        logger.info("stream starting", metadata: ["url": "\(StreamURLDisplay.redacted(source.currentURL))", "format": "\(source.format)"])
+        source.start()
+    }
+
+    // MARK: Viewers
+
+    /// A new viewer, or nil when the session is already ending.
+    func attach(ip: String, userAgent: String?, requestedAt: ContinuousClock.Instant) -> StreamClient? {
+        let client = StreamClient(session: self, ip: ip, userAgent: userAgent, requestedAt: requestedAt)
+        let attached = state.withLock { state -> Bool in
+            guard state.status != .stopped, state.status != .error else { return false }
+            state.clients[client.id] = client
+            state.peakClients = max(state.peakClients, state.clients.count)
+            state.idleSince = nil
+            if state.status == .idle { state.status = state.connected ? .active : .starting }
+            return true
+        }
+        return attached ? client : nil
+    }
+
+    func detach(_ client: StreamClient, reason: ClientSnapshot.DisconnectReason) {
+        let snapshot = client.snapshot(disconnectedAt: Date(), reason: reason)
+        let remaining = state.withLock { state -> Int in
+            guard state.clients.removeValue(forKey: client.id) != nil else { return state.clients.count }
+            state.departed.append(snapshot)
+            state.departedBytes += snapshot.bytesSent
+            if state.clients.isEmpty, state.status == .active || state.status == .starting {
+                state.status = .idle
+                state.idleSince = ContinuousClock.now
+            }
+            return state.clients.count
+        }
+        logger.info("client left", metadata: [
+            "client": "\(client.id)", "ip": "\(client.ip)", "reason": "\(reason.rawValue)",
+            "bytes": "\(snapshot.bytesSent)", "clients": "\(remaining)",
+        ])
+    }
+
+    func countSkip() {
+        skips.add(1, ordering: .relaxed)
+    }
+
+    var clientCount: Int { state.withLock { $0.clients.count } }
+
+    /// When the last viewer left, if the session is idle.
+    var idleSince: ContinuousClock.Instant? { state.withLock { $0.idleSince } }
+
+    var status: StreamSnapshot.Status { state.withLock { $0.status } }
+
+    // MARK: Source side (upstream loop thread)
+
+    public func sourceReceived(_ bytes: UnsafeRawBufferPointer) {
+        bytesIn.add(Int64(bytes.count), ordering: .relaxed)
+        lastDataNanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+        let buffer = self.buffer
+        aligner.feed(bytes) { packets, join in
+            buffer.write(packets, joinPosition: join)
+        }
+    }
+
+    public func sourceEvent(_ event: SourceEvent) {
+        switch event {
+        case let .connected(url):
+            let wasRestart = state.withLock { state -> Bool in
+                defer { state.connected = true }
+                if state.status == .starting { state.status = state.clients.isEmpty ? .idle : .active }
+                return state.restartCount > 0
+            }
+            logger.info(wasRestart ? "upstream reconnected" : "upstream connected", metadata: ["url": "\(StreamURLDisplay.redacted(url))"])
+        case let .failed(url, reason, attempt):
+            aligner.dropPartialPacket()
+            state.withLock { state in
+                state.errorCount += 1
+                state.lastError = reason
+                state.connected = false
+            }
+            logger.warning("upstream failed", metadata: ["url": "\(StreamURLDisplay.redacted(url))", "reason": "\(reason)", "attempt": "\(attempt)"])
+        case let .reconnecting(url, attempt):
+            state.withLock { $0.restartCount += 1 }
+            logger.info("upstream reconnecting", metadata: ["url": "\(StreamURLDisplay.redacted(url))", "attempt": "\(attempt)"])
+        case let .gaveUp(reason):
+            finish(status: .error, reason: reason)
+            logger.error("stream failed; closing its clients", metadata: ["reason": "\(reason)"])
+        }
+    }
+
+    // MARK: Ending
+
+    /// Stops the source and ends the ring; viewers drain what is left and leave (`stream_stopped`).
+    func stop() {
+        finish(status: .stopped, reason: nil)
+    }
+
+    private func finish(status: StreamSnapshot.Status, reason: String?) {
+        let first = state.withLock { state -> Bool in
+            guard state.status != .stopped, state.status != .error else { return false }
+            state.status = status
+            state.stoppedAt = Date()
+            if let reason { state.lastError = reason }
+            return true
+        }
+        guard first else { return }
+        source?.stop()
+        buffer.end()
+        if status == .stopped { logger.info("stream stopped") }
+    }
+
+    /// Ends every viewer's response with `reason` at its next read and wakes them.
+    func endClients(_ reason: StreamClient.EndReason) {
+        let clients = state.withLock { Array($0.clients.values) }
+        for client in clients { client.end(reason) }
+        buffer.end()
+    }
+
+    // MARK: Snapshots
+
+    /// The session's figures now, with the viewers who left since the last call.
+    func snapshot() -> StreamSnapshot {
+        let now = ContinuousClock.now
+        let totalIn = bytesIn.load(ordering: .relaxed)
+        let lastData = lastDataNanoseconds.load(ordering: .relaxed)
+        let write = buffer.writePosition
+        return state.withLock { state in
+            let clients = state.clients.values.map { $0.snapshot() }
+            let liveBytes = clients.reduce(Int64(0)) { $0 + $1.bytesSent }
+            let elapsed = now - state.previousSampleAt
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let bandwidth = seconds > 0 ? Int64(Double(totalIn - state.previousBytesIn) * 8 / seconds) : 0
+            state.previousBytesIn = totalIn
+            state.previousSampleAt = now
+            let departed = state.departed
+            state.departed.removeAll()
+            var fill = 0.0
+            if let slowest = state.clients.values.map({ $0.cursorEstimate }).min() {
+                fill = min(1, max(0, Double(write - slowest) / Double(buffer.capacity)))
+            }
+            let lastDataAt = lastData == 0 ? nil : Date(timeIntervalSinceNow: -Double(DispatchTime.now().uptimeNanoseconds &- lastData) / 1e9)
+            return StreamSnapshot(
+                id: id, channelID: channel.id, sourceURL: StreamURLDisplay.redacted(source?.currentURL ?? ""),
+                format: source?.format ?? "ts", status: state.status, startedAt: startedAt, stoppedAt: state.stoppedAt,
+                lastDataAt: lastDataAt, clientCount: state.clients.count, peakClientCount: state.peakClients,
+                bytesIn: totalIn, bytesOut: state.departedBytes + liveBytes, bandwidthBitsPerSecond: bandwidth,
+                errorCount: state.errorCount, restartCount: state.restartCount, lastError: state.lastError,
+                bufferFill: fill, clients: clients + departed
+            )
+        }
+    }
+}
+
+/// URLs as they may be shown and stored: without the query (providers put credentials there).
+enum StreamURLDisplay {
+    static func redacted(_ url: String) -> String {
+        guard let query = url.firstIndex(of: "?") else { return url }
+        return String(url[..<query]) + "?…"
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import SharecastCore
+import SharecastHTTP
+import SharecastTS
+import SharecastUpstream
+import Synchronization
+
+/// Runs the shared streams: one session per channel however many viewers, started by the first
+/// viewer, kept for a grace period after the last one leaves, and stopped when that runs out.
+///
+/// A housekeeping thread does everything that is not per packet: it wakes readers of slow streams
+/// (every 20 ms), ends idle sessions and removes finished ones (every 250 ms), and hands snapshots
+/// to the recorder (every second; with a stats sample every `sampleInterval`).
+public final class SessionManager: Sendable {
+    public struct Settings: Sendable {
+        public var maxSessions = 100
+        public var gracePeriod: Duration = .seconds(10)
+        public var clientTimeoutSeconds = 300
+        public var bufferSize = 8 * 1024 * 1024
+        /// Where file-backed rings live; nil for anonymous memory.
+        public var bufferDirectory: String?
+        public var lagPolicy = LagPolicy.disconnect
+        public var reconnect = ReconnectPolicy()
+        public var defaultUserAgent: String?
+        public var sampleInterval: Duration = .seconds(10)
+        /// The built-in test channel's clip (nil: `builtin:testpattern` channels are unavailable).
+        public var testClip: TSClip?
+        /// Pad the test pattern to this rate (benchmarks).
+        public var testPatternBitsPerSecond: Int64?
+
+        public init() {}
+
+        public init(config: SharedStreamingConfig) {
+            maxSessions = config.maxConcurrentStreams
+            gracePeriod = .seconds(config.gracePeriod)
+            clientTimeoutSeconds = config.clientTimeout
+            bufferSize = config.bufferSize
+            bufferDirectory = config.bufferPath.isEmpty ? nil : config.bufferPath
+            lagPolicy = config.lagPolicy
+            reconnect.maxAttempts = config.upstream.maxAttempts
+            reconnect.connectTimeoutSeconds = config.upstream.connectTimeout
+            reconnect.stallTimeoutSeconds = config.upstream.stallTimeout
+            reconnect.initialBackoff = .milliseconds(config.upstream.backoffInitialMs)
+            reconnect.maxBackoff = .milliseconds(config.upstream.backoffMaxMs)
+            defaultUserAgent = config.upstream.userAgent.isEmpty ? nil : config.upstream.userAgent
+            testClip = TSClip.testPattern
+        }
+    }
+
+    /// Why a viewer could not be attached.
+    public enum AttachError: Error, Equatable, Sendable {
+        /// `max_concurrent_streams` sessions are running and none is idle.
+        case atCapacity(limit: Int)
+        /// The ring could not be allocated or the channel has no usable URL.
+        case unavailable(String)
+    }
+
+    final class Shared: Sendable {
+        let sessions = Mutex<[String: ChannelSession]>([:])
+        /// Sessions that ended but whose final snapshot has not been recorded yet.
+        let finished = Mutex<[ChannelSession]>([])
+        let running = Atomic<Bool>(true)
+        let stopped = Atomic<Bool>(false)
+    }
+
+    public let settings: Settings
+    let loop: UpstreamLoop
+    let recorder: (any StreamRecorder)?
+    let logger: Logger
+    private let shared = Shared()
+
+    public init(settings: Settings, loop: UpstreamLoop, recorder: (any StreamRecorder)?, logger: Logger) {
+        self.settings = settings
+        self.loop = loop
+        self.recorder = recorder
+        self.logger = logger
+        if let directory = settings.bufferDirectory {
+            let removed = RingStorage.removeStale(in: directory)
+            if !removed.isEmpty {
+                logger.info("removed ring buffer files left by a previous run", metadata: ["directory": "\(directory)", "files": "\(removed.count)"])
+            }
+        }
+        let shared = self.shared
+        let thread = Thread { [settings, recorder, logger] in
+            Self.housekeep(shared, settings: settings, recorder: recorder, logger: logger)
+        }
+        thread.name = "sharecast-sessions"
+        thread.start()
+    }
+
+    /// A response body for a new viewer of `channel`, starting its session when it has none.
+    public func attach(channel: CatalogChannel, ip: String, userAgent: String?,
+                       requestedAt: ContinuousClock.Instant = .now) -> Result<any StreamingBody, AttachError> {
+        var evicted: ChannelSession?
+        let result: Result<any StreamingBody, AttachError> = shared.sessions.withLock { sessions in
+            if let session = sessions[channel.id], let client = session.attach(ip: ip, userAgent: userAgent, requestedAt: requestedAt) {
+                return .success(client)
+            }
+            sessions[channel.id] = nil
+            if sessions.count >= settings.maxSessions {
+                // A session only waiting out its grace period never blocks a new channel.
+                guard let idle = sessions.values.filter({ $0.clientCount == 0 })
+                    .min(by: { ($0.idleSince ?? .now) < ($1.idleSince ?? .now) }) else {
+                    return .failure(.atCapacity(limit: settings.maxSessions))
+                }
+                sessions[idle.channel.id] = nil
+                evicted = idle
+            }
+            guard let source = makeSource(channel) else {
+                return .failure(.unavailable("channel \(channel.id) has no usable upstream URL"))
+            }
+            guard let buffer = SharedBuffer(capacity: settings.bufferSize, directory: settings.bufferDirectory, name: channel.id) else {
+                return .failure(.unavailable("no memory for the ring buffer of channel \(channel.id)"))
+            }
+            let session = ChannelSession(channel: channel, buffer: buffer, lagPolicy: settings.lagPolicy,
+                                         clientTimeoutSeconds: settings.clientTimeoutSeconds, logger: logger)
+            guard let client = session.attach(ip: ip, userAgent: userAgent, requestedAt: requestedAt) else {
+                return .failure(.unavailable("session of channel \(channel.id) ended at once"))
+            }
+            sessions[channel.id] = session
+            session.start(with: source.make(session))
+            return .success(client)
+        }
+        if let evicted {
+            logger.info("idle stream stopped to make room", metadata: ["channel": "\(evicted.channel.id)", "for": "\(channel.id)"])
+            evicted.stop()
+            shared.finished.withLock { $0.append(evicted) }
+        }
+        return result
+    }
+
+    /// Builds a source for `channel` once the session (its sink) exists.
+    struct SourceFactory {
+        let make: (ChannelSession) -> any ChannelSource
+    }
+
+    private func makeSource(_ channel: CatalogChannel) -> SourceFactory? {
+        let loop = self.loop
+        if channel.urls.first == StreamURL.testPattern {
+            guard let clip = settings.testClip else { return nil }
+            let rate = settings.testPatternBitsPerSecond
+            return SourceFactory { TestPatternSource(clip: clip, targetBitsPerSecond: rate, loop: loop, sink: $0) }
+        }
+        let urls = channel.urls.filter { $0 != StreamURL.testPattern }
+        guard !urls.isEmpty else { return nil }
+        let policy = settings.reconnect
+        let userAgent = channel.userAgent ?? settings.defaultUserAgent
+        return SourceFactory { TSUpstreamSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, loop: loop, sink: $0) }
+    }
+
+    /// Snapshots of the running sessions, for the monitor API and metrics (viewers who left since
+    /// the last recording are not included).
+    public func currentSessions() -> [ChannelSession] {
+        shared.sessions.withLock { Array($0.values) }
+    }
+
+    public var sessionCount: Int { shared.sessions.withLock { $0.count } }
+
+    /// Ends every stream (viewers leave with reason `shutdown`), records the final state and stops
+    /// the housekeeping thread. The caller stops the HTTP server and the upstream loop.
+    public func shutdown() {
+        guard shared.running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        while !shared.stopped.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.005) }
+        let sessions = shared.sessions.withLock { sessions in
+            defer { sessions.removeAll() }
+            return Array(sessions.values)
+        }
+        for session in sessions {
+            session.endClients(.shutdown)
+            session.stop()
+        }
+        // Give viewers' connections a moment to close so their reasons are recorded.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while sessions.contains(where: { $0.clientCount > 0 }), ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let finished = shared.finished.withLock { list in
+            defer { list.removeAll() }
+            return list
+        }
+        recorder?.record((sessions + finished).map { $0.snapshot() }, sample: false)
+        recorder?.flush()
+    }
+
+    private static func housekeep(_ shared: Shared, settings: Settings, recorder: (any StreamRecorder)?, logger: Logger) {
+        var tick = 0
+        var lastSample = ContinuousClock.now
+        while shared.running.load(ordering: .acquiring) {
+            Thread.sleep(forTimeInterval: 0.02)
+            tick += 1
+            let sessions = shared.sessions.withLock { Array($0.values) }
+            for session in sessions { session.buffer.flush() }
+            guard tick % 12 == 0 else { continue }
+
+            // Idle past the grace period, or ended by the upstream: out of the table.
+            let now = ContinuousClock.now
+            let ended: [ChannelSession] = shared.sessions.withLock { table in
+                var out: [ChannelSession] = []
+                for (id, session) in table {
+                    let status = session.status
+                    let idleTooLong = session.clientCount == 0 && (session.idleSince.map { now - $0 >= settings.gracePeriod } ?? false)
+                    if status == .error || status == .stopped || idleTooLong {
+                        table[id] = nil
+                        out.append(session)
+                    }
+                }
+                return out
+            }
+            for session in ended { session.stop() }
+            if !ended.isEmpty { shared.finished.withLock { $0 += ended } }
+
+            guard tick % 50 == 0 else { continue }
+            let finished = shared.finished.withLock { list in
+                // Keep a finished session until its last viewers are gone, so their reasons are recorded.
+                let done = list.filter { $0.clientCount == 0 }
+                list.removeAll { $0.clientCount == 0 }
+                return done + list
+            }
+            guard let recorder else { continue }
+            let sample = now - lastSample >= settings.sampleInterval
+            if sample { lastSample = now }
+            let running = shared.sessions.withLock { Array($0.values) }
+            recorder.record((running + finished).map { $0.snapshot() }, sample: sample)
+        }
+        shared.stopped.store(true, ordering: .releasing)
+    }
+}

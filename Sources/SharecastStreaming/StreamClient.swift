@@ -1,0 +1,97 @@
+import Foundation
+import SharecastCore
+import SharecastHTTP
+import Synchronization
+
+/// One viewer of a shared stream: the response body MHD pulls from. Its cursor into the session's
+/// ring is touched only by the MHD thread serving this connection; what others read (bytes sent,
+/// last progress) is atomic.
+final class StreamClient: StreamingBody, @unchecked Sendable {
+    enum EndReason: UInt8 {
+        case none = 0, lagging, streamStopped, kicked, shutdown
+    }
+
+    let id = UUID()
+    let ip: String
+    let userAgent: String?
+    let connectedAt = Date()
+    let session: ChannelSession
+    private var cursor: Int64
+    private let startCursor: Int64
+    let bytesSent = Atomic<Int64>(0)
+    /// Monotonic nanoseconds of the last read that moved data.
+    let lastProgress = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
+    private let endReason = Atomic<UInt8>(EndReason.none.rawValue)
+    /// The instant the connection asked, for join-latency measurements.
+    let requestedAt: ContinuousClock.Instant
+    let firstByteAt = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(session: ChannelSession, ip: String, userAgent: String?, requestedAt: ContinuousClock.Instant) {
+        self.session = session
+        self.ip = ip
+        self.userAgent = userAgent
+        self.requestedAt = requestedAt
+        cursor = session.buffer.joinPosition()
+        startCursor = cursor
+    }
+
+    /// Where the cursor is, from the bytes sent (readable from any thread, unlike `cursor`).
+    /// Skips forward make it an underestimate, which only makes the fill figure cautious.
+    var cursorEstimate: Int64 { startCursor + bytesSent.load(ordering: .relaxed) }
+
+    /// Ends the response at its next read (server shutdown, an operator's kick).
+    func end(_ reason: EndReason) {
+        endReason.store(reason.rawValue, ordering: .releasing)
+    }
+
+    var reason: EndReason { EndReason(rawValue: endReason.load(ordering: .acquiring)) ?? .none }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> StreamRead {
+        if reason != .none { return .end }
+        while true {
+            switch session.buffer.read(from: &cursor, into: buffer, waker: waker) {
+            case let .bytes(count):
+                if bytesSent.add(Int64(count), ordering: .relaxed).oldValue == 0 {
+                    firstByteAt.withLock { $0 = ContinuousClock.now }
+                }
+                lastProgress.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+                return .bytes(count)
+            case .caughtUp:
+                return .wait
+            case .lapped:
+                guard session.lagPolicy == .skip else {
+                    end(.lagging)
+                    return .end
+                }
+                cursor = session.buffer.newestJoinPosition()
+                session.countSkip()
+            case .ended:
+                end(.streamStopped)
+                return .end
+            }
+        }
+    }
+
+    func close(bytesSent: Int64, completed: Bool) {
+        let why: ClientSnapshot.DisconnectReason
+        switch reason {
+        case .lagging: why = .lagging
+        case .streamStopped: why = .streamStopped
+        case .kicked: why = .kicked
+        case .shutdown: why = .shutdown
+        case .none:
+            let idle = DispatchTime.now().uptimeNanoseconds &- lastProgress.load(ordering: .relaxed)
+            why = idle >= UInt64(session.clientTimeoutSeconds) * 1_000_000_000 ? .timeout : .closed
+        }
+        session.detach(self, reason: why)
+    }
+
+    func snapshot(disconnectedAt: Date? = nil, reason: ClientSnapshot.DisconnectReason? = nil) -> ClientSnapshot {
+        let idleNanoseconds = DispatchTime.now().uptimeNanoseconds &- lastProgress.load(ordering: .relaxed)
+        return ClientSnapshot(
+            id: id, ip: ip, userAgent: userAgent, connectedAt: connectedAt,
+            lastActivityAt: Date(timeIntervalSinceNow: -Double(idleNanoseconds) / 1e9),
+            disconnectedAt: disconnectedAt, bytesSent: bytesSent.load(ordering: .relaxed), disconnectReason: reason
+        )
+    }
+}

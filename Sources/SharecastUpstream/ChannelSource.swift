@@ -1,0 +1,50 @@
+/// What happened upstream, for the session to record and log. Delivered on the upstream loop thread.
+public enum SourceEvent: Sendable, Equatable {
+    /// Bytes are flowing from `url` (after the first connect or a reconnect).
+    case connected(url: String)
+    /// The upstream failed; the source will try again (`attempt` of the allowed number).
+    case failed(url: String, reason: String, attempt: Int)
+    /// A new connection is being made after a failure.
+    case reconnecting(url: String, attempt: Int)
+    /// The source has given up after too many failed attempts; the session should end.
+    case gaveUp(reason: String)
+}
+
+/// Where a source delivers: the session, which aligns the bytes into its ring.
+public protocol SourceSink: AnyObject, Sendable {
+    /// Upstream bytes, in order, on the upstream loop thread. No allocation or blocking here.
+    func sourceReceived(_ bytes: UnsafeRawBufferPointer)
+    /// A failure, reconnect or give-up; it may have dropped a partial packet.
+    func sourceEvent(_ event: SourceEvent)
+}
+
+/// A producer of one channel's bytes: an HTTP TS upstream, an HLS playlist, or the test pattern.
+public protocol ChannelSource: AnyObject, Sendable {
+    /// `ts`, `hls` or `builtin`, as recorded in `shared_streams.format`.
+    var format: String { get }
+    /// The URL it is reading now.
+    var currentURL: String { get }
+    func start()
+    /// Stops for good; no sink call follows once it returns... except one already running on the loop.
+    func stop()
+}
+
+/// How hard a source tries before it gives up.
+public struct ReconnectPolicy: Sendable {
+    /// Consecutive failures (with no data in between) allowed before giving up.
+    public var maxAttempts = 5
+    public var initialBackoff: Duration = .milliseconds(500)
+    public var maxBackoff: Duration = .seconds(10)
+    public var connectTimeoutSeconds = 10
+    /// No bytes for this long counts as a failure.
+    public var stallTimeoutSeconds = 10
+
+    public init() {}
+
+    /// Exponential back-off with jitter: between half and all of `initial * 2^(attempt-1)`, capped.
+    public func delay(forAttempt attempt: Int) -> Duration {
+        let exponent = min(max(attempt - 1, 0), 20)
+        let base = min(initialBackoff * (1 << exponent), maxBackoff)
+        return base * Double.random(in: 0.5...1.0)
+    }
+}

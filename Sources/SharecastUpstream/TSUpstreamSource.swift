@@ -1,0 +1,112 @@
+import Synchronization
+
+/// An MPEG-TS stream over HTTP(S), kept alive across failures: on a connect error, an HTTP error
+/// status, a stall or an early end of file it moves to the channel's next URL (primary, then
+/// backups, round and round) and reconnects after an exponential, jittered back-off. It gives up
+/// after `policy.maxAttempts` failures in a row with no data in between.
+public final class TSUpstreamSource: ChannelSource {
+    struct State {
+        var urlIndex = 0
+        var attempts = 0
+        var receivedSinceConnect = false
+        var transfer: UpstreamTransfer?
+        var stopped = false
+    }
+
+    public let format = "ts"
+    let urls: [String]
+    let options: UpstreamTransfer.Options
+    let policy: ReconnectPolicy
+    let loop: UpstreamLoop
+    weak let sink: (any SourceSink)?
+    private let state = Mutex(State())
+
+    public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, loop: UpstreamLoop, sink: any SourceSink) {
+        self.urls = urls
+        var options = UpstreamTransfer.Options()
+        options.connectTimeoutSeconds = policy.connectTimeoutSeconds
+        options.stallTimeoutSeconds = policy.stallTimeoutSeconds
+        if let userAgent { options.userAgent = userAgent }
+        options.headers = headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        self.options = options
+        self.policy = policy
+        self.loop = loop
+        self.sink = sink
+    }
+
+    public var currentURL: String { state.withLock { urls[$0.urlIndex] } }
+
+    public func start() {
+        connect()
+    }
+
+    public func stop() {
+        let transfer = state.withLock { state -> UpstreamTransfer? in
+            state.stopped = true
+            defer { state.transfer = nil }
+            return state.transfer
+        }
+        if let transfer { loop.cancel(transfer) }
+    }
+
+    private func connect() {
+        let url: String? = state.withLock { state in
+            state.stopped ? nil : urls[state.urlIndex]
+        }
+        guard let url else { return }
+        let transfer = UpstreamTransfer(url: url, options: options, onData: { [weak self] bytes in
+            self?.received(bytes, from: url)
+        }, onFinish: { [weak self] outcome in
+            self?.finished(outcome, url: url)
+        })
+        guard let transfer else {
+            finished(.failed("libcurl could not make a handle"), url: url)
+            return
+        }
+        let started = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.transfer = transfer
+            state.receivedSinceConnect = false
+            return true
+        }
+        if started { loop.start(transfer) }
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer, from url: String) {
+        let first = state.withLock { state -> Bool in
+            guard !state.receivedSinceConnect else { return false }
+            state.receivedSinceConnect = true
+            state.attempts = 0
+            return true
+        }
+        if first { sink?.sourceEvent(.connected(url: url)) }
+        sink?.sourceReceived(bytes)
+    }
+
+    private func finished(_ outcome: UpstreamTransfer.Outcome, url: String) {
+        let reason: String
+        switch outcome {
+        case .cancelled: return
+        case .completed: reason = "upstream ended the stream"
+        case let .failed(why): reason = why
+        }
+        let next: (attempt: Int, giveUp: Bool)? = state.withLock { state in
+            guard !state.stopped else { return nil }
+            state.transfer = nil
+            state.attempts += 1
+            state.urlIndex = (state.urlIndex + 1) % urls.count
+            return (state.attempts, state.attempts >= policy.maxAttempts)
+        }
+        guard let next else { return }
+        sink?.sourceEvent(.failed(url: url, reason: reason, attempt: next.attempt))
+        if next.giveUp {
+            sink?.sourceEvent(.gaveUp(reason: "\(next.attempt) attempts failed; last: \(reason)"))
+            return
+        }
+        loop.schedule(after: policy.delay(forAttempt: next.attempt)) { [weak self] in
+            guard let self else { return }
+            self.sink?.sourceEvent(.reconnecting(url: self.currentURL, attempt: next.attempt))
+            self.connect()
+        }
+    }
+}
