@@ -56,6 +56,11 @@ int shim_mhd_client_address(struct MHD_Connection *connection, char *buffer, siz
     return written == NULL ? -1 : 0;
 }
 
+int shim_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
 CURLcode shim_curl_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
 }

@@ -36,6 +36,7 @@ public final class Application: Sendable {
     let logger: Logger
     private let importer = PlaylistImporter()
     private let importAttempts = Atomic<Int>(0)
+    private let isShutDown = Atomic<Bool>(false)
 
     /// Playlist imports finished (successfully or not) since start; lets tests and health checks wait.
     public var completedImports: Int { importAttempts.load(ordering: .acquiring) }
@@ -136,6 +137,7 @@ public final class Application: Sendable {
     /// Stops accepting, ends every stream (viewers leave with reason `shutdown`, which is recorded),
     /// stops the upstreams, and closes the database (checkpointing its WAL).
     public func shutdown() {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         server.stopAccepting()
         sessions.shutdown()
         server.shutdown()

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The one database of a Sharecast process: a GRDB `DatabasePool` in WAL mode over a SQLite file.
 ///
@@ -8,6 +9,7 @@ import GRDB
 public final class SharecastDatabase: Sendable {
     public let path: String
     public let pool: DatabasePool
+    private let isClosed = Mutex(false)
 
     /// Opens (creating the file and its directory when missing) and migrates to the current schema.
     public init(path: String) throws(StoreError) {
@@ -48,8 +50,10 @@ public final class SharecastDatabase: Sendable {
         try read("integrity check") { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
     }
 
-    /// Checkpoints the WAL into the main file and closes every connection. Further use throws.
+    /// Checkpoints the WAL into the main file and closes every connection. Further use throws;
+    /// closing again does nothing.
     public func close() throws(StoreError) {
+        guard !isClosed.withLock({ closed in defer { closed = true }; return closed }) else { return }
         do {
             try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
             try pool.close()

@@ -172,10 +172,42 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         buffer.end()
     }
 
+    /// Drops viewers a whole ring behind (when the lag policy is `disconnect`; with `skip` they move
+    /// on at their next read) and viewers with data waiting that took nothing for `client_timeout`.
+    /// These viewers have stopped reading, so MHD no longer calls their `read`: this is where they
+    /// are noticed.
+    func dropStuckClients() {
+        let write = buffer.writePosition
+        let clients = state.withLock { Array($0.clients.values) }
+        for client in clients {
+            let behind = write - client.cursorEstimate
+            if lagPolicy == .disconnect, behind > Int64(buffer.capacity) {
+                client.drop(.lagging)
+            } else if behind > 0, client.secondsSinceProgress >= Double(clientTimeoutSeconds) {
+                client.drop(.timeout)
+            }
+        }
+    }
+
+    /// Drops viewers whose client hung up while parked; true when no live viewer is left.
+    func dropHungUpClients() -> Bool {
+        let clients = state.withLock { Array($0.clients.values) }
+        var live = 0
+        for client in clients {
+            if client.hasHungUp {
+                client.drop(.closed)
+            } else {
+                live += 1
+            }
+        }
+        return live == 0
+    }
+
     // MARK: Snapshots
 
-    /// The session's figures now, with the viewers who left since the last call.
-    func snapshot() -> StreamSnapshot {
+    /// The session's figures now, with the viewers who left since the last recording. Only the
+    /// recording (`recording: true`) moves the bandwidth window on and forgets departed viewers.
+    func snapshot(recording: Bool = true) -> StreamSnapshot {
         let now = ContinuousClock.now
         let totalIn = bytesIn.load(ordering: .relaxed)
         let lastData = lastDataNanoseconds.load(ordering: .relaxed)
@@ -186,10 +218,12 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             let elapsed = now - state.previousSampleAt
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let bandwidth = seconds > 0 ? Int64(Double(totalIn - state.previousBytesIn) * 8 / seconds) : 0
-            state.previousBytesIn = totalIn
-            state.previousSampleAt = now
             let departed = state.departed
-            state.departed.removeAll()
+            if recording {
+                state.previousBytesIn = totalIn
+                state.previousSampleAt = now
+                state.departed.removeAll()
+            }
             var fill = 0.0
             if let slowest = state.clients.values.map({ $0.cursorEstimate }).min() {
                 fill = min(1, max(0, Double(write - slowest) / Double(buffer.capacity)))

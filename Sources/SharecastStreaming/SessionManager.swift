@@ -99,9 +99,13 @@ public final class SessionManager: Sendable {
             }
             sessions[channel.id] = nil
             if sessions.count >= settings.maxSessions {
-                // A session only waiting out its grace period never blocks a new channel.
-                guard let idle = sessions.values.filter({ $0.clientCount == 0 })
-                    .min(by: { ($0.idleSince ?? .now) < ($1.idleSince ?? .now) }) else {
+                // A session only waiting out its grace period never blocks a new channel. Nor does
+                // one whose viewers have all hung up but are not noticed yet because their
+                // connections are parked: a viewer zapping from A to B with a limit of 1 gets B.
+                let idle = sessions.values.filter { $0.clientCount == 0 }
+                    .min { ($0.idleSince ?? .now) < ($1.idleSince ?? .now) }
+                    ?? sessions.values.first { $0.dropHungUpClients() }
+                guard let idle else {
                     return .failure(.atCapacity(limit: settings.maxSessions))
                 }
                 sessions[idle.channel.id] = nil
@@ -149,10 +153,10 @@ public final class SessionManager: Sendable {
         return SourceFactory { TSUpstreamSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, loop: loop, sink: $0) }
     }
 
-    /// Snapshots of the running sessions, for the monitor API and metrics (viewers who left since
-    /// the last recording are not included).
-    public func currentSessions() -> [ChannelSession] {
-        shared.sessions.withLock { Array($0.values) }
+    /// Snapshots of the running sessions, for the monitor API, metrics and tests; taking them does
+    /// not disturb the recording.
+    public func snapshots() -> [StreamSnapshot] {
+        shared.sessions.withLock { Array($0.values) }.map { $0.snapshot(recording: false) }
     }
 
     public var sessionCount: Int { shared.sessions.withLock { $0.count } }
@@ -192,6 +196,7 @@ public final class SessionManager: Sendable {
             let sessions = shared.sessions.withLock { Array($0.values) }
             for session in sessions { session.buffer.flush() }
             guard tick % 12 == 0 else { continue }
+            for session in sessions { session.dropStuckClients() }
 
             // Idle past the grace period, or ended by the upstream: out of the table.
             let now = ContinuousClock.now

@@ -8,7 +8,7 @@ import Synchronization
 /// last progress) is atomic.
 final class StreamClient: StreamingBody, @unchecked Sendable {
     enum EndReason: UInt8 {
-        case none = 0, lagging, streamStopped, kicked, shutdown
+        case none = 0, lagging, streamStopped, kicked, shutdown, timeout, closed
     }
 
     let id = UUID()
@@ -39,9 +39,31 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
     /// Skips forward make it an underestimate, which only makes the fill figure cautious.
     var cursorEstimate: Int64 { startCursor + bytesSent.load(ordering: .relaxed) }
 
-    /// Ends the response at its next read (server shutdown, an operator's kick).
+    /// The connection this viewer is served on; set once before the first read.
+    private let connection = Mutex<(any ResponseConnection)?>(nil)
+
+    func opened(_ connection: any ResponseConnection) {
+        self.connection.withLock { $0 = connection }
+    }
+
+    /// Ends the response at its next read (server shutdown, an operator's kick). The first reason
+    /// given wins.
     func end(_ reason: EndReason) {
-        endReason.store(reason.rawValue, ordering: .releasing)
+        _ = endReason.compareExchange(expected: EndReason.none.rawValue, desired: reason.rawValue, ordering: .acquiringAndReleasing)
+    }
+
+    /// Ends the response now, also when its client stopped reading and MHD will not call `read`.
+    func drop(_ reason: EndReason) {
+        end(reason)
+        connection.withLock { $0 }?.abort()
+    }
+
+    /// True when the client has hung up while its connection was parked.
+    var hasHungUp: Bool { connection.withLock { $0 }?.isPeerGone ?? false }
+
+    /// Seconds since the viewer last took bytes.
+    var secondsSinceProgress: Double {
+        Double(DispatchTime.now().uptimeNanoseconds &- lastProgress.load(ordering: .relaxed)) / 1e9
     }
 
     var reason: EndReason { EndReason(rawValue: endReason.load(ordering: .acquiring)) ?? .none }
@@ -79,6 +101,8 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
         case .streamStopped: why = .streamStopped
         case .kicked: why = .kicked
         case .shutdown: why = .shutdown
+        case .timeout: why = .timeout
+        case .closed: why = .closed
         case .none:
             let idle = DispatchTime.now().uptimeNanoseconds &- lastProgress.load(ordering: .relaxed)
             why = idle >= UInt64(session.clientTimeoutSeconds) * 1_000_000_000 ? .timeout : .closed

@@ -32,6 +32,9 @@ uint16_t shim_mhd_bound_port(struct MHD_Daemon *daemon);
 /// Writes the peer's numeric address into `buffer` (NUL-terminated). Returns 0 on success, -1 otherwise.
 int shim_mhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length);
 
+/// The connection's socket, or -1.
+int shim_mhd_connection_fd(struct MHD_Connection *connection);
+
 // MARK: libcurl
 
 CURLcode shim_curl_setopt_long(CURL *handle, CURLoption option, long value);

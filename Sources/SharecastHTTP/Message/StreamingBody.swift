@@ -14,6 +14,17 @@ public protocol ResponseWaker: AnyObject, Sendable {
     func wake()
 }
 
+/// The server's handle on one streaming response's connection, given to its body when the
+/// response starts. Safe from any thread; after the connection is gone every call does nothing.
+public protocol ResponseConnection: ResponseWaker {
+    /// Closes the connection now, even if it is blocked on a client that stopped reading: its body
+    /// sees `close` soon after.
+    func abort()
+    /// True when the client has closed or reset its end (checked without reading any data), for
+    /// finding viewers that left while their connection was parked.
+    var isPeerGone: Bool { get }
+}
+
 /// A response body produced while it is being sent, pulled by the server whenever the client's
 /// socket can take more.
 ///
@@ -26,4 +37,10 @@ public protocol StreamingBody: AnyObject, Sendable {
     /// Called once, when the response is over (client gone, body ended, server stopping), so the
     /// body can unregister and record what it sent.
     func close(bytesSent: Int64, completed: Bool)
+    /// Called once, before the first `read`, with the connection the body is sent on.
+    func opened(_ connection: any ResponseConnection)
+}
+
+extension StreamingBody {
+    public func opened(_ connection: any ResponseConnection) {}
 }

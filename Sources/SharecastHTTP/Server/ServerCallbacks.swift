@@ -120,6 +120,7 @@ extension ServerContext {
         case let .stream(body):
             let stream = StreamConnection(body: body, connection: connection, server: self)
             streams.withLock { $0[ObjectIdentifier(stream)] = stream }
+            body.opened(stream)
             // Retained here, released by `streamFree` when MHD destroys the response.
             handle = MHD_create_response_from_callback(
                 UInt64.max, configuration.streamBlockSize, ServerCallbacks.streamRead,

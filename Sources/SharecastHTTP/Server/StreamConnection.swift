@@ -1,4 +1,6 @@
 import CMicroHTTPD
+import CShims
+import Glibc
 import Synchronization
 
 /// The server's side of one streaming response: it pulls from the body, parks the connection with
@@ -7,7 +9,7 @@ import Synchronization
 /// The lost-wakeup race is closed by `wakePending`: a wake that arrives between the body saying
 /// `.wait` and the park makes the reader try again instead of parking. Resuming happens outside the
 /// lock because MHD may call back into `closed()` while holding its own locks.
-final class StreamConnection: ResponseWaker, @unchecked Sendable {
+final class StreamConnection: ResponseConnection, @unchecked Sendable {
     struct State {
         var parked = false
         var wakePending = false
@@ -18,6 +20,9 @@ final class StreamConnection: ResponseWaker, @unchecked Sendable {
     /// Valid while the response lives: MHD frees the connection only after the response's free callback.
     let connection: OpaquePointer
     let server: ServerContext
+    /// The socket, valid until `closed()`: MHD frees the response before it closes the socket, and
+    /// every use below happens under `state`'s lock with `closed` false.
+    let socket: Int32
     private let state = Mutex(State())
     private let finishing = Atomic<Bool>(false)
     /// Bytes handed to MHD; only the connection's thread writes it.
@@ -28,6 +33,7 @@ final class StreamConnection: ResponseWaker, @unchecked Sendable {
         self.body = body
         self.connection = connection
         self.server = server
+        socket = shim_mhd_connection_fd(connection)
     }
 
     static let endOfStream = -1
@@ -70,6 +76,25 @@ final class StreamConnection: ResponseWaker, @unchecked Sendable {
             return false
         }
         if resume { MHD_resume_connection(connection) }
+    }
+
+    func abort() {
+        finishing.store(true, ordering: .releasing)
+        state.withLock { state in
+            guard !state.closed, socket >= 0 else { return }
+            _ = Glibc.shutdown(socket, Int32(SHUT_RDWR))
+        }
+        wake()
+    }
+
+    var isPeerGone: Bool {
+        state.withLock { state in
+            guard !state.closed, socket >= 0 else { return true }
+            var byte: UInt8 = 0
+            let received = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            if received == 0 { return true }
+            return received < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+        }
     }
 
     /// Ends the stream at the next read (server shutdown, kick).
