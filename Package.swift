@@ -82,6 +82,7 @@ let package = Package(
 
         .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
         .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),
+        .testTarget(name: "SharecastUpstreamTests", dependencies: ["SharecastUpstream"]),
         .testTarget(name: "SharecastStreamingTests", dependencies: ["SharecastStreaming", "SharecastTS", "SharecastHTTP"]),
         .testTarget(
             name: "SharecastStoreTests",
@@ -94,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "SharecastEndToEndTests",
             dependencies: [
-                "SharecastApp", "SharecastCore", "SharecastStore",
+                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastHTTP", "SharecastTS", "SharecastUpstream",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -109,7 +109,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
 
     // MARK: Source side (upstream loop thread)
 
-    public func sourceReceived(_ bytes: UnsafeRawBufferPointer) {
+    public func sourceReceived(_ bytes: UnsafeMutableRawBufferPointer) {
         bytesIn.add(Int64(bytes.count), ordering: .relaxed)
         lastDataNanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
         let buffer = self.buffer
@@ -135,6 +135,8 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
                 state.connected = false
             }
             logger.warning("upstream failed", metadata: ["url": "\(StreamURLDisplay.redacted(url))", "reason": "\(reason)", "attempt": "\(attempt)"])
+        case .discontinuity:
+            aligner.markDiscontinuity()
         case let .reconnecting(url, attempt):
             state.withLock { $0.restartCount += 1 }
             logger.info("upstream reconnecting", metadata: ["url": "\(StreamURLDisplay.redacted(url))", "attempt": "\(attempt)"])

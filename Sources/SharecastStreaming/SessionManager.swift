@@ -150,6 +150,10 @@ public final class SessionManager: Sendable {
         guard !urls.isEmpty else { return nil }
         let policy = settings.reconnect
         let userAgent = channel.userAgent ?? settings.defaultUserAgent
+        // The primary URL decides the format for the whole list.
+        if HLSSource.handles(urls[0]) {
+            return SourceFactory { HLSSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, loop: loop, sink: $0) }
+        }
         return SourceFactory { TSUpstreamSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, loop: loop, sink: $0) }
     }
 

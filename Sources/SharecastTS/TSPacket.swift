@@ -78,6 +78,20 @@ public enum TSPacket {
         return packet[5] & 0x40 != 0
     }
 
+    /// Sets the discontinuity indicator: the time base (PCR) and continuity counters restart here.
+    /// Needs an adaptation field, which every packet carrying a PCR has.
+    @inlinable
+    public static func setDiscontinuityIndicator(_ packet: UnsafeMutableRawBufferPointer) {
+        guard let length = adaptationLength(UnsafeRawBufferPointer(packet)), length > 0 else { return }
+        packet[5] |= 0x80
+    }
+
+    @inlinable
+    public static func hasDiscontinuityIndicator(_ packet: UnsafeRawBufferPointer) -> Bool {
+        guard let length = adaptationLength(packet), length > 0 else { return false }
+        return packet[5] & 0x80 != 0
+    }
+
     /// Offset of the PCR's six bytes inside the packet, when it carries one.
     @inlinable
     static func pcrOffset(_ packet: UnsafeRawBufferPointer) -> Int? {

@@ -19,6 +19,7 @@ public struct TSPacketAligner: Sendable {
     public private(set) var syncLosses = 0
     private var clockPID: UInt16?
     private var lastPAT: Int64 = -1
+    private var discontinuityPending = false
     /// A PAT further back than this from the keyframe is not used as its join point.
     static let patReach = Int64(TSPacket.size * 1000)
 
@@ -31,23 +32,30 @@ public struct TSPacketAligner: Sendable {
         carry.removeAll(keepingCapacity: true)
     }
 
+    /// The stream's time base restarts with the next bytes (an HLS `#EXT-X-DISCONTINUITY`, or a
+    /// reconnected upstream): the next packet carrying a PCR gets the discontinuity indicator, so
+    /// players reset their clock instead of stalling on timestamps that jumped.
+    public mutating func markDiscontinuity() {
+        discontinuityPending = true
+    }
+
     /// Feeds upstream bytes; `emit` receives each run of whole packets and the newest join position
     /// found in it, if any.
-    public mutating func feed(_ input: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer, Int64?) -> Void) {
+    public mutating func feed(_ input: UnsafeMutableRawBufferPointer, _ emit: (UnsafeRawBufferPointer, Int64?) -> Void) {
         var data = input
         if !carry.isEmpty {
             let take = min(TSPacket.size - carry.count, data.count)
             carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[0..<take]))
-            data = UnsafeRawBufferPointer(rebasing: data[take...])
+            data = UnsafeMutableRawBufferPointer(rebasing: data[take...])
             // A completed packet waits for the next byte, so it gets the same look-ahead as below;
             // a failed one costs at most this one packet.
             guard carry.count == TSPacket.size, !data.isEmpty else { return }
             if carry[0] == TSPacket.syncByte, data[0] == TSPacket.syncByte {
                 var pending = carry
-                pending.withUnsafeBytes { packet in
+                pending.withUnsafeMutableBytes { packet in
                     let join = inspect(packet, at: position)
                     position += Int64(TSPacket.size)
-                    emit(packet, join)
+                    emit(UnsafeRawBufferPointer(packet), join)
                 }
                 pending.removeAll(keepingCapacity: true)
                 swap(&pending, &carry)
@@ -75,7 +83,7 @@ public struct TSPacketAligner: Sendable {
                 runStart = offset
                 continue
             }
-            let packet = UnsafeRawBufferPointer(rebasing: data[offset..<(offset + TSPacket.size)])
+            let packet = UnsafeMutableRawBufferPointer(rebasing: data[offset..<(offset + TSPacket.size)])
             if let found = inspect(packet, at: position + Int64(offset - runStart)) { join = found }
             offset += TSPacket.size
         }
@@ -85,7 +93,7 @@ public struct TSPacketAligner: Sendable {
         }
     }
 
-    private mutating func flush(_ data: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ join: Int64?,
+    private mutating func flush(_ data: UnsafeMutableRawBufferPointer, _ start: Int, _ end: Int, _ join: Int64?,
                                 _ emit: (UnsafeRawBufferPointer, Int64?) -> Void) {
         guard end > start else { return }
         position += Int64(end - start)
@@ -93,7 +101,12 @@ public struct TSPacketAligner: Sendable {
     }
 
     /// Notes PATs and keyframes; returns a join position when `packet` is a keyframe start.
-    private mutating func inspect(_ packet: UnsafeRawBufferPointer, at: Int64) -> Int64? {
+    private mutating func inspect(_ mutablePacket: UnsafeMutableRawBufferPointer, at: Int64) -> Int64? {
+        let packet = UnsafeRawBufferPointer(mutablePacket)
+        if discontinuityPending, TSPacket.pcr(packet) != nil {
+            TSPacket.setDiscontinuityIndicator(mutablePacket)
+            discontinuityPending = false
+        }
         let pid = TSPacket.pid(packet)
         if pid == TSPacket.patPID, TSPacket.startsPayloadUnit(packet) {
             lastPAT = at
@@ -106,7 +119,7 @@ public struct TSPacketAligner: Sendable {
 
     /// The first offset at or after `from` holding a sync byte that another sync byte follows one
     /// packet later (or that is too close to the end to tell).
-    static func findSync(_ data: UnsafeRawBufferPointer, from: Int) -> Int {
+    static func findSync(_ data: UnsafeMutableRawBufferPointer, from: Int) -> Int {
         var index = from
         while index < data.count {
             if data[index] == TSPacket.syncByte, index + TSPacket.size >= data.count || data[index + TSPacket.size] == TSPacket.syncByte {

@@ -4,6 +4,8 @@ public enum SourceEvent: Sendable, Equatable {
     case connected(url: String)
     /// The upstream failed; the source will try again (`attempt` of the allowed number).
     case failed(url: String, reason: String, attempt: Int)
+    /// The bytes that follow start a new time base (an HLS discontinuity tag).
+    case discontinuity
     /// A new connection is being made after a failure.
     case reconnecting(url: String, attempt: Int)
     /// The source has given up after too many failed attempts; the session should end.
@@ -12,8 +14,9 @@ public enum SourceEvent: Sendable, Equatable {
 
 /// Where a source delivers: the session, which aligns the bytes into its ring.
 public protocol SourceSink: AnyObject, Sendable {
-    /// Upstream bytes, in order, on the upstream loop thread. No allocation or blocking here.
-    func sourceReceived(_ bytes: UnsafeRawBufferPointer)
+    /// Upstream bytes, in order, on the upstream loop thread. No allocation or blocking here. The
+    /// memory is the sink's to rewrite in place (packet flags) until it returns.
+    func sourceReceived(_ bytes: UnsafeMutableRawBufferPointer)
     /// A failure, reconnect or give-up; it may have dropped a partial packet.
     func sourceEvent(_ event: SourceEvent)
 }

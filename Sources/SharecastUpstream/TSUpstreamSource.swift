@@ -9,6 +9,8 @@ public final class TSUpstreamSource: ChannelSource {
         var urlIndex = 0
         var attempts = 0
         var receivedSinceConnect = false
+        /// A connection has failed before: the next one starts a new time base.
+        var reconnected = false
         var transfer: UpstreamTransfer?
         var stopped = false
     }
@@ -72,14 +74,18 @@ public final class TSUpstreamSource: ChannelSource {
         if started { loop.start(transfer) }
     }
 
-    private func received(_ bytes: UnsafeRawBufferPointer, from url: String) {
-        let first = state.withLock { state -> Bool in
-            guard !state.receivedSinceConnect else { return false }
+    private func received(_ bytes: UnsafeMutableRawBufferPointer, from url: String) {
+        let (first, reconnected) = state.withLock { state -> (Bool, Bool) in
+            guard !state.receivedSinceConnect else { return (false, false) }
             state.receivedSinceConnect = true
             state.attempts = 0
-            return true
+            return (true, state.reconnected)
         }
-        if first { sink?.sourceEvent(.connected(url: url)) }
+        if first {
+            // A new connection's stream restarts its clock and counters for viewers who stayed.
+            if reconnected { sink?.sourceEvent(.discontinuity) }
+            sink?.sourceEvent(.connected(url: url))
+        }
         sink?.sourceReceived(bytes)
     }
 
@@ -93,6 +99,7 @@ public final class TSUpstreamSource: ChannelSource {
         let next: (attempt: Int, giveUp: Bool)? = state.withLock { state in
             guard !state.stopped else { return nil }
             state.transfer = nil
+            state.reconnected = true
             state.attempts += 1
             state.urlIndex = (state.urlIndex + 1) % urls.count
             return (state.attempts, state.attempts >= policy.maxAttempts)

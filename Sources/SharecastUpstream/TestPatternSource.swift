@@ -47,7 +47,7 @@ public final class TestPatternSource: ChannelSource, @unchecked Sendable {
         while true {
             let count = generator.withLock { $0.read(dueBy: ticks, into: scratch) }
             guard count > 0 else { break }
-            sink.sourceReceived(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+            sink.sourceReceived(UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count]))
         }
         loop.schedule(after: tick) { [weak self] in self?.produce() }
     }

@@ -29,7 +29,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
 
     public let url: String
     let easy: CurlEasy
-    private let onData: @Sendable (UnsafeRawBufferPointer) -> Void
+    private let onData: @Sendable (UnsafeMutableRawBufferPointer) -> Void
     private let onFinish: @Sendable (Outcome) -> Void
     private let maxBytes: Int?
     /// Bytes received; only the loop thread touches it.
@@ -39,7 +39,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
     /// Returns nil only when libcurl cannot make a handle.
     public init?(
         url: String, options: Options,
-        onData: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
+        onData: @escaping @Sendable (UnsafeMutableRawBufferPointer) -> Void,
         onFinish: @escaping @Sendable (Outcome) -> Void
     ) {
         guard let easy = CurlEasy() else { return nil }
@@ -73,7 +73,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
         let length = size * count
         transfer.bytesReceived += Int64(length)
         if let limit = transfer.maxBytes, transfer.bytesReceived > limit { return 0 }
-        transfer.onData(UnsafeRawBufferPointer(start: pointer, count: length))
+        transfer.onData(UnsafeMutableRawBufferPointer(start: pointer, count: length))
         return length
     }
 

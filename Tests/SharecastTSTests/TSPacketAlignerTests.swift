@@ -3,14 +3,16 @@ import Testing
 
 @Suite struct TSPacketAlignerTests {
     /// Feeds `bytes` in chunks of the given sizes, cycling, and collects what comes out.
-    static func run(_ bytes: [UInt8], chunks: [Int]) -> (output: [UInt8], runs: [Int], joins: [Int64], aligner: TSPacketAligner) {
+    static func run(_ input: [UInt8], chunks: [Int], discontinuityAt: Int? = nil) -> (output: [UInt8], runs: [Int], joins: [Int64], aligner: TSPacketAligner) {
+        var bytes = input
         var aligner = TSPacketAligner()
         var output: [UInt8] = [], runs: [Int] = [], joins: [Int64] = []
         var offset = 0, step = 0
-        bytes.withUnsafeBytes { all in
+        bytes.withUnsafeMutableBytes { all in
             while offset < all.count {
                 let size = min(chunks[step % chunks.count], all.count - offset)
-                aligner.feed(UnsafeRawBufferPointer(rebasing: all[offset..<(offset + size)])) { run, join in
+                if offset == discontinuityAt { aligner.markDiscontinuity() }
+                aligner.feed(UnsafeMutableRawBufferPointer(rebasing: all[offset..<(offset + size)])) { run, join in
                     output += run
                     runs.append(run.count)
                     if let join { joins.append(join) }
@@ -34,6 +36,26 @@ import Testing
         for join in result.joins {
             let packet = Array(clip[Int(join)..<Int(join) + 188])
             #expect(packet.withUnsafeBytes { TSPacket.pid($0) } == 0)
+        }
+    }
+
+    @Test func aMarkedDiscontinuityFlagsTheNextPacketWithAPCR() throws {
+        let clip = try #require(TSClip.testPattern).bytes
+        let result = Self.run(clip, chunks: [188 * 10], discontinuityAt: 188 * 500)
+        var flagged: [Int] = []
+        result.output.withUnsafeBytes { all in
+            for index in 0..<(all.count / 188) where TSPacket.hasDiscontinuityIndicator(UnsafeRawBufferPointer(rebasing: all[(index * 188)..<(index * 188 + 188)])) {
+                flagged.append(index)
+            }
+        }
+        #expect(flagged.count == 1)
+        let first = try #require(flagged.first)
+        #expect(first >= 500)
+        let packet = Array(result.output[(first * 188)..<(first * 188 + 188)])
+        #expect(packet.withUnsafeBytes { TSPacket.pcr($0) } != nil)
+        // No PCR packet lies between the mark and the flagged one.
+        for index in 500..<first {
+            #expect(Array(result.output[(index * 188)..<(index * 188 + 188)]).withUnsafeBytes { TSPacket.pcr($0) } == nil)
         }
     }
 

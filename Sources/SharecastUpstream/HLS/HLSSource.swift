@@ -1,0 +1,261 @@
+import Foundation
+import Synchronization
+
+/// A live HLS channel turned into one continuous TS stream: the playlist (a master playlist picks
+/// its highest-bandwidth variant) is reloaded every target duration, each new segment is fetched
+/// once, in order, and its bytes go to the session as they arrive.
+///
+/// A viewer joining a fresh session starts near the live edge (the last `liveEdgeSegments`
+/// segments). A playlist that slid past segments not fetched yet (a slow or paused upstream) makes
+/// the source jump to what is there and count an error. Playlist failures count toward the
+/// reconnect policy and rotate through the channel's URLs; a segment that fails is retried once,
+/// then skipped.
+public final class HLSSource: ChannelSource {
+    struct State {
+        var urlIndex = 0
+        /// The media playlist, once a master playlist (if any) has been resolved.
+        var mediaURL: String?
+        var lastSequence: Int?
+        var queue: [HLSPlaylist.Segment] = []
+        var downloading = false
+        var attempts = 0
+        var segmentRetries = 0
+        var connected = false
+        var stopped = false
+        var transfers: [ObjectIdentifier: UpstreamTransfer] = [:]
+        var discontinuities = 0
+        var missedSegments = 0
+    }
+
+    public let format = "hls"
+    /// Segments a fresh session starts with, counted back from the live edge.
+    public static let liveEdgeSegments = 2
+    let urls: [String]
+    let options: UpstreamTransfer.Options
+    let policy: ReconnectPolicy
+    let loop: UpstreamLoop
+    weak let sink: (any SourceSink)?
+    private let state = Mutex(State())
+
+    public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, loop: UpstreamLoop, sink: any SourceSink) {
+        self.urls = urls
+        var options = UpstreamTransfer.Options()
+        options.connectTimeoutSeconds = policy.connectTimeoutSeconds
+        options.stallTimeoutSeconds = policy.stallTimeoutSeconds
+        if let userAgent { options.userAgent = userAgent }
+        options.headers = headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        self.options = options
+        self.policy = policy
+        self.loop = loop
+        self.sink = sink
+    }
+
+    /// Whether a URL names an HLS playlist (by its path's extension).
+    public static func handles(_ url: String) -> Bool {
+        let path = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+        return path.lowercased().hasSuffix(".m3u8")
+    }
+
+    public var currentURL: String { state.withLock { $0.mediaURL ?? urls[$0.urlIndex] } }
+
+    /// Discontinuity tags passed and segments missed so far (for tests and the monitor).
+    public var counts: (discontinuities: Int, missedSegments: Int) {
+        state.withLock { ($0.discontinuities, $0.missedSegments) }
+    }
+
+    public func start() {
+        loop.schedule(after: .zero) { [weak self] in self?.reloadPlaylist() }
+    }
+
+    public func stop() {
+        let transfers = state.withLock { state -> [UpstreamTransfer] in
+            state.stopped = true
+            defer { state.transfers.removeAll() }
+            return Array(state.transfers.values)
+        }
+        for transfer in transfers { loop.cancel(transfer) }
+    }
+
+    // MARK: Playlist
+
+    private func reloadPlaylist() {
+        let url: String? = state.withLock { $0.stopped ? nil : ($0.mediaURL ?? urls[$0.urlIndex]) }
+        guard let url else { return }
+        fetchDocument(url) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case let .success(text): self.playlistArrived(text, from: url)
+            case let .failure(error): self.playlistFailed(error.reason, url: url)
+            }
+        }
+    }
+
+    private func playlistArrived(_ text: String, from url: String) {
+        let playlist: HLSPlaylist
+        do {
+            playlist = try HLSPlaylist.parse(text, url: url)
+        } catch {
+            playlistFailed(error.description, url: url)
+            return
+        }
+        switch playlist {
+        case let .master(variants):
+            guard let best = variants.max(by: { $0.bandwidth < $1.bandwidth }) else { return }
+            state.withLock { $0.mediaURL = best.url }
+            reloadPlaylist()
+        case let .media(media):
+            let (added, startDownload) = state.withLock { state -> (Int, Bool) in
+                var fresh = media.segments.filter { segment in state.lastSequence.map { segment.sequence > $0 } ?? true }
+                let queuedLast = state.queue.last?.sequence ?? state.lastSequence
+                if let queuedLast { fresh = fresh.filter { $0.sequence > queuedLast } }
+                if state.lastSequence == nil, state.queue.isEmpty {
+                    fresh = Array(fresh.suffix(Self.liveEdgeSegments))
+                } else if let first = fresh.first, let expected = queuedLast.map({ $0 + 1 }), first.sequence > expected {
+                    state.missedSegments += first.sequence - expected
+                }
+                state.queue += fresh
+                let start = !state.downloading && !state.queue.isEmpty
+                if start { state.downloading = true }
+                return (fresh.count, start)
+            }
+            if startDownload { fetchNextSegment() }
+            if media.ended, added == 0, state.withLock({ $0.queue.isEmpty && !$0.downloading }) {
+                playlistFailed("playlist ended (#EXT-X-ENDLIST)", url: url)
+                return
+            }
+            // RFC 8216 6.3.4: reload after the target duration, or half of it when nothing changed.
+            let wait = added > 0 ? media.targetDuration : media.targetDuration / 2
+            loop.schedule(after: .milliseconds(Int(max(wait, 0.2) * 1000))) { [weak self] in self?.reloadPlaylist() }
+        }
+    }
+
+    private func playlistFailed(_ reason: String, url: String) {
+        let next: (attempt: Int, giveUp: Bool)? = state.withLock { state in
+            guard !state.stopped else { return nil }
+            state.attempts += 1
+            state.connected = false
+            if state.attempts > 1 || urls.count > 1 {
+                state.urlIndex = (state.urlIndex + 1) % urls.count
+                state.mediaURL = nil
+            }
+            return (state.attempts, state.attempts >= policy.maxAttempts)
+        }
+        guard let next else { return }
+        sink?.sourceEvent(.failed(url: url, reason: reason, attempt: next.attempt))
+        if next.giveUp {
+            sink?.sourceEvent(.gaveUp(reason: "\(next.attempt) attempts failed; last: \(reason)"))
+            return
+        }
+        loop.schedule(after: policy.delay(forAttempt: next.attempt)) { [weak self] in
+            guard let self else { return }
+            self.sink?.sourceEvent(.reconnecting(url: self.currentURL, attempt: next.attempt))
+            self.reloadPlaylist()
+        }
+    }
+
+    // MARK: Segments
+
+    private func fetchNextSegment() {
+        let segment: HLSPlaylist.Segment? = state.withLock { state in
+            guard !state.stopped, !state.queue.isEmpty else {
+                state.downloading = false
+                return nil
+            }
+            let segment = state.queue[0]
+            if segment.discontinuity { state.discontinuities += 1 }
+            return segment
+        }
+        guard let segment else { return }
+        if segment.discontinuity { sink?.sourceEvent(.discontinuity) }
+        let transfer = UpstreamTransfer(url: segment.url, options: options, onData: { [weak self] bytes in
+            self?.segmentBytes(bytes, url: segment.url)
+        }, onFinish: { [weak self] outcome in
+            self?.segmentFinished(segment, outcome: outcome)
+        })
+        guard let transfer else { return }
+        track(transfer)
+        loop.start(transfer)
+    }
+
+    private func segmentBytes(_ bytes: UnsafeMutableRawBufferPointer, url: String) {
+        let first = state.withLock { state -> Bool in
+            guard !state.connected else { return false }
+            state.connected = true
+            state.attempts = 0
+            return true
+        }
+        if first { sink?.sourceEvent(.connected(url: currentURL)) }
+        sink?.sourceReceived(bytes)
+    }
+
+    private func segmentFinished(_ segment: HLSPlaylist.Segment, outcome: UpstreamTransfer.Outcome) {
+        if outcome == .cancelled { return }
+        let failure: String? = if case let .failed(reason) = outcome { reason } else { nil }
+        let retry = state.withLock { state -> Bool in
+            if failure != nil, state.segmentRetries == 0 {
+                state.segmentRetries = 1
+                return true
+            }
+            state.segmentRetries = 0
+            state.queue.removeFirst()
+            state.lastSequence = segment.sequence
+            if failure != nil { state.missedSegments += 1 }
+            return false
+        }
+        if let failure {
+            sink?.sourceEvent(.failed(url: segment.url, reason: "segment \(segment.sequence): \(failure)", attempt: retry ? 1 : 2))
+        }
+        fetchNextSegment()
+    }
+
+    // MARK: Documents
+
+    private func track(_ transfer: UpstreamTransfer) {
+        state.withLock { $0.transfers[ObjectIdentifier(transfer)] = transfer }
+    }
+
+    private func untrack(_ transfer: UpstreamTransfer) {
+        state.withLock { _ = $0.transfers.removeValue(forKey: ObjectIdentifier(transfer)) }
+    }
+
+    /// Fetches a small text document (a playlist) on the loop.
+    private func fetchDocument(_ url: String, _ done: @escaping @Sendable (Result<String, DocumentError>) -> Void) {
+        var documentOptions = options
+        documentOptions.maxBytes = 4 * 1024 * 1024
+        let body = DocumentBody()
+        let holder = TransferHolder()
+        let transfer = UpstreamTransfer(url: url, options: documentOptions, onData: { bytes in
+            body.append(bytes)
+        }, onFinish: { [weak self] outcome in
+            if let transfer = holder.transfer { self?.untrack(transfer) }
+            switch outcome {
+            case .completed: done(.success(body.text))
+            case let .failed(reason): done(.failure(DocumentError(reason: reason)))
+            case .cancelled: break
+            }
+        })
+        guard let transfer else {
+            done(.failure(DocumentError(reason: "libcurl could not make a handle")))
+            return
+        }
+        holder.transfer = transfer
+        track(transfer)
+        loop.start(transfer)
+    }
+
+    struct DocumentError: Error {
+        let reason: String
+    }
+}
+
+/// A playlist's bytes as they arrive (on the loop thread only).
+final class DocumentBody: @unchecked Sendable {
+    private var bytes: [UInt8] = []
+    func append(_ chunk: UnsafeMutableRawBufferPointer) { bytes += chunk }
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+/// Lets a transfer's finish callback name the transfer (set once, on the loop thread).
+final class TransferHolder: @unchecked Sendable {
+    var transfer: UpstreamTransfer?
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import SharecastApp
+import SharecastCore
+import SharecastTS
+import Testing
+
+/// A live HLS upstream proxied as one continuous TS stream.
+@Suite struct HLSTests {
+    @Test func liveHLSBecomesContinuousTSWithEverySegmentOnceInOrder() async throws {
+        let ffprobe = try Tools.require("ffprobe"), ffmpeg = try Tools.require("ffmpeg")
+        // The fourth playlist request fails: the source retries without losing or repeating segments.
+        let origin = try HLSOrigin(advance: .milliseconds(700), failingPlaylistRequests: [4])
+        defer { origin.shutdown() }
+        let directory = try TemporaryDirectory()
+        var config = SharecastConfig()
+        config.server.listen = "127.0.0.1"
+        config.server.port = 0
+        config.database.path = directory.file("db.sqlite")
+        config.sharedStreaming.bufferPath = directory.file("buffers")
+        config.sharedStreaming.upstream.backoffInitialMs = 100
+        config.channels = [ChannelDefinition(id: "hls", name: "HLS", urls: ["http://127.0.0.1:\(origin.port)/master.m3u8"])]
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let app = try Application(config: config, logger: logger)
+        defer { app.shutdown() }
+        let key = try #require(app.catalog.current.channels.first?.streamKey)
+
+        let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
+        try await waitUntil(timeout: .seconds(20)) { origin.fetches.count >= 8 }
+        let fetched = origin.fetches
+        viewer.close()
+        let body = viewer.body
+
+        // Each segment once, with no gaps, from the live edge on.
+        #expect(fetched.values.allSatisfy { $0 == 1 }, "fetch counts: \(fetched)")
+        let indices = fetched.keys.sorted()
+        #expect(indices == Array(indices[0]...(indices.last ?? 0)))
+        #expect(indices[0] >= 1, "a fresh session starts near the live edge, not at the window's start")
+        // What the viewer got is those segments back to back (the last one perhaps in part).
+        let expected = indices.flatMap { origin.segments[$0] }
+        #expect(body.count > origin.segments[indices[0]].count)
+        let isPrefix = body.count <= expected.count && expected.prefix(body.count).elementsEqual(body)
+        #expect(isPrefix, "the viewer's \(body.count) bytes are not the fetched segments in order")
+        #expect(origin.playlistRequests >= 5)
+        #expect((app.sessions.snapshots().first?.errorCount ?? 0) >= 1)
+
+        // ffprobe and ffmpeg accept the result as one stream.
+        let file = directory.file("out.ts")
+        _ = FileManager.default.createFile(atPath: file, contents: Data(body.prefix(body.count / 188 * 188)))
+        let probe = try await ChildProcess.run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", file])
+        #expect(probe.status == 0 && probe.stdout.contains("h264") && probe.stderr.isEmpty, "\(probe.stderr)")
+        let decode = try await ChildProcess.run(ffmpeg, ["-hide_banner", "-nostats", "-v", "warning", "-i", file, "-f", "null", "-"])
+        #expect(decode.status == 0)
+        #expect(!decode.stderr.contains("corrupt") && !decode.stderr.contains("Non-monoton"), "\(decode.stderr)")
+    }
+
+    @Test func aDiscontinuityTagFlagsTheTimeBaseChange() async throws {
+        let origin = try HLSOrigin(advance: .milliseconds(500), discontinuityBefore: 4)
+        defer { origin.shutdown() }
+        let directory = try TemporaryDirectory()
+        var config = SharecastConfig()
+        config.server.listen = "127.0.0.1"
+        config.server.port = 0
+        config.database.path = directory.file("db.sqlite")
+        config.sharedStreaming.bufferPath = directory.file("buffers")
+        config.channels = [ChannelDefinition(id: "hls", name: "HLS", urls: ["http://127.0.0.1:\(origin.port)/live.m3u8"])]
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let app = try Application(config: config, logger: logger)
+        defer { app.shutdown() }
+        let key = try #require(app.catalog.current.channels.first?.streamKey)
+        let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
+        try await waitUntil(timeout: .seconds(20)) { (origin.fetches[5] ?? 0) == 1 }
+        try await waitUntil { viewer.bodyCount >= origin.segments[1...4].reduce(0) { $0 + $1.count } }
+        viewer.close()
+        let body = viewer.body
+        var flagged: [Int] = []
+        body.withUnsafeBytes { all in
+            for index in 0..<(all.count / 188) where TSPacket.hasDiscontinuityIndicator(UnsafeRawBufferPointer(rebasing: all[(index * 188)..<(index * 188 + 188)])) {
+                flagged.append(index * 188)
+            }
+        }
+        // Exactly one flag, in segment 4 (the one after the tag).
+        let start = origin.fetches.keys.min() ?? 0
+        let segment4 = origin.segments[start..<4].reduce(0) { $0 + $1.count }
+        #expect(flagged.count == 1)
+        #expect(flagged.allSatisfy { $0 >= segment4 && $0 < segment4 + origin.segments[4].count })
+    }
+}
