@@ -144,6 +144,40 @@ import Testing
         #expect(setup.origin.counts.connectionsServed == 1)
     }
 
+    @Test func withTheSkipPolicyALaggingViewerJumpsToTheNewestKeyframe() async throws {
+        let setup = try Setup(originBitsPerSecond: 8_000_000, configure: { config in
+            config.sharedStreaming.bufferSize = 2 * 1024 * 1024
+            config.sharedStreaming.lagPolicy = .skip
+        })
+        let slow = try setup.viewer("a", receiveBufferBytes: 4096)
+        try await waitUntil { slow.bodyCount > 0 }
+        slow.paused.store(true, ordering: .releasing)
+        try await Task.sleep(for: .seconds(5))
+        let pausedAt = slow.bodyCount
+        slow.paused.store(false, ordering: .releasing)
+        try await waitUntil { slow.bodyCount > pausedAt + 4_000_000 }
+        #expect(setup.stream("a")?.clientCount == 1)
+        slow.close()
+
+        // Every packet whole, and where the bytes stop following on, a PAT: the skip landed on a
+        // join point at a packet boundary.
+        var body = slow.body
+        body.removeLast(body.count % 188)
+        #expect(stride(from: 0, to: body.count, by: 188).allSatisfy { body[$0] == 0x47 })
+        guard let clip = TSClip.testPattern else { return }
+        var generator = TestPatternGenerator(clip: clip, targetBitsPerSecond: 8_000_000)
+        var reference = [UInt8](repeating: 0, count: 64 << 20)
+        let length = reference.withUnsafeMutableBytes { generator.read(dueBy: .max, into: $0) }
+        reference.removeSubrange(length...)
+        let start = try #require(Self.sliceOffset(Array(body.prefix(188 * 16)), in: reference))
+        var gap = 0
+        while gap < body.count, start + gap < reference.count, body[gap] == reference[start + gap] { gap += 1 }
+        #expect(gap < body.count, "no skip happened")
+        let gapPacket = gap / 188 * 188
+        let skippedTo = Array(body[gapPacket..<(gapPacket + 188)])
+        #expect(skippedTo.withUnsafeBytes { TSPacket.pid($0) } == 0)
+    }
+
     @Test func viewersStayConnectedWhileTheOriginRestarts() async throws {
         let setup = try Setup()
         let viewer = try setup.viewer("a")
