@@ -5,8 +5,9 @@ export PATH := $(if $(wildcard /opt/swift/usr/bin),/opt/swift/usr/bin:,)$(PATH)
 # System packages: the C libraries Sharecast links and the real tools its tests run.
 BUILD_PACKAGES := libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev pkg-config
 TEST_PACKAGES := ffmpeg
+BENCH_PACKAGES := nginx curl
 
-.PHONY: deps build run test clean
+.PHONY: deps build run test bench clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_PACKAGES) $(TEST_PACKAGES)
@@ -21,6 +22,11 @@ run: build
 
 test: deps
 	scripts/test.sh
+
+# Fan-out against nginx, in one run on this machine; prints figures, decides nothing.
+bench: deps
+	@scripts/install-deps.sh $(BENCH_PACKAGES)
+	scripts/bench.sh
 
 clean:
 	rm -rf .build

@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sharecast", targets: ["sharecast"]),
+        .executable(name: "fanout-load", targets: ["fanout-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -79,6 +80,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+
+        // The benchmark's load client (C, epoll): `make bench` runs it against Sharecast and nginx.
+        .executableTarget(name: "fanout-load", path: "Benchmarks/FanoutLoad"),
 
         .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
         .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),

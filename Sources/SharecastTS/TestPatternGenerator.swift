@@ -5,19 +5,26 @@
 /// layer can drive many of them from one event loop and tests can drive one with a fake clock.
 public struct TestPatternGenerator: Sendable {
     public let clip: TSClip
-    /// Extra null packets sent per clip packet, to raise the rate (for benchmarks) without re-encoding.
-    public let paddingPerPacket: Int
+    /// Null packets to add per clip packet, as the fraction `paddingNumerator / paddingDenominator`
+    /// spread evenly (error diffusion), so the padded rate is the target rate, not a rounding of it.
+    private let paddingNumerator: Int64
+    private let paddingDenominator: Int64
+    private var paddingCarry: Int64 = 0
     private var loop: Int64 = 0
     private var index = 0
     private var paddingDue = 0
 
+    /// `targetBitsPerSecond` above the clip's rate pads the stream with null packets (for benchmarks)
+    /// without re-encoding.
     public init(clip: TSClip, targetBitsPerSecond: Int64? = nil) {
         self.clip = clip
-        if let target = targetBitsPerSecond, target > clip.bitsPerSecond {
-            paddingPerPacket = Int((target - clip.bitsPerSecond) / max(clip.bitsPerSecond, 1))
+        let clipRate = max(clip.bitsPerSecond, 1)
+        if let target = targetBitsPerSecond, target > clipRate {
+            paddingNumerator = target - clipRate
         } else {
-            paddingPerPacket = 0
+            paddingNumerator = 0
         }
+        paddingDenominator = clipRate
     }
 
     /// When the next packet is due, in 27 MHz ticks since the stream began.
@@ -41,7 +48,9 @@ public struct TestPatternGenerator: Sendable {
             guard nextDue <= elapsed else { break }
             clip.copyPacket(index, loop: loop, into: slot)
             written += TSPacket.size
-            paddingDue = paddingPerPacket
+            paddingCarry += paddingNumerator
+            paddingDue = Int(paddingCarry / paddingDenominator)
+            paddingCarry %= paddingDenominator
             index += 1
             if index == clip.packetCount {
                 index = 0

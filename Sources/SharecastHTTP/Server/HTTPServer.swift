@@ -21,8 +21,9 @@ public final class HTTPServer: Sendable {
         /// Seconds without socket progress before MHD closes a connection (parked streams excepted).
         public var connectionTimeout = 300
         public var maxRequestBodyBytes = 1 << 20
-        /// The size of each streaming response's send buffer; it bounds memory per viewer.
-        public var streamBlockSize = 32 * 1024
+        /// The size of each streaming response's send buffer; it bounds memory per viewer. 16 KiB is
+        /// plenty at live rates (a read moves up to 87 packets) and halves the memory of 32 KiB.
+        public var streamBlockSize = 16 * 1024
 
         public init(listen: String = "127.0.0.1", port: Int = 0) {
             self.listen = listen

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# make bench: Sharecast's fan-out measured against nginx in the same run, on this machine.
+#
+# Paced: one 8 Mbit/s channel (the test origin padded with null packets) to N viewers, against
+# nginx (one worker, sendfile, limit_rate 1000000 B/s) serving the same bytes from a file.
+# Unpaced: the upstream as fast as it goes, 200 viewers, against nginx without a rate limit.
+# Join: time to first byte joining a running channel, against nginx serving a small file.
+# Prints one line per figure; timing never decides pass/fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+CLIENTS=${BENCH_CLIENTS:-"100 500 1000 1500"}
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-3}
+
+swift build -c release --product sharecast >/dev/null
+swift build -c release --product fanout-load >/dev/null
+bin=$(swift build -c release --show-bin-path)
+work=$(mktemp -d /tmp/sharecast-bench.XXXXXX)
+# nginx workers run as an unprivileged user and must be able to read the files.
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null --max-time 1 "$1" && return 0; sleep 0.05; done; echo "bench: $1 did not come up" >&2; cat "$work"/*.log >&2 2>/dev/null; exit 1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+ticks_per_second=$(getconf CLK_TCK)
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# Origins: paced 8 Mbit/s for the live channel, unpaced for the file and the unpaced run.
+paced_port=$(free_port); "$bin/sharecast" origin --port "$paced_port" --bitrate 8000000 >/dev/null & pids+=($!)
+fast_port=$(free_port); "$bin/sharecast" origin --port "$fast_port" --bitrate 8000000 --unpaced >/dev/null & pids+=($!)
+wait_http "http://127.0.0.1:$paced_port/stats"; wait_http "http://127.0.0.1:$fast_port/stats"
+
+# The same bytes as a file for nginx (256 MiB, so unpaced readers do not reach its end).
+mkdir -p "$work/www"
+curl -s "http://127.0.0.1:$fast_port/file.ts" | head -c $((256 * 1024 * 1024)) > "$work/www/stream.ts" || true
+printf 'ok\n' > "$work/www/small.txt"
+
+nginx_port=$(free_port)
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 0;
+  types { video/mp2t ts; text/plain txt; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    root $work/www;
+    location /paced/ { alias $work/www/; limit_rate 1000000; }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+wait_http "http://127.0.0.1:$nginx_port/small.txt"
+# The worker does the serving; the master only manages it.
+nginx_pid=$(pgrep -P "${pids[-1]}" | head -n 1)
+
+start_sharecast() { # name port upstream-port lag-policy
+  cat > "$work/$1.yaml" <<CONF
+server: {listen: 127.0.0.1, port: $2}
+database: {path: $work/$1.sqlite}
+shared_streaming:
+  buffer_path: $work/$1-buffers
+  lag_policy: $4
+channels:
+  - {id: bench, name: Bench, urls: ["http://127.0.0.1:$3/bench.ts"]}
+CONF
+  "$bin/sharecast" serve --config "$work/$1.yaml" --log-level warning 2>"$work/$1.log" & pids+=($!)
+  wait_http "http://127.0.0.1:$2/playlist.m3u"
+}
+sharecast_port=$(free_port); start_sharecast paced "$sharecast_port" "$paced_port" disconnect
+sharecast_pid=${pids[-1]}
+stream_url=$(curl -s "http://127.0.0.1:$sharecast_port/playlist.m3u" | grep /stream/)
+
+# Runs the load client against a server and prints its line plus the server's CPU and RSS.
+measure() { # pid url clients duration warmup
+  local before after started ended rss_mid line
+  before=$(cpu_ticks "$1"); started=$(date +%s.%N)
+  ( sleep $(( $5 + $4 / 2 )); rss_kb "$1" > "$work/rss" ) &
+  line=$("$bin/fanout-load" -c "$3" -d "$4" -w "$5" -r 1000 "$2")
+  ended=$(date +%s.%N); after=$(cpu_ticks "$1")
+  wait
+  rss_mid=$(cat "$work/rss")
+  awk -v line="$line" -v b="$before" -v a="$after" -v s="$started" -v e="$ended" -v hz="$ticks_per_second" -v rss="$rss_mid" \
+    'BEGIN { printf "%s cpu_pct=%.0f rss_kB=%d\n", line, (a - b) / hz / (e - s) * 100, rss }'
+}
+
+echo "# paced: one 8 Mbit/s channel, N viewers, ${DURATION}s window after ${WARMUP}s warm-up"
+# One viewer first, long enough to fill the ring, so the session runs and its memory is counted
+# in the base rather than against the viewers.
+"$bin/fanout-load" -c 1 -d 9 -w 1 "$stream_url" >/dev/null
+base_rss=$(rss_kb "$sharecast_pid")
+for n in $CLIENTS; do
+  s=$(measure "$sharecast_pid" "$stream_url" "$n" "$DURATION" "$WARMUP")
+  g=$(measure "$nginx_pid" "http://127.0.0.1:$nginx_port/paced/stream.ts" "$n" "$DURATION" "$WARMUP")
+  upstream=$(curl -s "http://127.0.0.1:$paced_port/stats" | sed -n 's/.*"connections_open":\([0-9]*\).*/\1/p')
+  awk -v n="$n" -v s="$s" -v g="$g" -v base="$base_rss" -v up="$upstream" '
+    function f(line, key,   m) { match(line, key "=[^ ]*"); return substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1) }
+    BEGIN {
+      printf "fanout_clients=%d sharecast_MBps=%s nginx_MBps=%s dropped=%s failed=%s slowest_kBps=%s sharecast_cpu_pct=%s nginx_cpu_pct=%s cpu_ratio=%.2f rss_per_client_kB=%.1f upstream_connections=%s\n",
+        n, f(s, "aggregate_MBps"), f(g, "aggregate_MBps"), f(s, "dropped"), f(s, "failed"), f(s, "slowest_kBps"),
+        f(s, "cpu_pct"), f(g, "cpu_pct"), (f(g, "cpu_pct") > 0 ? f(s, "cpu_pct") / f(g, "cpu_pct") : 0),
+        (f(s, "rss_kB") - base) / n, up
+    }'
+done
+
+echo "# join: time to first byte joining the running channel vs nginx's small file (50 clients)"
+s=$("$bin/fanout-load" -c 50 -d 2 -w 1 -r 50 "$stream_url")
+g=$("$bin/fanout-load" -c 50 -d 2 -w 1 -r 50 "http://127.0.0.1:$nginx_port/small.txt")
+echo "join_ttfb_p50_ms=$(field ttfb_p50_ms "$s") join_ttfb_p99_ms=$(field ttfb_p99_ms "$s") nginx_small_ttfb_p50_ms=$(field ttfb_p50_ms "$g") nginx_small_ttfb_p99_ms=$(field ttfb_p99_ms "$g")"
+
+echo "# unpaced: the upstream as fast as it goes, 200 viewers (lag policy skip)"
+unpaced_port=$(free_port); start_sharecast unpaced "$unpaced_port" "$fast_port" skip
+unpaced_pid=${pids[-1]}
+unpaced_url=$(curl -s "http://127.0.0.1:$unpaced_port/playlist.m3u" | grep /stream/)
+s=$(measure "$unpaced_pid" "$unpaced_url" 200 5 2)
+g=$(measure "$nginx_pid" "http://127.0.0.1:$nginx_port/stream.ts" 200 5 2)
+awk -v s="$s" -v g="$g" '
+  function f(line, key) { match(line, key "=[^ ]*"); return substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1) }
+  BEGIN { printf "unpaced_clients=200 sharecast_MBps=%s nginx_MBps=%s ratio=%.2f sharecast_cpu_pct=%s nginx_cpu_pct=%s\n",
+    f(s, "aggregate_MBps"), f(g, "aggregate_MBps"), f(s, "aggregate_MBps") / f(g, "aggregate_MBps"), f(s, "cpu_pct"), f(g, "cpu_pct") }'
+echo "# targets: 1500 clients at 8 Mbit/s with 0 dropped; unpaced ratio >= 0.7; rss_per_client_kB <= 64; join ttfb <= 2x nginx small-file ttfb"
