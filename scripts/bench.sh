@@ -90,7 +90,8 @@ stream_url=$(curl -s "http://127.0.0.1:$sharecast_port/playlist.m3u" | grep /str
 measure() { # pid url clients duration warmup
   local before after started ended rss_mid line
   before=$(cpu_ticks "$1"); started=$(date +%s.%N)
-  ( sleep $(( $5 + $4 / 2 )); rss_kb "$1" > "$work/rss" ) &
+  ( sleep $(( $5 + $4 / 2 )); rss_kb "$1" > "$work/rss"
+    curl -s "http://127.0.0.1:$paced_port/stats" | sed -n 's/.*"connections_open":\([0-9]*\).*/\1/p' > "$work/upstream" ) &
   line=$("$bin/fanout-load" -c "$3" -d "$4" -w "$5" -r 1000 "$2")
   ended=$(date +%s.%N); after=$(cpu_ticks "$1")
   wait
@@ -106,8 +107,10 @@ echo "# paced: one 8 Mbit/s channel, N viewers, ${DURATION}s window after ${WARM
 base_rss=$(rss_kb "$sharecast_pid")
 for n in $CLIENTS; do
   s=$(measure "$sharecast_pid" "$stream_url" "$n" "$DURATION" "$WARMUP")
+  cp "$work/upstream" "$work/upstream.sharecast"
   g=$(measure "$nginx_pid" "http://127.0.0.1:$nginx_port/paced/stream.ts" "$n" "$DURATION" "$WARMUP")
-  upstream=$(curl -s "http://127.0.0.1:$paced_port/stats" | sed -n 's/.*"connections_open":\([0-9]*\).*/\1/p')
+  # Open upstream connections sampled in the middle of Sharecast's run.
+  upstream=$(cat "$work/upstream.sharecast")
   awk -v n="$n" -v s="$s" -v g="$g" -v base="$base_rss" -v up="$upstream" '
     function f(line, key,   m) { match(line, key "=[^ ]*"); return substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1) }
     BEGIN {

@@ -1,3 +1,4 @@
+import Dispatch
 import SharecastHTTP
 import SharecastTS
 import Synchronization
@@ -8,8 +9,10 @@ import Synchronization
 /// bytes. Because the writer only ever adds whole packets, every position a reader can hold is a
 /// packet boundary, so a viewer never gets a torn packet or a gap inside one. Reads and writes are a
 /// `memcpy` under one short lock; nothing on this path allocates per chunk, logs or touches the
-/// database. Readers that have caught up leave their waker and are woken in batches (every
-/// `wakeThreshold` bytes, or by `flush()` from the session's housekeeping tick).
+/// database. Readers that have caught up leave their waker and are woken in batches: every
+/// `wakeThreshold` bytes, or by `flush()` once bytes have waited `maxWakeDelay`. Each wake costs a
+/// resume, a few reads and a suspend per viewer, so fewer, larger batches are what keeps thousands
+/// of viewers cheap; the delay bounds the latency that adds for slow streams.
 public final class SharedBuffer: Sendable {
     public enum ReadResult: Equatable, Sendable {
         /// This many bytes were copied and the cursor moved on.
@@ -28,22 +31,28 @@ public final class SharedBuffer: Sendable {
         var joinPoints: [Int64] = []
         var waiters: [any ResponseWaker] = []
         var pendingSinceWake = 0
+        /// When readers were last woken (monotonic nanoseconds).
+        var lastWake: UInt64 = 0
         var ended = false
     }
 
     public let capacity: Int
     public let wakeThreshold: Int
+    public let maxWakeDelayNanoseconds: UInt64
     private let storage: RingStorage
     private let state: Mutex<State>
     static let maxJoinPoints = 64
 
     /// `capacity` is rounded down to whole packets. Returns nil when the memory cannot be had.
-    public init?(capacity: Int, directory: String? = nil, name: String = "ring", wakeThreshold: Int = 64 * 1024) {
+    public init?(capacity: Int, directory: String? = nil, name: String = "ring", wakeThreshold: Int = 64 * 1024,
+                 maxWakeDelay: Duration = .milliseconds(100)) {
         let packets = max(capacity / TSPacket.size, 16)
         guard let storage = RingStorage(capacity: packets * TSPacket.size, directory: directory, name: name) else { return nil }
         self.storage = storage
         self.capacity = storage.capacity
         self.wakeThreshold = wakeThreshold
+        let (seconds, attoseconds) = maxWakeDelay.components
+        maxWakeDelayNanoseconds = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
         var initial = State()
         initial.joinPoints.reserveCapacity(Self.maxJoinPoints)
         state = Mutex(initial)
@@ -88,16 +97,20 @@ public final class SharedBuffer: Sendable {
 
     private func takeWaiters(_ state: inout State) -> [any ResponseWaker] {
         state.pendingSinceWake = 0
+        state.lastWake = DispatchTime.now().uptimeNanoseconds
         var taken: [any ResponseWaker] = []
         swap(&taken, &state.waiters)
         return taken
     }
 
-    /// Wakes readers waiting for bytes written since the last wake (the housekeeping tick calls it,
-    /// so a slow stream's tail does not wait for the threshold).
+    /// Wakes readers waiting for bytes written since the last wake, once those have waited
+    /// `maxWakeDelay` (the housekeeping tick calls it, so a slow stream's tail does not wait for
+    /// the threshold).
     public func flush() {
+        let now = DispatchTime.now().uptimeNanoseconds
         let toWake: [any ResponseWaker]? = state.withLock { state in
-            guard state.pendingSinceWake > 0, !state.waiters.isEmpty else { return nil }
+            guard state.pendingSinceWake > 0, !state.waiters.isEmpty,
+                  now &- state.lastWake >= maxWakeDelayNanoseconds else { return nil }
             return takeWaiters(&state)
         }
         toWake?.forEach { $0.wake() }

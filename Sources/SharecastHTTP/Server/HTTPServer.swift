@@ -21,9 +21,10 @@ public final class HTTPServer: Sendable {
         /// Seconds without socket progress before MHD closes a connection (parked streams excepted).
         public var connectionTimeout = 300
         public var maxRequestBodyBytes = 1 << 20
-        /// The size of each streaming response's send buffer; it bounds memory per viewer. 16 KiB is
-        /// plenty at live rates (a read moves up to 87 packets) and halves the memory of 32 KiB.
-        public var streamBlockSize = 16 * 1024
+        /// The size of each streaming response's send buffer; it bounds memory per viewer and sets
+        /// how much one send() moves. Measured with 500 viewers at 8 Mbit/s: 16 KiB cost 53% of a
+        /// core (twice the sends), 32 KiB 36% at 54 KB of RSS per viewer, 64 KiB no less CPU at 86 KB.
+        public var streamBlockSize = 32 * 1024
 
         public init(listen: String = "127.0.0.1", port: Int = 0) {
             self.listen = listen
