@@ -23,6 +23,8 @@ public final class SessionManager: Sendable {
         public var lagPolicy = LagPolicy.disconnect
         public var reconnect = ReconnectPolicy()
         public var defaultUserAgent: String?
+        /// HLS variant cap in bits per second (nil: the highest variant).
+        public var hlsMaxBandwidth: Int?
         public var sampleInterval: Duration = .seconds(10)
         /// The built-in test channel's clip (nil: `builtin:testpattern` channels are unavailable).
         public var testClip: TSClip?
@@ -44,6 +46,7 @@ public final class SessionManager: Sendable {
             reconnect.initialBackoff = .milliseconds(config.upstream.backoffInitialMs)
             reconnect.maxBackoff = .milliseconds(config.upstream.backoffMaxMs)
             defaultUserAgent = config.upstream.userAgent.isEmpty ? nil : config.upstream.userAgent
+            hlsMaxBandwidth = config.upstream.hlsMaxBandwidth > 0 ? config.upstream.hlsMaxBandwidth : nil
             testClip = TSClip.testPattern
         }
     }
@@ -152,7 +155,10 @@ public final class SessionManager: Sendable {
         let userAgent = channel.userAgent ?? settings.defaultUserAgent
         // The primary URL decides the format for the whole list.
         if HLSSource.handles(urls[0]) {
-            return SourceFactory { HLSSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, loop: loop, sink: $0) }
+            let cap = settings.hlsMaxBandwidth
+            return SourceFactory {
+                HLSSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, maxBandwidth: cap, loop: loop, sink: $0)
+            }
         }
         return SourceFactory { TSUpstreamSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, loop: loop, sink: $0) }
     }

@@ -225,6 +225,19 @@ import Testing
         #expect(reason == "stream_stopped")
     }
 
+    @Test func perChannelUserAgentAndHeadersGoUpstream() async throws {
+        let setup = try Setup(channels: { port in
+            [ChannelDefinition(id: "a", name: "A", urls: ["http://127.0.0.1:\(port)/a.ts"], userAgent: "Provider-Approved/2.0",
+                               headers: ["Referer": "http://provider.example/", "X-Token": "abc"])]
+        })
+        let viewer = try setup.viewer("a")
+        try await waitUntil { viewer.bodyCount > 1000 }
+        let headers = setup.origin.lastRequestHeaders
+        #expect(headers.contains("User-Agent: Provider-Approved/2.0"))
+        #expect(headers.contains("Referer: http://provider.example/"))
+        #expect(headers.contains("X-Token: abc"))
+    }
+
     @Test func zappingBackWithinTheGracePeriodReusesTheUpstream() async throws {
         let setup = try Setup(configure: { $0.sharedStreaming.gracePeriod = 5 })
         let first = try setup.viewer("a")

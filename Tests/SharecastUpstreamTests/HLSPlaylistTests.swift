@@ -34,6 +34,13 @@ import Testing
         }
     }
 
+    @Test func theHighestVariantWinsUnlessCapped() {
+        let variants: [HLSPlaylist.Variant] = [.init(url: "mid", bandwidth: 2_000_000), .init(url: "low", bandwidth: 800_000), .init(url: "high", bandwidth: 6_000_000)]
+        #expect(HLSSource.choose(variants, maxBandwidth: nil)?.url == "high")
+        #expect(HLSSource.choose(variants, maxBandwidth: 3_000_000)?.url == "mid")
+        #expect(HLSSource.choose(variants, maxBandwidth: 100)?.url == "low")
+    }
+
     @Test func playlistsAreRecognisedByTheirExtension() {
         #expect(HLSSource.handles("http://x/live/index.m3u8"))
         #expect(HLSSource.handles("https://x/a.M3U8?token=1"))

@@ -33,6 +33,8 @@ public final class TestOrigin: Sendable {
 
     public var port: Int { server.port }
     public var counts: Counts { counters.counts }
+    /// The header lines of the last stream request, as `Name: value` (to check what upstreams are sent).
+    public var lastRequestHeaders: [String] { counters.lastRequestHeaders.withLock { $0 } }
 
     public enum StartError: Error, CustomStringConvertible {
         case noClip
@@ -57,7 +59,8 @@ public final class TestOrigin: Sendable {
         counters = box
         var router = Router()
         router.get("/stats") { _ in .json(box.counts) }
-        router.get("/*", name: "stream") { _ in
+        router.get("/*", name: "stream") { request in
+            box.lastRequestHeaders.withLock { $0 = request.headers.fields.map { "\($0.name): \($0.value)" } }
             box.served.add(1, ordering: .relaxed)
             box.open.add(1, ordering: .relaxed)
             let body = TestPatternBody(clip: clip, ticker: ticker, targetBitsPerSecond: targetBitsPerSecond, paced: paced) { _ in
@@ -85,6 +88,7 @@ public final class TestOrigin: Sendable {
 final class OriginCounters: Sendable {
     let served = Atomic<Int>(0)
     let open = Atomic<Int>(0)
+    let lastRequestHeaders = Mutex<[String]>([])
 
     var counts: TestOrigin.Counts {
         TestOrigin.Counts(connectionsServed: served.load(ordering: .relaxed), connectionsOpen: open.load(ordering: .relaxed))

@@ -51,6 +51,7 @@ enum ConfigSchema {
             Setting(path: "shared_streaming.upstream.stall_timeout", kind: .int(\.sharedStreaming.upstream.stallTimeout, 1...600, expectation: positive)),
             Setting(path: "shared_streaming.upstream.backoff_initial_ms", kind: .int(\.sharedStreaming.upstream.backoffInitialMs, 1...600_000, expectation: positive)),
             Setting(path: "shared_streaming.upstream.backoff_max_ms", kind: .int(\.sharedStreaming.upstream.backoffMaxMs, 1...3_600_000, expectation: positive)),
+            Setting(path: "shared_streaming.upstream.hls_max_bandwidth", kind: .int(\.sharedStreaming.upstream.hlsMaxBandwidth, 0...1_000_000_000, expectation: nonNegative)),
             Setting(path: "shared_streaming.upstream.user_agent", kind: .string(\.sharedStreaming.upstream.userAgent, .any)),
             Setting(path: "shared_streaming.monitoring.enabled", kind: .bool(\.sharedStreaming.monitoring.enabled)),
             Setting(path: "shared_streaming.monitoring.stream_timeout", kind: .int(\.sharedStreaming.monitoring.streamTimeout, 1...86_400, expectation: positive)),

@@ -59,6 +59,8 @@ public struct UpstreamConfig: Sendable, Equatable {
     public var backoffInitialMs = 500
     public var backoffMaxMs = 10_000
     public var userAgent = ""
+    /// HLS master playlists: the best variant at or below this many bits per second (0: the highest).
+    public var hlsMaxBandwidth = 0
 }
 
 public struct MonitoringConfig: Sendable, Equatable {

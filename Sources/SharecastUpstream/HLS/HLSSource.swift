@@ -33,12 +33,15 @@ public final class HLSSource: ChannelSource {
     let urls: [String]
     let options: UpstreamTransfer.Options
     let policy: ReconnectPolicy
+    let maxBandwidth: Int?
     let loop: UpstreamLoop
     weak let sink: (any SourceSink)?
     private let state = Mutex(State())
 
-    public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, loop: UpstreamLoop, sink: any SourceSink) {
+    public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, maxBandwidth: Int? = nil,
+                loop: UpstreamLoop, sink: any SourceSink) {
         self.urls = urls
+        self.maxBandwidth = maxBandwidth
         var options = UpstreamTransfer.Options()
         options.connectTimeoutSeconds = policy.connectTimeoutSeconds
         options.stallTimeoutSeconds = policy.stallTimeoutSeconds
@@ -100,7 +103,7 @@ public final class HLSSource: ChannelSource {
         }
         switch playlist {
         case let .master(variants):
-            guard let best = variants.max(by: { $0.bandwidth < $1.bandwidth }) else { return }
+            guard let best = Self.choose(variants, maxBandwidth: maxBandwidth) else { return }
             state.withLock { $0.mediaURL = best.url }
             reloadPlaylist()
         case let .media(media):
@@ -151,6 +154,14 @@ public final class HLSSource: ChannelSource {
             self.sink?.sourceEvent(.reconnecting(url: self.currentURL, attempt: next.attempt))
             self.reloadPlaylist()
         }
+    }
+
+    /// The highest-bandwidth variant, or with a cap the highest at or below it (the lowest when
+    /// none fits).
+    static func choose(_ variants: [HLSPlaylist.Variant], maxBandwidth: Int?) -> HLSPlaylist.Variant? {
+        let byBandwidth = variants.sorted { $0.bandwidth < $1.bandwidth }
+        guard let maxBandwidth else { return byBandwidth.last }
+        return byBandwidth.last { $0.bandwidth <= maxBandwidth } ?? byBandwidth.first
     }
 
     // MARK: Segments
