@@ -26,6 +26,7 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Typed, non-variadic wrappers around the variadic C entry points.
         .target(name: "CShims", dependencies: ["CMicroHTTPD", "CCurl"]),
 
@@ -49,6 +50,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "SharecastMetrics", dependencies: ["CZlib"]),
         .target(
             name: "SharecastStreaming",
             dependencies: [
@@ -86,6 +88,7 @@ let package = Package(
 
         .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
         .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),
+        .testTarget(name: "SharecastMetricsTests", dependencies: ["SharecastMetrics"]),
         .testTarget(name: "SharecastUpstreamTests", dependencies: ["SharecastUpstream"]),
         .testTarget(name: "SharecastStreamingTests", dependencies: ["SharecastStreaming", "SharecastTS", "SharecastHTTP"]),
         .testTarget(
