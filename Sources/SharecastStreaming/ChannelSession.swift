@@ -127,14 +127,16 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
                 return state.restartCount > 0
             }
             logger.info(wasRestart ? "upstream reconnected" : "upstream connected", metadata: ["url": "\(StreamURLDisplay.redacted(url))"])
-        case let .failed(url, reason, attempt):
+        case let .failed(url, failure, attempt):
             aligner.dropPartialPacket()
             state.withLock { state in
                 state.errorCount += 1
-                state.lastError = reason
+                state.lastError = failure.message
                 state.connected = false
             }
-            logger.warning("upstream failed", metadata: ["url": "\(StreamURLDisplay.redacted(url))", "reason": "\(reason)", "attempt": "\(attempt)"])
+            logger.warning("upstream failed", metadata: [
+                "url": "\(StreamURLDisplay.redacted(url))", "reason": "\(failure.message)", "kind": "\(failure.kind.rawValue)", "attempt": "\(attempt)",
+            ])
         case .discontinuity:
             aligner.markDiscontinuity()
         case let .reconnecting(url, attempt):

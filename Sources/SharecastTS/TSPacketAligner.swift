@@ -17,14 +17,26 @@ public struct TSPacketAligner: Sendable {
     public private(set) var position: Int64 = 0
     /// Times the stream had to be searched for the sync byte again.
     public private(set) var syncLosses = 0
+    /// Packets passed on.
+    public private(set) var packets: Int64 = 0
+    /// Continuity counter jumps (a lost, repeated-too-often or reordered packet), null PID excluded.
+    public private(set) var continuityErrors: Int64 = 0
+    /// The stream's rate measured between PCRs at least `rateWindow` apart (0 until measured).
+    public private(set) var pcrBitsPerSecond: Int64 = 0
+    /// PCR ticks a rate measurement spans at least.
+    let rateWindowTicks: Int64
+    /// Last continuity counter per PID; 0xFF: not seen since the last discontinuity.
+    private var lastContinuity = [UInt8](repeating: 0xFF, count: 8192)
+    private var pcrAnchor: (pcr: Int64, position: Int64)?
     private var clockPID: UInt16?
     private var lastPAT: Int64 = -1
     private var discontinuityPending = false
     /// A PAT further back than this from the keyframe is not used as its join point.
     static let patReach = Int64(TSPacket.size * 1000)
 
-    public init() {
+    public init(rateWindow: Duration = .seconds(1)) {
         carry.reserveCapacity(TSPacket.size)
+        rateWindowTicks = max(TSPacket.pcrTicks(rateWindow), 1)
     }
 
     /// Drops a partial packet held from the last chunk (the upstream was reconnected).
@@ -37,6 +49,12 @@ public struct TSPacketAligner: Sendable {
     /// players reset their clock instead of stalling on timestamps that jumped.
     public mutating func markDiscontinuity() {
         discontinuityPending = true
+        resetContinuity()
+    }
+
+    private mutating func resetContinuity() {
+        for index in lastContinuity.indices { lastContinuity[index] = 0xFF }
+        pcrAnchor = nil
     }
 
     /// Feeds upstream bytes; `emit` receives each run of whole packets and the newest join position
@@ -75,7 +93,12 @@ public struct TSPacketAligner: Sendable {
             // A packet counts as in sync when the next one (if it is here) starts with a sync byte too,
             // so a torn packet that happens to start with 0x47 is not passed on.
             let next = offset + TSPacket.size
-            guard data[offset] == TSPacket.syncByte, next >= data.count || data[next] == TSPacket.syncByte else {
+            var torn = data[offset] != TSPacket.syncByte
+            if !torn, next < data.count, data[next] != TSPacket.syncByte {
+                // Either this packet is torn (a real one starts inside it) or junk follows it.
+                torn = Self.findSync(data, from: offset + 1) < next
+            }
+            guard !torn else {
                 flush(data, runStart, offset, join, emit)
                 join = nil
                 syncLosses += 1
@@ -103,11 +126,14 @@ public struct TSPacketAligner: Sendable {
     /// Notes PATs and keyframes; returns a join position when `packet` is a keyframe start.
     private mutating func inspect(_ mutablePacket: UnsafeMutableRawBufferPointer, at: Int64) -> Int64? {
         let packet = UnsafeRawBufferPointer(mutablePacket)
+        packets += 1
         if discontinuityPending, TSPacket.pcr(packet) != nil {
             TSPacket.setDiscontinuityIndicator(mutablePacket)
             discontinuityPending = false
         }
         let pid = TSPacket.pid(packet)
+        checkContinuity(packet, pid: pid)
+        if pid == clockPID, let pcr = TSPacket.pcr(packet) { measureRate(pcr: pcr, at: at) }
         if pid == TSPacket.patPID, TSPacket.startsPayloadUnit(packet) {
             lastPAT = at
             return nil
@@ -115,6 +141,37 @@ public struct TSPacketAligner: Sendable {
         if clockPID == nil, TSPacket.pcr(packet) != nil { clockPID = pid }
         guard pid == clockPID, TSPacket.isRandomAccess(packet) else { return nil }
         return lastPAT >= 0 && at - lastPAT <= Self.patReach ? lastPAT : at
+    }
+
+    /// Counts continuity counter jumps: a packet with payload must carry the previous counter + 1
+    /// (or repeat it once, a permitted duplicate); one without payload must repeat it.
+    private mutating func checkContinuity(_ packet: UnsafeRawBufferPointer, pid: UInt16) {
+        guard pid != TSPacket.nullPID else { return }
+        let counter = TSPacket.continuityCounter(packet)
+        let last = lastContinuity[Int(pid)]
+        lastContinuity[Int(pid)] = counter
+        guard last != 0xFF, !TSPacket.hasDiscontinuityIndicator(packet) else { return }
+        if TSPacket.hasPayload(packet) {
+            if counter != (last &+ 1) & 0x0F, counter != last { continuityErrors += 1 }
+        } else if counter != last {
+            continuityErrors += 1
+        }
+    }
+
+    /// Rate between PCRs on the clock PID at least a window apart; a jump back or of more than ten
+    /// windows (a discontinuity, a wrap) starts the measurement again.
+    private mutating func measureRate(pcr: Int64, at position: Int64) {
+        guard let anchor = pcrAnchor else {
+            pcrAnchor = (pcr, position)
+            return
+        }
+        let elapsed = pcr - anchor.pcr
+        if elapsed <= 0 || elapsed > 10 * rateWindowTicks {
+            pcrAnchor = (pcr, position)
+        } else if elapsed >= rateWindowTicks {
+            pcrBitsPerSecond = (position - anchor.position) * 8 * TSPacket.pcrHz / elapsed
+            pcrAnchor = (pcr, position)
+        }
     }
 
     /// The first offset at or after `from` holding a sync byte that another sync byte follows one

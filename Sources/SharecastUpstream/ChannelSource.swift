@@ -1,9 +1,27 @@
+/// Why an upstream attempt failed: a kind with bounded values (the `reason` label of
+/// `sharecast_stream_upstream_errors_total`) and the full message for people.
+public struct UpstreamFailure: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        case connect, httpStatus = "http_status", stall, eof, tooLarge = "too_large", badPlaylist = "bad_playlist", other
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
 /// What happened upstream, for the session to record and log. Delivered on the upstream loop thread.
 public enum SourceEvent: Sendable, Equatable {
     /// Bytes are flowing from `url` (after the first connect or a reconnect).
     case connected(url: String)
     /// The upstream failed; the source will try again (`attempt` of the allowed number).
-    case failed(url: String, reason: String, attempt: Int)
+    case failed(url: String, failure: UpstreamFailure, attempt: Int)
     /// The bytes that follow start a new time base (an HLS discontinuity tag).
     case discontinuity
     /// A new connection is being made after a failure.

@@ -62,7 +62,7 @@ public final class TSUpstreamSource: ChannelSource {
             self?.finished(outcome, url: url)
         })
         guard let transfer else {
-            finished(.failed("libcurl could not make a handle"), url: url)
+            finished(.failed(UpstreamFailure(.other, "libcurl could not make a handle")), url: url)
             return
         }
         let started = state.withLock { state -> Bool in
@@ -90,11 +90,11 @@ public final class TSUpstreamSource: ChannelSource {
     }
 
     private func finished(_ outcome: UpstreamTransfer.Outcome, url: String) {
-        let reason: String
+        let failure: UpstreamFailure
         switch outcome {
         case .cancelled: return
-        case .completed: reason = "upstream ended the stream"
-        case let .failed(why): reason = why
+        case .completed: failure = UpstreamFailure(.eof, "upstream ended the stream")
+        case let .failed(why): failure = why
         }
         let next: (attempt: Int, giveUp: Bool)? = state.withLock { state in
             guard !state.stopped else { return nil }
@@ -105,9 +105,9 @@ public final class TSUpstreamSource: ChannelSource {
             return (state.attempts, state.attempts >= policy.maxAttempts)
         }
         guard let next else { return }
-        sink?.sourceEvent(.failed(url: url, reason: reason, attempt: next.attempt))
+        sink?.sourceEvent(.failed(url: url, failure: failure, attempt: next.attempt))
         if next.giveUp {
-            sink?.sourceEvent(.gaveUp(reason: "\(next.attempt) attempts failed; last: \(reason)"))
+            sink?.sourceEvent(.gaveUp(reason: "\(next.attempt) attempts failed; last: \(failure.message)"))
             return
         }
         loop.schedule(after: policy.delay(forAttempt: next.attempt)) { [weak self] in

@@ -9,8 +9,8 @@ public final class UpstreamTransfer: @unchecked Sendable {
     public enum Outcome: Sendable, Equatable {
         /// The server finished the body (for a live stream: an early end of file).
         case completed
-        /// Connection failure, HTTP error status, stall, or a limit hit; the reason says which.
-        case failed(String)
+        /// Connection failure, HTTP error status, stall, or a limit hit.
+        case failed(UpstreamFailure)
         /// Cancelled by its owner or the loop's shutdown.
         case cancelled
     }
@@ -86,13 +86,18 @@ public final class UpstreamTransfer: @unchecked Sendable {
         case CURLE_OK:
             onFinish(.completed)
         case CURLE_HTTP_RETURNED_ERROR:
-            onFinish(.failed("HTTP status \(easy.responseCode)"))
+            onFinish(.failed(UpstreamFailure(.httpStatus, "HTTP status \(easy.responseCode)")))
         case CURLE_WRITE_ERROR where maxBytes != nil && bytesReceived > (maxBytes ?? 0):
-            onFinish(.failed("larger than \(maxBytes ?? 0) bytes"))
-        case CURLE_OPERATION_TIMEDOUT:
-            onFinish(.failed("stalled: \(easy.message(for: code))"))
+            onFinish(.failed(UpstreamFailure(.tooLarge, "larger than \(maxBytes ?? 0) bytes")))
+        case CURLE_OPERATION_TIMEDOUT where bytesReceived > 0:
+            onFinish(.failed(UpstreamFailure(.stall, "stalled: \(easy.message(for: code))")))
+        case CURLE_OPERATION_TIMEDOUT, CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY,
+             CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION:
+            onFinish(.failed(UpstreamFailure(.connect, easy.message(for: code))))
+        case CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_RECV_ERROR:
+            onFinish(.failed(UpstreamFailure(.eof, easy.message(for: code))))
         default:
-            onFinish(.failed(easy.message(for: code)))
+            onFinish(.failed(UpstreamFailure(.other, easy.message(for: code))))
         }
     }
 }

@@ -3,9 +3,10 @@ import Testing
 
 @Suite struct TSPacketAlignerTests {
     /// Feeds `bytes` in chunks of the given sizes, cycling, and collects what comes out.
-    static func run(_ input: [UInt8], chunks: [Int], discontinuityAt: Int? = nil) -> (output: [UInt8], runs: [Int], joins: [Int64], aligner: TSPacketAligner) {
+    static func run(_ input: [UInt8], chunks: [Int], discontinuityAt: Int? = nil, aligner initial: TSPacketAligner = TSPacketAligner())
+        -> (output: [UInt8], runs: [Int], joins: [Int64], aligner: TSPacketAligner) {
         var bytes = input
-        var aligner = TSPacketAligner()
+        var aligner = initial
         var output: [UInt8] = [], runs: [Int] = [], joins: [Int64] = []
         var offset = 0, step = 0
         bytes.withUnsafeMutableBytes { all in
@@ -80,5 +81,45 @@ import Testing
             #expect(inOrder, "chunks \(chunks): a packet came out that is not the clip's next one")
             #expect(packets.count >= 48, "chunks \(chunks): \(packets.count) of 50 packets")
         }
+    }
+}
+
+@Suite struct TSQualityTests {
+    /// The clip with three packets removed (two video, one PMT) and junk between two packets.
+    @Test func injectedContinuityErrorsAndASyncLossGiveExactCounts() throws {
+        let clip = try #require(TSClip.testPattern)
+        var packets = stride(from: 0, to: clip.bytes.count, by: 188).map { Array(clip.bytes[$0..<($0 + 188)]) }
+        let pidOf = { (packet: [UInt8]) in packet.withUnsafeBytes { TSPacket.pid($0) } }
+        let video = packets.indices.filter { pidOf(packets[$0]) == 256 }
+        let pmt = packets.indices.filter { pidOf(packets[$0]) == 4096 }
+        let removed = Set([video[100], video[700], pmt[20]])
+        #expect(removed.count == 3)
+        let kept = packets.indices.filter { !removed.contains($0) }.map { packets[$0] }
+        packets = kept
+        var stream: [UInt8] = []
+        for (index, packet) in packets.enumerated() {
+            stream += packet
+            if index == 400 { stream += [0x00, 0x47, 0x12, 0x47, 0x99] }
+        }
+        for chunks in [[188 * 7], [1000], [4096, 77]] {
+            let result = TSPacketAlignerTests.run(stream, chunks: chunks)
+            #expect(result.aligner.continuityErrors == 3, "chunks \(chunks)")
+            #expect(result.aligner.syncLosses == 1, "chunks \(chunks)")
+            #expect(result.aligner.packets == Int64(packets.count), "chunks \(chunks)")
+        }
+    }
+
+    @Test func theLoopedTestPatternIsCleanAndItsPCRRateIsItsBitrate() throws {
+        let clip = try #require(TSClip.testPattern)
+        var generator = TestPatternGenerator(clip: clip, targetBitsPerSecond: 8_000_000)
+        var stream = [UInt8](repeating: 0, count: 12 << 20)
+        let count = stream.withUnsafeMutableBytes { generator.read(dueBy: 20 * TSPacket.pcrHz, into: $0) }
+        stream.removeSubrange(count...)
+        // The padding follows the video's packets, so the rate is only constant over a whole loop.
+        let result = TSPacketAlignerTests.run(stream, chunks: [65536], aligner: TSPacketAligner(rateWindow: .seconds(8)))
+        #expect(result.aligner.continuityErrors == 0)
+        #expect(result.aligner.syncLosses == 0)
+        let rate = Double(result.aligner.pcrBitsPerSecond)
+        #expect(rate > 7_600_000 && rate < 8_400_000, "PCR rate \(rate)")
     }
 }

@@ -88,7 +88,7 @@ public final class HLSSource: ChannelSource {
             guard let self else { return }
             switch result {
             case let .success(text): self.playlistArrived(text, from: url)
-            case let .failure(error): self.playlistFailed(error.reason, url: url)
+            case let .failure(error): self.playlistFailed(error.failure, url: url)
             }
         }
     }
@@ -98,7 +98,7 @@ public final class HLSSource: ChannelSource {
         do {
             playlist = try HLSPlaylist.parse(text, url: url)
         } catch {
-            playlistFailed(error.description, url: url)
+            playlistFailed(UpstreamFailure(.badPlaylist, error.description), url: url)
             return
         }
         switch playlist {
@@ -123,7 +123,7 @@ public final class HLSSource: ChannelSource {
             }
             if startDownload { fetchNextSegment() }
             if media.ended, added == 0, state.withLock({ $0.queue.isEmpty && !$0.downloading }) {
-                playlistFailed("playlist ended (#EXT-X-ENDLIST)", url: url)
+                playlistFailed(UpstreamFailure(.eof, "playlist ended (#EXT-X-ENDLIST)"), url: url)
                 return
             }
             // RFC 8216 6.3.4: reload after the target duration, or half of it when nothing changed.
@@ -132,7 +132,7 @@ public final class HLSSource: ChannelSource {
         }
     }
 
-    private func playlistFailed(_ reason: String, url: String) {
+    private func playlistFailed(_ failure: UpstreamFailure, url: String) {
         let next: (attempt: Int, giveUp: Bool)? = state.withLock { state in
             guard !state.stopped else { return nil }
             state.attempts += 1
@@ -144,9 +144,9 @@ public final class HLSSource: ChannelSource {
             return (state.attempts, state.attempts >= policy.maxAttempts)
         }
         guard let next else { return }
-        sink?.sourceEvent(.failed(url: url, reason: reason, attempt: next.attempt))
+        sink?.sourceEvent(.failed(url: url, failure: failure, attempt: next.attempt))
         if next.giveUp {
-            sink?.sourceEvent(.gaveUp(reason: "\(next.attempt) attempts failed; last: \(reason)"))
+            sink?.sourceEvent(.gaveUp(reason: "\(next.attempt) attempts failed; last: \(failure.message)"))
             return
         }
         loop.schedule(after: policy.delay(forAttempt: next.attempt)) { [weak self] in
@@ -201,7 +201,7 @@ public final class HLSSource: ChannelSource {
 
     private func segmentFinished(_ segment: HLSPlaylist.Segment, outcome: UpstreamTransfer.Outcome) {
         if outcome == .cancelled { return }
-        let failure: String? = if case let .failed(reason) = outcome { reason } else { nil }
+        let failure: UpstreamFailure? = if case let .failed(reason) = outcome { reason } else { nil }
         let retry = state.withLock { state -> Bool in
             if failure != nil, state.segmentRetries == 0 {
                 state.segmentRetries = 1
@@ -214,7 +214,8 @@ public final class HLSSource: ChannelSource {
             return false
         }
         if let failure {
-            sink?.sourceEvent(.failed(url: segment.url, reason: "segment \(segment.sequence): \(failure)", attempt: retry ? 1 : 2))
+            sink?.sourceEvent(.failed(url: segment.url, failure: UpstreamFailure(failure.kind, "segment \(segment.sequence): \(failure.message)"),
+                                      attempt: retry ? 1 : 2))
         }
         fetchNextSegment()
     }
@@ -241,12 +242,12 @@ public final class HLSSource: ChannelSource {
             if let transfer = holder.transfer { self?.untrack(transfer) }
             switch outcome {
             case .completed: done(.success(body.text))
-            case let .failed(reason): done(.failure(DocumentError(reason: reason)))
+            case let .failed(failure): done(.failure(DocumentError(failure: failure)))
             case .cancelled: break
             }
         })
         guard let transfer else {
-            done(.failure(DocumentError(reason: "libcurl could not make a handle")))
+            done(.failure(DocumentError(failure: UpstreamFailure(.other, "libcurl could not make a handle"))))
             return
         }
         holder.transfer = transfer
@@ -255,7 +256,7 @@ public final class HLSSource: ChannelSource {
     }
 
     struct DocumentError: Error {
-        let reason: String
+        let failure: UpstreamFailure
     }
 }
 
