@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "SharecastStreaming",
             dependencies: [
-                "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastTS",
+                "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastTS", "SharecastMetrics",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -70,7 +70,7 @@ let package = Package(
             name: "SharecastApp",
             dependencies: [
                 "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
-                "SharecastStreaming",
+                "SharecastStreaming", "SharecastMetrics",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "SharecastEndToEndTests",
             dependencies: [
-                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastHTTP", "SharecastTS", "SharecastUpstream",
+                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastHTTP", "SharecastTS", "SharecastUpstream", "SharecastMetrics",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -31,6 +31,7 @@ public final class Application: Sendable {
     public let database: SharecastDatabase
     public let catalog: ChannelCatalog
     public let sessions: SessionManager
+    let metrics: ServerMetrics
     let server: HTTPServer
     let loop: UpstreamLoop
     let logger: Logger
@@ -62,17 +63,24 @@ public final class Application: Sendable {
 
         guard let loop = UpstreamLoop(logger: logger) else { throw .upstream("libcurl could not be initialised") }
         self.loop = loop
+        let metrics = ServerMetrics(config: config)
+        self.metrics = metrics
+        let dbWrites = metrics.dbWriteDuration
         sessions = SessionManager(
             settings: SessionManager.Settings(config: config.sharedStreaming), loop: loop,
-            recorder: StreamHistoryRecorder(database: database, logger: logger), logger: logger
+            recorder: StreamHistoryRecorder(database: database, logger: logger, onWrite: { dbWrites.observe($0) }),
+            metrics: metrics.streaming, logger: logger
         )
+        metrics.attach(sessions: sessions, catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
         var router = Router()
         router.get("/playlist.m3u", name: "playlist", PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL))
         router.get("/stream/:key", name: "stream", StreamRoute.handler(catalog: catalog, sessions: sessions))
         router.get("/healthz", name: "healthz") { _ in .text("ok\n") }
+        router.get("/metrics", name: "metrics", MetricsRoute.handler(registry: metrics.registry))
 
         var serverConfiguration = HTTPServer.Configuration(listen: config.server.listen, port: config.server.port)
         serverConfiguration.connectionTimeout = config.sharedStreaming.clientTimeout
+        serverConfiguration.observer = { route, status, seconds in metrics.observeRequest(route: route, status: status, seconds: seconds) }
         do {
             server = try HTTPServer(configuration: serverConfiguration, router: router, logger: logger)
         } catch {

@@ -16,21 +16,27 @@ public final class StreamHistoryRecorder: StreamRecorder {
 
     let database: SharecastDatabase
     let logger: Logger
+    /// Told how long each batch took to write, in seconds (for `sharecast_db_write_duration_seconds`).
+    let onWrite: (@Sendable (Double) -> Void)?
     private let queue = DispatchQueue(label: "sharecast.history")
     /// Touched only on `queue`.
     nonisolated(unsafe) private var rows = Rows()
 
-    public init(database: SharecastDatabase, logger: Logger) {
+    public init(database: SharecastDatabase, logger: Logger, onWrite: (@Sendable (Double) -> Void)? = nil) {
         self.database = database
         self.logger = logger
+        self.onWrite = onWrite
     }
 
     public func record(_ streams: [StreamSnapshot], sample: Bool) {
         guard !streams.isEmpty else { return }
         let now = Date()
         queue.async { [self] in
+            let started = ContinuousClock.now
             do {
                 try database.pool.write { db in try write(streams, sample: sample, now: now, db: db) }
+                let elapsed = ContinuousClock.now - started
+                onWrite?(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             } catch {
                 logger.error("stream history not written", metadata: ["error": "\(error)"])
             }

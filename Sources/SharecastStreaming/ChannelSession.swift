@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SharecastCore
+import SharecastMetrics
 import SharecastTS
 import SharecastUpstream
 import Synchronization
@@ -44,9 +45,16 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     let bytesIn = Atomic<Int64>(0)
     let skips = Atomic<Int>(0)
     let lastDataNanoseconds = Atomic<UInt64>(0)
+    /// Set by housekeeping while the upstream is quiet past the stall threshold.
+    private let stalled = Atomic<Bool>(false)
+    let counters: ChannelCounters
+    let metrics: StreamingMetrics
 
-    init(channel: CatalogChannel, buffer: SharedBuffer, lagPolicy: LagPolicy, clientTimeoutSeconds: Int, logger: Logger) {
+    init(channel: CatalogChannel, buffer: SharedBuffer, lagPolicy: LagPolicy, clientTimeoutSeconds: Int,
+         metrics: StreamingMetrics, logger: Logger) {
         self.channel = channel
+        self.metrics = metrics
+        counters = metrics.channel(channel.id)
         self.buffer = buffer
         self.lagPolicy = lagPolicy
         self.clientTimeoutSeconds = clientTimeoutSeconds
@@ -75,11 +83,14 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             if state.status == .idle { state.status = state.connected ? .active : .starting }
             return true
         }
+        if attached { metrics.clientsConnected.increment() }
         return attached ? client : nil
     }
 
     func detach(_ client: StreamClient, reason: ClientSnapshot.DisconnectReason) {
         let snapshot = client.snapshot(disconnectedAt: Date(), reason: reason)
+        metrics.clientsDisconnected[reason]?.increment()
+        metrics.sessionDuration.observe(Date().timeIntervalSince(client.connectedAt))
         let remaining = state.withLock { state -> Int in
             guard state.clients.removeValue(forKey: client.id) != nil else { return state.clients.count }
             state.departed.append(snapshot)
@@ -111,10 +122,32 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
 
     public func sourceReceived(_ bytes: UnsafeMutableRawBufferPointer) {
         bytesIn.add(Int64(bytes.count), ordering: .relaxed)
+        counters.receivedBytes.wrappingAdd(UInt64(bytes.count), ordering: .relaxed)
         lastDataNanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
         let buffer = self.buffer
+        let before = (aligner.packets, aligner.continuityErrors, aligner.syncLosses)
         aligner.feed(bytes) { packets, join in
             buffer.write(packets, joinPosition: join)
+        }
+        counters.tsPackets.wrappingAdd(UInt64(aligner.packets - before.0), ordering: .relaxed)
+        if aligner.continuityErrors != before.1 {
+            counters.continuityErrors.wrappingAdd(UInt64(aligner.continuityErrors - before.1), ordering: .relaxed)
+        }
+        if aligner.syncLosses != before.2 {
+            counters.syncLosses.wrappingAdd(UInt64(aligner.syncLosses - before.2), ordering: .relaxed)
+        }
+        counters.bitrate.store(aligner.pcrBitsPerSecond, ordering: .relaxed)
+    }
+
+    /// Counts a stall when the upstream has been quiet past the threshold (once per quiet spell).
+    func checkStall(now: UInt64 = DispatchTime.now().uptimeNanoseconds) {
+        let last = lastDataNanoseconds.load(ordering: .relaxed)
+        guard last != 0 else { return }
+        let quiet = now &- last >= UInt64(StreamingMetrics.stallThreshold.components.seconds) * 1_000_000_000
+        if quiet, !stalled.exchange(true, ordering: .relaxed) {
+            counters.stalls.wrappingAdd(1, ordering: .relaxed)
+        } else if !quiet {
+            stalled.store(false, ordering: .relaxed)
         }
     }
 
@@ -134,6 +167,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
                 state.lastError = failure.message
                 state.connected = false
             }
+            counters.upstreamErrors[failure.kind]?.increment()
             logger.warning("upstream failed", metadata: [
                 "url": "\(StreamURLDisplay.redacted(url))", "reason": "\(failure.message)", "kind": "\(failure.kind.rawValue)", "attempt": "\(attempt)",
             ])
@@ -141,6 +175,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             aligner.markDiscontinuity()
         case let .reconnecting(url, attempt):
             state.withLock { $0.restartCount += 1 }
+            counters.restarts.wrappingAdd(1, ordering: .relaxed)
             logger.info("upstream reconnecting", metadata: ["url": "\(StreamURLDisplay.redacted(url))", "attempt": "\(attempt)"])
         case let .gaveUp(reason):
             finish(status: .error, reason: reason)

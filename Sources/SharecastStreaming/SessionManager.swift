@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SharecastCore
 import SharecastHTTP
+import SharecastMetrics
 import SharecastTS
 import SharecastUpstream
 import Synchronization
@@ -68,13 +69,16 @@ public final class SessionManager: Sendable {
     }
 
     public let settings: Settings
+    public let metrics: StreamingMetrics
     let loop: UpstreamLoop
     let recorder: (any StreamRecorder)?
     let logger: Logger
     private let shared = Shared()
 
-    public init(settings: Settings, loop: UpstreamLoop, recorder: (any StreamRecorder)?, logger: Logger) {
+    public init(settings: Settings, loop: UpstreamLoop, recorder: (any StreamRecorder)?,
+                metrics: StreamingMetrics = StreamingMetrics(registry: MetricsRegistry()), logger: Logger) {
         self.settings = settings
+        self.metrics = metrics
         self.loop = loop
         self.recorder = recorder
         self.logger = logger
@@ -121,13 +125,18 @@ public final class SessionManager: Sendable {
                 return .failure(.unavailable("no memory for the ring buffer of channel \(channel.id)"))
             }
             let session = ChannelSession(channel: channel, buffer: buffer, lagPolicy: settings.lagPolicy,
-                                         clientTimeoutSeconds: settings.clientTimeoutSeconds, logger: logger)
+                                         clientTimeoutSeconds: settings.clientTimeoutSeconds, metrics: metrics, logger: logger)
             guard let client = session.attach(ip: ip, userAgent: userAgent, requestedAt: requestedAt) else {
                 return .failure(.unavailable("session of channel \(channel.id) ended at once"))
             }
             sessions[channel.id] = session
             session.start(with: source.make(session))
             return .success(client)
+        }
+        switch result {
+        case .failure(.atCapacity): metrics.reject(.streamLimit)
+        case .failure(.unavailable): metrics.reject(.unavailable)
+        case .success: break
         }
         if let evicted {
             logger.info("idle stream stopped to make room", metadata: ["channel": "\(evicted.channel.id)", "for": "\(channel.id)"])
@@ -206,7 +215,10 @@ public final class SessionManager: Sendable {
             let sessions = shared.sessions.withLock { Array($0.values) }
             for session in sessions { session.buffer.flush() }
             guard tick % 12 == 0 else { continue }
-            for session in sessions { session.dropStuckClients() }
+            for session in sessions {
+                session.dropStuckClients()
+                session.checkStall()
+            }
 
             // Idle past the grace period, or ended by the upstream: out of the table.
             let now = ContinuousClock.now

@@ -73,8 +73,12 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
         while true {
             switch session.buffer.read(from: &cursor, into: buffer, waker: waker) {
             case let .bytes(count):
+                session.counters.sentBytes.wrappingAdd(UInt64(count), ordering: .relaxed)
                 if bytesSent.add(Int64(count), ordering: .relaxed).oldValue == 0 {
-                    firstByteAt.withLock { $0 = ContinuousClock.now }
+                    let now = ContinuousClock.now
+                    firstByteAt.withLock { $0 = now }
+                    let wait = now - requestedAt
+                    session.metrics.joinLatency.observe(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
                 }
                 lastProgress.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
                 return .bytes(count)

@@ -17,6 +17,7 @@ enum StreamRoute {
             var key = Substring(request.parameters["key"] ?? "")
             if key.hasSuffix(".ts") { key = key.dropLast(3) }
             guard StreamKey.isWellFormed(key), let stored = catalog.channel(forKey: String(key)) else {
+                sessions.metrics.reject(.unknownKey)
                 return .notFound()
             }
             switch sessions.attach(channel: stored.channel, ip: request.remoteAddress, userAgent: request.headers["User-Agent"], requestedAt: requestedAt) {

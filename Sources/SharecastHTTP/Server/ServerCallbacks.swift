@@ -107,7 +107,12 @@ extension ServerContext {
             }
         }
         state.status = response.status
-        return queue(response, on: connection)
+        let queued = queue(response, on: connection)
+        if let observer = configuration.observer {
+            let elapsed = ContinuousClock.now - state.started
+            observer(state.routeName, response.status, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        return queued
     }
 
     func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {

@@ -32,7 +32,7 @@ public enum MetricsEncoder {
         for series in family.series {
             switch series.value {
             case let .counter(value, _):
-                sample(&out, name, series.labels, String(value))
+                sample(&out, name, series.labels, number(value))
             case let .gauge(value):
                 sample(&out, name, series.labels, number(value))
             case let .histogram(bounds, cumulative, sum, _):
@@ -49,7 +49,7 @@ public enum MetricsEncoder {
         for series in family.series {
             switch series.value {
             case let .counter(value, created):
-                sample(&out, family.name + "_total", series.labels, String(value))
+                sample(&out, family.name + "_total", series.labels, number(value))
                 if let created { sample(&out, family.name + "_created", series.labels, number(created)) }
             case let .gauge(value):
                 sample(&out, family.name, series.labels, number(value))

@@ -8,7 +8,7 @@ public struct MetricFamily: Sendable, Equatable {
     /// A series of the family. `value` carries the kind's data.
     public struct Series: Sendable, Equatable {
         public enum Value: Sendable, Equatable {
-            case counter(UInt64, created: Double?)
+            case counter(Double, created: Double?)
             case gauge(Double)
             /// Cumulative bucket counts (one per bound, then +Inf), and the sum.
             case histogram(bounds: [Double], cumulative: [UInt64], sum: Double, created: Double?)

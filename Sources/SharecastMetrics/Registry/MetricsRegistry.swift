@@ -80,7 +80,7 @@ public final class MetricsRegistry: Sendable {
             MetricFamily(name: family.name, kind: family.kind, help: family.help, unit: family.unit, series: family.series.map { entry in
                 switch entry.handle {
                 case let .counter(counter):
-                    MetricFamily.Series(labels: entry.labels, value: .counter(counter.current, created: counter.created))
+                    MetricFamily.Series(labels: entry.labels, value: .counter(Double(counter.current), created: counter.created))
                 case let .gauge(gauge):
                     MetricFamily.Series(labels: entry.labels, value: .gauge(gauge.current))
                 case let .histogram(histogram):
