@@ -4,13 +4,16 @@ export PATH := $(if $(wildcard /opt/swift/usr/bin),/opt/swift/usr/bin:,)$(PATH)
 
 # System packages: the C libraries Sharecast links and the real tools its tests run.
 BUILD_PACKAGES := libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := ffmpeg
+TEST_PACKAGES := ffmpeg prometheus python3-pip
+# Python packages the tests use: the OpenMetrics reference parser.
+PYTHON_PACKAGES := prometheus-client==0.26.0
 BENCH_PACKAGES := nginx curl
 
 .PHONY: deps build run test bench clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_PACKAGES) $(TEST_PACKAGES)
+	@scripts/install-python-deps.sh $(PYTHON_PACKAGES)
 
 build: deps
 	swift build -c release --product sharecast
