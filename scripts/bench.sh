@@ -137,3 +137,37 @@ awk -v s="$s" -v g="$g" '
   BEGIN { printf "unpaced_clients=200 sharecast_MBps=%s nginx_MBps=%s ratio=%.2f sharecast_cpu_pct=%s nginx_cpu_pct=%s\n",
     f(s, "aggregate_MBps"), f(g, "aggregate_MBps"), f(s, "aggregate_MBps") / f(g, "aggregate_MBps"), f(s, "cpu_pct"), f(g, "cpu_pct") }'
 echo "# targets: 1500 clients at 8 Mbit/s with 0 dropped; unpaced ratio >= 0.7; rss_per_client_kB <= 64; join ttfb <= 2x nginx small-file ttfb"
+
+echo "# metrics: /metrics with 100 channels x 10 viewers vs nginx serving a file of the same size"
+slow_port=$(free_port); "$bin/sharecast" origin --port "$slow_port" >/dev/null & pids+=($!)
+wait_http "http://127.0.0.1:$slow_port/stats"
+metrics_port=$(free_port)
+{
+  echo "server: {listen: 127.0.0.1, port: $metrics_port}"
+  echo "database: {path: $work/metrics.sqlite}"
+  echo "shared_streaming: {buffer_path: $work/metrics-buffers, buffer_size: 1048576}"
+  echo "channels:"
+  for i in $(seq 1 100); do echo "  - {id: ch$i, name: Channel $i, urls: [\"http://127.0.0.1:$slow_port/ch$i.ts\"]}"; done
+} > "$work/metrics.yaml"
+"$bin/sharecast" serve --config "$work/metrics.yaml" --log-level warning 2>"$work/metrics.log" & pids+=($!)
+wait_http "http://127.0.0.1:$metrics_port/playlist.m3u"
+mapfile -t channel_urls < <(curl -s "http://127.0.0.1:$metrics_port/playlist.m3u" | grep /stream/)
+"$bin/fanout-load" -c 1000 -d 25 -w 5 -r 500 "${channel_urls[@]}" > "$work/metrics-load.txt" &
+load_pid=$!
+sleep 8
+curl -s "http://127.0.0.1:$metrics_port/metrics" > "$work/www/metrics.txt"
+timing() { # url -> median seconds over 30 fetches
+  for _ in $(seq 1 30); do curl -s -o /dev/null -w '%{time_total}\n' "$1"; done | sort -n | sed -n 15p
+}
+scrape_time=$(timing "http://127.0.0.1:$metrics_port/metrics")
+file_time=$(timing "http://127.0.0.1:$nginx_port/metrics.txt")
+# The handler's own time (collect + encode), from Sharecast's histogram of it.
+handler_ms=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | awk '
+  /^sharecast_http_request_duration_seconds_sum\{handler="metrics"\}/ { sum = $2 }
+  /^sharecast_http_request_duration_seconds_count\{handler="metrics"\}/ { count = $2 }
+  END { if (count > 0) printf "%.2f", sum / count * 1000; else print "n/a" }')
+size=$(stat -c %s "$work/www/metrics.txt")
+series=$(grep -vc '^#' "$work/www/metrics.txt")
+wait "$load_pid" || true
+awk -v s="$scrape_time" -v f="$file_time" -v size="$size" -v series="$series" -v handler="$handler_ms" -v load="$(cat "$work/metrics-load.txt")" \
+  'BEGIN { printf "metrics_channels=100 viewers=1000 scrape_bytes=%d series=%d scrape_ms=%.2f handler_ms=%s nginx_same_size_file_ms=%.2f ratio=%.2f (target <= 2)\n# the scrape is served while the same process streams to the 1000 viewers; nginx is idle\n# load during the scrapes: %s\n", size, series, s * 1000, handler, f * 1000, s / f, load }'

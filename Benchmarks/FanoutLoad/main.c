@@ -1,4 +1,5 @@
-// fanout-load: N concurrent HTTP/1.0 GETs of one loopback URL, read with epoll on one thread.
+// fanout-load: N concurrent HTTP/1.0 GETs of loopback URLs, read with epoll on one thread.
+// With several URLs, client i asks for URL i modulo their number.
 //
 // Sharecast's own load client for `make bench`: it opens the connections at a bounded rate, reads
 // and discards everything, and after a warm-up measures each client's bytes over a window. It
@@ -45,7 +46,7 @@ static int compare_doubles(const void *a, const void *b) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: fanout-load -c CLIENTS -d SECONDS [-w WARMUP_SECONDS] [-r CONNECTS_PER_SECOND] http://127.0.0.1:PORT/PATH\n");
+    fprintf(stderr, "usage: fanout-load -c CLIENTS -d SECONDS [-w WARMUP_SECONDS] [-r CONNECTS_PER_SECOND] http://127.0.0.1:PORT/PATH...\n");
     exit(2);
 }
 
@@ -61,17 +62,21 @@ int main(int argc, char **argv) {
         }
     }
     if (optind >= argc || count <= 0 || duration <= 0 || rate <= 0) usage();
-    const char *url = argv[optind];
-    char host[64] = {0}, path[1024] = "/";
-    int port = 80;
-    if (sscanf(url, "http://%63[^:/]:%d%1023s", host, &port, path) < 2) usage();
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
-    if (inet_pton(AF_INET, host, &address.sin_addr) != 1) {
-        fprintf(stderr, "fanout-load: only numeric loopback addresses are supported, got %s\n", host);
-        return 2;
+    int targets = argc - optind;
+    struct sockaddr_in *addresses = calloc(targets, sizeof *addresses);
+    char (*requests)[1400] = calloc(targets, sizeof *requests);
+    int *request_lengths = calloc(targets, sizeof *request_lengths);
+    for (int t = 0; t < targets; t++) {
+        char host[64] = {0}, path[1024] = "/";
+        int port = 80;
+        if (sscanf(argv[optind + t], "http://%63[^:/]:%d%1023s", host, &port, path) < 2) usage();
+        addresses[t] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(port)};
+        if (inet_pton(AF_INET, host, &addresses[t].sin_addr) != 1) {
+            fprintf(stderr, "fanout-load: only numeric loopback addresses are supported, got %s\n", host);
+            return 2;
+        }
+        request_lengths[t] = snprintf(requests[t], sizeof requests[t], "GET %s HTTP/1.0\r\nHost: %s:%d\r\nUser-Agent: fanout-load\r\n\r\n", path, host, port);
     }
-    char request[1400];
-    int request_length = snprintf(request, sizeof request, "GET %s HTTP/1.0\r\nHost: %s:%d\r\nUser-Agent: fanout-load\r\n\r\n", path, host, port);
 
     struct client *clients = calloc(count, sizeof *clients);
     int epoll = epoll_create1(0);
@@ -89,7 +94,7 @@ int main(int argc, char **argv) {
             struct client *c = &clients[opened];
             c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
             c->started = now_seconds();
-            if (c->fd < 0 || (connect(c->fd, (struct sockaddr *)&address, sizeof address) < 0 && errno != EINPROGRESS)) {
+            if (c->fd < 0 || (connect(c->fd, (struct sockaddr *)&addresses[opened % targets], sizeof addresses[0]) < 0 && errno != EINPROGRESS)) {
                 c->failed = 1;
                 c->state = DONE;
             } else {
@@ -116,7 +121,8 @@ int main(int argc, char **argv) {
                 int error = 0;
                 socklen_t length = sizeof error;
                 getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &length);
-                if (error != 0 || write(c->fd, request, request_length) != request_length) {
+                int target = (int)(events[e].data.u32 % (uint32_t)targets);
+                if (error != 0 || write(c->fd, requests[target], request_lengths[target]) != request_lengths[target]) {
                     c->failed = 1;
                     c->state = DONE;
                     close(c->fd);

@@ -246,14 +246,14 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
 
     /// The session's figures now, with the viewers who left since the last recording. Only the
     /// recording (`recording: true`) moves the bandwidth window on and forgets departed viewers.
-    func snapshot(recording: Bool = true) -> StreamSnapshot {
+    func snapshot(recording: Bool = true, withClients: Bool = true) -> StreamSnapshot {
         let now = ContinuousClock.now
         let totalIn = bytesIn.load(ordering: .relaxed)
         let lastData = lastDataNanoseconds.load(ordering: .relaxed)
         let write = buffer.writePosition
         return state.withLock { state in
-            let clients = state.clients.values.map { $0.snapshot() }
-            let liveBytes = clients.reduce(Int64(0)) { $0 + $1.bytesSent }
+            let clients = withClients ? state.clients.values.map { $0.snapshot() } : []
+            let liveBytes = state.clients.values.reduce(Int64(0)) { $0 + $1.bytesSent.load(ordering: .relaxed) }
             let elapsed = now - state.previousSampleAt
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let bandwidth = seconds > 0 ? Int64(Double(totalIn - state.previousBytesIn) * 8 / seconds) : 0
@@ -274,7 +274,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
                 lastDataAt: lastDataAt, clientCount: state.clients.count, peakClientCount: state.peakClients,
                 bytesIn: totalIn, bytesOut: state.departedBytes + liveBytes, bandwidthBitsPerSecond: bandwidth,
                 errorCount: state.errorCount, restartCount: state.restartCount, lastError: state.lastError,
-                bufferFill: fill, clients: clients + departed
+                bufferFill: fill, clients: withClients ? clients + departed : []
             )
         }
     }

@@ -174,8 +174,8 @@ public final class SessionManager: Sendable {
 
     /// Snapshots of the running sessions, for the monitor API, metrics and tests; taking them does
     /// not disturb the recording.
-    public func snapshots() -> [StreamSnapshot] {
-        shared.sessions.withLock { Array($0.values) }.map { $0.snapshot(recording: false) }
+    public func snapshots(withClients: Bool = true) -> [StreamSnapshot] {
+        shared.sessions.withLock { Array($0.values) }.map { $0.snapshot(recording: false, withClients: withClients) }
     }
 
     public var sessionCount: Int { shared.sessions.withLock { $0.count } }

@@ -40,7 +40,7 @@ final class ServerMetrics: Sendable {
     func attach(sessions: SessionManager, catalog: ChannelCatalog, database: SharecastDatabase, bufferPath: String) {
         let streaming = self.streaming
         registry.addCollector { [sessions, catalog] in
-            let snapshots = sessions.snapshots()
+            let snapshots = sessions.snapshots(withClients: false)
             let ids = Set(catalog.current.channels.map(\.channel.id))
             return [StreamingMetrics.stateFamily(snapshots)] + streaming.channelFamilies(sessions: snapshots, catalog: ids)
         }

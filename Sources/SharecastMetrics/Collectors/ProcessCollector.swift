@@ -14,13 +14,13 @@ public enum ProcessCollector {
                                          unit: "seconds", series: [.init(value: .counter((stat.utime + stat.stime) / ticks, created: nil))]))
             families.append(gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", "bytes", stat.vsize))
             families.append(gauge("process_resident_memory_bytes", "Resident memory size in bytes.", "bytes", stat.rss * page))
-            if let boot = bootTime() {
+            if let boot = Self.bootTime {
                 families.append(gauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", "seconds",
                                       boot + stat.starttime / ticks))
             }
         }
-        if let open = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
-            families.append(gauge("process_open_fds", "Number of open file descriptors.", nil, Double(open.count)))
+        if let open = openDescriptors() {
+            families.append(gauge("process_open_fds", "Number of open file descriptors.", nil, Double(open)))
         }
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
@@ -29,7 +29,7 @@ public enum ProcessCollector {
         if let available = memAvailable() {
             families.append(gauge("sharecast_host_memory_available_bytes", "Memory available for new work on the host (MemAvailable).", "bytes", available))
         }
-        if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8), let first = load.split(separator: " ").first, let value = Double(first) {
+        if let load = readSmallFile("/proc/loadavg"), let first = load.split(separator: " ").first, let value = Double(first) {
             families.append(gauge("sharecast_host_load1", "The host's one-minute load average.", nil, value))
         }
         if let bufferPath {
@@ -42,6 +42,17 @@ public enum ProcessCollector {
         return families
     }
 
+    /// Entries of /proc/self/fd, less the directory stream's own descriptor.
+    static func openDescriptors() -> Int? {
+        guard let directory = opendir("/proc/self/fd") else { return nil }
+        defer { closedir(directory) }
+        var count = 0
+        while let entry = readdir(directory) {
+            if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+        }
+        return count - 1
+    }
+
     static func gauge(_ name: String, _ help: String, _ unit: String?, _ value: Double) -> MetricFamily {
         MetricFamily(name: name, kind: .gauge, help: help, unit: unit, series: [.init(value: .gauge(value))])
     }
@@ -52,7 +63,7 @@ public enum ProcessCollector {
 
     /// Fields of /proc/self/stat after the command name (which may hold spaces and parentheses).
     static func procStat() -> Stat? {
-        guard let text = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+        guard let text = readSmallFile("/proc/self/stat"),
               let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ").compactMap { Double($0) }
         // After "pid (comm)": state is field 3 (not numeric, so dropped); utime is field 14.
@@ -60,14 +71,26 @@ public enum ProcessCollector {
         return Stat(utime: fields[10], stime: fields[11], starttime: fields[18], vsize: fields[19], rss: fields[20])
     }
 
-    static func bootTime() -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
+    /// Read once: the boot time does not change while the process runs.
+    static let bootTime: Double? = {
+        guard let text = readSmallFile("/proc/stat") else { return nil }
         let line = text.split(separator: "\n").first { $0.hasPrefix("btime ") }
         return line.flatMap { Double($0.dropFirst(6)) }
+    }()
+
+    /// A /proc file in one read(2), without Foundation's file machinery (scrapes read several).
+    static func readSmallFile(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
     }
 
     static func memAvailable() -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        guard let text = readSmallFile("/proc/meminfo") else { return nil }
         let line = text.split(separator: "\n").first { $0.hasPrefix("MemAvailable:") }
         let kilobytes = line?.split(separator: " ").dropFirst().first.flatMap { Double($0) }
         return kilobytes.map { $0 * 1024 }
