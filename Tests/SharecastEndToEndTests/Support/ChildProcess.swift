@@ -7,6 +7,9 @@ import Testing
 final class ChildProcess: Sendable {
     let process: Process
     private let output = CollectedOutput()
+    /// Kept so their dispatch read sources can be removed before the descriptors close: a source
+    /// left on a closed descriptor that gets reused crashes libdispatch's event loop.
+    private let pipes: [Pipe]
 
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
         let process = Process()
@@ -21,6 +24,7 @@ final class ChildProcess: Sendable {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         self.process = process
+        pipes = [out, err]
         let output = self.output
         out.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
@@ -69,8 +73,9 @@ final class ChildProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Let the readability handlers drain what is left in the pipes.
+        // Let the readability handlers drain what is left in the pipes, then remove them.
         try await Task.sleep(for: .milliseconds(100))
+        stopReading()
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
     }
 
@@ -84,8 +89,16 @@ final class ChildProcess: Sendable {
         return (status, child.stdout, child.stderr)
     }
 
+    private func stopReading() {
+        for pipe in pipes { pipe.fileHandleForReading.readabilityHandler = nil }
+    }
+
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        stopReading()
     }
 }
 
