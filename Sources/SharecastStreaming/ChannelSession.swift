@@ -43,7 +43,6 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     /// Written by the upstream loop thread only.
     private var aligner = TSPacketAligner()
     let bytesIn = Atomic<Int64>(0)
-    let skips = Atomic<Int>(0)
     let lastDataNanoseconds = Atomic<UInt64>(0)
     /// Set by housekeeping while the upstream is quiet past the stall threshold.
     private let stalled = Atomic<Bool>(false)
@@ -105,10 +104,6 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             "client": "\(client.id)", "ip": "\(client.ip)", "reason": "\(reason.rawValue)",
             "bytes": "\(snapshot.bytesSent)", "clients": "\(remaining)",
         ])
-    }
-
-    func countSkip() {
-        skips.add(1, ordering: .relaxed)
     }
 
     var clientCount: Int { state.withLock { $0.clients.count } }

@@ -24,7 +24,6 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
     private let endReason = Atomic<UInt8>(EndReason.none.rawValue)
     /// The instant the connection asked, for join-latency measurements.
     let requestedAt: ContinuousClock.Instant
-    let firstByteAt = Mutex<ContinuousClock.Instant?>(nil)
 
     init(session: ChannelSession, ip: String, userAgent: String?, requestedAt: ContinuousClock.Instant) {
         self.session = session
@@ -75,9 +74,7 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
             case let .bytes(count):
                 session.counters.sentBytes.wrappingAdd(UInt64(count), ordering: .relaxed)
                 if bytesSent.add(Int64(count), ordering: .relaxed).oldValue == 0 {
-                    let now = ContinuousClock.now
-                    firstByteAt.withLock { $0 = now }
-                    let wait = now - requestedAt
+                    let wait = ContinuousClock.now - requestedAt
                     session.metrics.joinLatency.observe(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
                 }
                 lastProgress.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
@@ -90,7 +87,7 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
                     return .end
                 }
                 cursor = session.buffer.newestJoinPosition()
-                session.countSkip()
+                session.metrics.clientsSkipped.increment()
             case .ended:
                 end(.streamStopped)
                 return .end

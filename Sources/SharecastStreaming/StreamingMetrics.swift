@@ -36,6 +36,7 @@ public final class StreamingMetrics: Sendable {
     let clientsConnected: Counter
     let clientsDisconnected: [ClientSnapshot.DisconnectReason: Counter]
     let rejected: [RejectReason: Counter]
+    let clientsSkipped: Counter
     let joinLatency: Histogram
     let sessionDuration: Histogram
     private let channels = Mutex<[String: ChannelCounters]>([:])
@@ -60,6 +61,7 @@ public final class StreamingMetrics: Sendable {
                                                 labels: [("reason", reason.rawValue)])
         }
         self.rejected = rejected
+        clientsSkipped = registry.counter("sharecast_clients_skipped", help: "Lagging viewers moved forward to the newest keyframe (lag_policy: skip).")
         joinLatency = registry.histogram("sharecast_client_join_latency_seconds", help: "Time from a viewer's request to its first byte.",
                                          unit: "seconds", bounds: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
         sessionDuration = registry.histogram("sharecast_client_session_duration_seconds", help: "How long viewers stayed.",

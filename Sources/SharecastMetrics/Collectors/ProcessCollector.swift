@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +20,7 @@ public enum ProcessCollector {
                                       boot + stat.starttime / ticks))
             }
         }
-        if let open = openDescriptors() {
+        if let open = openDescriptorsCache.value(maxAge: 5, compute: openDescriptors) {
             families.append(gauge("process_open_fds", "Number of open file descriptors.", nil, Double(open)))
         }
         var limit = rlimit()
@@ -41,6 +42,10 @@ public enum ProcessCollector {
         }
         return families
     }
+
+    /// Listing /proc/self/fd costs about a microsecond per descriptor in the kernel: with thousands
+    /// of viewers that was most of a scrape, so the count is refreshed at most every 5 s.
+    static let openDescriptorsCache = CachedValue<Int>()
 
     /// Entries of /proc/self/fd, less the directory stream's own descriptor.
     static func openDescriptors() -> Int? {
@@ -94,5 +99,18 @@ public enum ProcessCollector {
         let line = text.split(separator: "\n").first { $0.hasPrefix("MemAvailable:") }
         let kilobytes = line?.split(separator: " ").dropFirst().first.flatMap { Double($0) }
         return kilobytes.map { $0 * 1024 }
+    }
+}
+
+/// A value recomputed at most once per `maxAge` seconds, shared by concurrent scrapes.
+final class CachedValue<Value: Sendable>: Sendable {
+    private let state = Mutex<(value: Value?, at: Double)>((nil, 0))
+
+    func value(maxAge: Double, compute: () -> Value?) -> Value? {
+        let now = Date().timeIntervalSince1970
+        if let cached = state.withLock({ now - $0.at < maxAge ? $0.value : nil }) { return cached }
+        let fresh = compute()
+        state.withLock { $0 = (fresh, now) }
+        return fresh
     }
 }
