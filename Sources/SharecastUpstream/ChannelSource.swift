@@ -62,6 +62,18 @@ public struct ReconnectPolicy: Sendable {
 
     public init() {}
 
+    /// After a failed attempt: tells the sink, then gives up when `attempt` reached the limit, or
+    /// runs `retry` on the loop after the back-off.
+    func afterFailure(_ failure: UpstreamFailure, url: String, attempt: Int, sink: (any SourceSink)?, loop: UpstreamLoop,
+                      retry: @escaping @Sendable () -> Void) {
+        sink?.sourceEvent(.failed(url: url, failure: failure, attempt: attempt))
+        guard attempt < maxAttempts else {
+            sink?.sourceEvent(.gaveUp(reason: "\(attempt) attempts failed; last: \(failure.message)"))
+            return
+        }
+        loop.schedule(after: delay(forAttempt: attempt), retry)
+    }
+
     /// Exponential back-off with jitter: between half and all of `initial * 2^(attempt-1)`, capped.
     public func delay(forAttempt attempt: Int) -> Duration {
         let exponent = min(max(attempt - 1, 0), 20)

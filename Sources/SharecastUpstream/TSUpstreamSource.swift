@@ -96,23 +96,18 @@ public final class TSUpstreamSource: ChannelSource {
         case .completed: failure = UpstreamFailure(.eof, "upstream ended the stream")
         case let .failed(why): failure = why
         }
-        let next: (attempt: Int, giveUp: Bool)? = state.withLock { state in
+        let attempt: Int? = state.withLock { state in
             guard !state.stopped else { return nil }
             state.transfer = nil
             state.reconnected = true
             state.attempts += 1
             state.urlIndex = (state.urlIndex + 1) % urls.count
-            return (state.attempts, state.attempts >= policy.maxAttempts)
+            return state.attempts
         }
-        guard let next else { return }
-        sink?.sourceEvent(.failed(url: url, failure: failure, attempt: next.attempt))
-        if next.giveUp {
-            sink?.sourceEvent(.gaveUp(reason: "\(next.attempt) attempts failed; last: \(failure.message)"))
-            return
-        }
-        loop.schedule(after: policy.delay(forAttempt: next.attempt)) { [weak self] in
+        guard let attempt else { return }
+        policy.afterFailure(failure, url: url, attempt: attempt, sink: sink, loop: loop) { [weak self] in
             guard let self else { return }
-            self.sink?.sourceEvent(.reconnecting(url: self.currentURL, attempt: next.attempt))
+            self.sink?.sourceEvent(.reconnecting(url: self.currentURL, attempt: attempt))
             self.connect()
         }
     }

@@ -133,7 +133,7 @@ public final class HLSSource: ChannelSource {
     }
 
     private func playlistFailed(_ failure: UpstreamFailure, url: String) {
-        let next: (attempt: Int, giveUp: Bool)? = state.withLock { state in
+        let attempt: Int? = state.withLock { state in
             guard !state.stopped else { return nil }
             state.attempts += 1
             state.connected = false
@@ -141,17 +141,12 @@ public final class HLSSource: ChannelSource {
                 state.urlIndex = (state.urlIndex + 1) % urls.count
                 state.mediaURL = nil
             }
-            return (state.attempts, state.attempts >= policy.maxAttempts)
+            return state.attempts
         }
-        guard let next else { return }
-        sink?.sourceEvent(.failed(url: url, failure: failure, attempt: next.attempt))
-        if next.giveUp {
-            sink?.sourceEvent(.gaveUp(reason: "\(next.attempt) attempts failed; last: \(failure.message)"))
-            return
-        }
-        loop.schedule(after: policy.delay(forAttempt: next.attempt)) { [weak self] in
+        guard let attempt else { return }
+        policy.afterFailure(failure, url: url, attempt: attempt, sink: sink, loop: loop) { [weak self] in
             guard let self else { return }
-            self.sink?.sourceEvent(.reconnecting(url: self.currentURL, attempt: next.attempt))
+            self.sink?.sourceEvent(.reconnecting(url: self.currentURL, attempt: attempt))
             self.reloadPlaylist()
         }
     }
