@@ -25,6 +25,15 @@ public final class UpstreamTransfer: @unchecked Sendable {
         public var headers: [(String, String)] = []
 
         public init() {}
+
+        /// A channel's request: the policy's timeouts, its User-Agent (else Sharecast's) and its
+        /// extra headers in a stable order.
+        public init(policy: ReconnectPolicy, userAgent: String?, headers: [String: String]) {
+            connectTimeoutSeconds = policy.connectTimeoutSeconds
+            stallTimeoutSeconds = policy.stallTimeoutSeconds
+            if let userAgent { self.userAgent = userAgent }
+            self.headers = headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
     }
 
     public let url: String

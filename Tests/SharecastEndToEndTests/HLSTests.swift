@@ -7,22 +7,27 @@ import Testing
 
 /// A live HLS upstream proxied as one continuous TS stream.
 @Suite struct HLSTests {
-    @Test func liveHLSBecomesContinuousTSWithEverySegmentOnceInOrder() async throws {
-        let ffprobe = try Tools.require("ffprobe"), ffmpeg = try Tools.require("ffmpeg")
-        // The fourth playlist request fails: the source retries without losing or repeating segments.
-        let origin = try HLSOrigin(advance: .milliseconds(700), failingPlaylistRequests: [4])
-        defer { origin.shutdown() }
-        let directory = try TemporaryDirectory()
+    /// A server with one channel, `hls`, on `url`.
+    static func application(url: String, directory: TemporaryDirectory) throws -> Application {
         var config = SharecastConfig()
         config.server.listen = "127.0.0.1"
         config.server.port = 0
         config.database.path = directory.file("db.sqlite")
         config.sharedStreaming.bufferPath = directory.file("buffers")
         config.sharedStreaming.upstream.backoffInitialMs = 100
-        config.channels = [ChannelDefinition(id: "hls", name: "HLS", urls: ["http://127.0.0.1:\(origin.port)/master.m3u8"])]
+        config.channels = [ChannelDefinition(id: "hls", name: "HLS", urls: [url])]
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let app = try Application(config: config, logger: logger)
+        return try Application(config: config, logger: logger)
+    }
+
+    @Test func liveHLSBecomesContinuousTSWithEverySegmentOnceInOrder() async throws {
+        let ffprobe = try Tools.require("ffprobe"), ffmpeg = try Tools.require("ffmpeg")
+        // The fourth playlist request fails: the source retries without losing or repeating segments.
+        let origin = try HLSOrigin(advance: .milliseconds(700), failingPlaylistRequests: [4])
+        defer { origin.shutdown() }
+        let directory = try TemporaryDirectory()
+        let app = try Self.application(url: "http://127.0.0.1:\(origin.port)/master.m3u8", directory: directory)
         defer { app.shutdown() }
         let key = try #require(app.catalog.current.channels.first?.streamKey)
 
@@ -59,15 +64,7 @@ import Testing
         let origin = try HLSOrigin(advance: .milliseconds(500), discontinuityBefore: 4)
         defer { origin.shutdown() }
         let directory = try TemporaryDirectory()
-        var config = SharecastConfig()
-        config.server.listen = "127.0.0.1"
-        config.server.port = 0
-        config.database.path = directory.file("db.sqlite")
-        config.sharedStreaming.bufferPath = directory.file("buffers")
-        config.channels = [ChannelDefinition(id: "hls", name: "HLS", urls: ["http://127.0.0.1:\(origin.port)/live.m3u8"])]
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let app = try Application(config: config, logger: logger)
+        let app = try Self.application(url: "http://127.0.0.1:\(origin.port)/live.m3u8", directory: directory)
         defer { app.shutdown() }
         let key = try #require(app.catalog.current.channels.first?.streamKey)
         let viewer = try Viewer(port: app.port, path: "/stream/\(key)")

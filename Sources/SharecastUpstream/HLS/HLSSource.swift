@@ -42,12 +42,7 @@ public final class HLSSource: ChannelSource {
                 loop: UpstreamLoop, sink: any SourceSink) {
         self.urls = urls
         self.maxBandwidth = maxBandwidth
-        var options = UpstreamTransfer.Options()
-        options.connectTimeoutSeconds = policy.connectTimeoutSeconds
-        options.stallTimeoutSeconds = policy.stallTimeoutSeconds
-        if let userAgent { options.userAgent = userAgent }
-        options.headers = headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        self.options = options
+        options = UpstreamTransfer.Options(policy: policy, userAgent: userAgent, headers: headers)
         self.policy = policy
         self.loop = loop
         self.sink = sink
