@@ -275,10 +275,37 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     }
 }
 
+/// What the metrics need of a session: cheaper than a snapshot (no strings built, no viewers).
+public struct SessionFigures: Sendable {
+    public var channelID: String
+    public var status: StreamSnapshot.Status
+    public var clientCount: Int
+    public var bufferFill: Double
+    /// Unix seconds; 0 when no data came yet.
+    public var lastDataAt: Double
+    public var startedAt: Double
+}
+
+extension ChannelSession {
+    func figures() -> SessionFigures {
+        let write = buffer.writePosition
+        let lastData = lastDataNanoseconds.load(ordering: .relaxed)
+        let now = Date().timeIntervalSince1970
+        let lastDataAt = lastData == 0 ? 0 : now - Double(DispatchTime.now().uptimeNanoseconds &- lastData) / 1e9
+        return state.withLock { state in
+            var slowest = Int64.max
+            for client in state.clients.values { slowest = min(slowest, client.cursorEstimate) }
+            let fill = slowest == .max ? 0 : min(1, max(0, Double(write - slowest) / Double(buffer.capacity)))
+            return SessionFigures(channelID: channel.id, status: state.status, clientCount: state.clients.count, bufferFill: fill,
+                                  lastDataAt: lastDataAt, startedAt: startedAt.timeIntervalSince1970)
+        }
+    }
+}
+
 /// URLs as they may be shown and stored: without the query (providers put credentials there).
 enum StreamURLDisplay {
     static func redacted(_ url: String) -> String {
-        guard let query = url.firstIndex(of: "?") else { return url }
+        guard let query = url.utf8.firstIndex(of: UInt8(ascii: "?")) else { return url }
         return String(url[..<query]) + "?…"
     }
 }

@@ -178,6 +178,11 @@ public final class SessionManager: Sendable {
         shared.sessions.withLock { Array($0.values) }.map { $0.snapshot(recording: false, withClients: withClients) }
     }
 
+    /// The running sessions' figures for a metrics scrape.
+    public func figures() -> [SessionFigures] {
+        shared.sessions.withLock { Array($0.values) }.map { $0.figures() }
+    }
+
     public var sessionCount: Int { shared.sessions.withLock { $0.count } }
 
     /// Ends every stream (viewers leave with reason `shutdown`), records the final state and stops

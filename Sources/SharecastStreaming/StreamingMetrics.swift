@@ -9,6 +9,9 @@ import Synchronization
 /// atomic operations.
 public final class ChannelCounters: Sendable {
     public let channelID: String
+    /// Label sets made once, not per scrape.
+    let labels: [(String, String)]
+    let errorLabels: [UpstreamFailure.Kind: [(String, String)]]
     let created = Date().timeIntervalSince1970
     let receivedBytes = Atomic<UInt64>(0)
     let sentBytes = Atomic<UInt64>(0)
@@ -22,6 +25,8 @@ public final class ChannelCounters: Sendable {
 
     init(channelID: String) {
         self.channelID = channelID
+        labels = [("channel", channelID)]
+        errorLabels = Dictionary(uniqueKeysWithValues: UpstreamFailure.Kind.allCases.map { ($0, [("channel", channelID), ("reason", $0.rawValue)]) })
         let created = self.created
         upstreamErrors = Dictionary(uniqueKeysWithValues: UpstreamFailure.Kind.allCases.map { ($0, Counter(created: created)) })
     }
@@ -83,7 +88,7 @@ public final class StreamingMetrics: Sendable {
 
     /// Per-channel families for the channels in `catalog`; counters of channels that left the
     /// catalog are dropped. Gauges of a channel without a running session read 0.
-    public func channelFamilies(sessions: [StreamSnapshot], catalog: Set<String>) -> [MetricFamily] {
+    public func channelFamilies(sessions: [SessionFigures], catalog: Set<String>) -> [MetricFamily] {
         let counters = channels.withLock { table -> [ChannelCounters] in
             for id in table.keys where !catalog.contains(id) { table[id] = nil }
             return table.values.sorted { $0.channelID < $1.channelID }
@@ -91,12 +96,12 @@ public final class StreamingMetrics: Sendable {
         let byChannel = Dictionary(sessions.map { ($0.channelID, $0) }, uniquingKeysWith: { first, _ in first })
         func counterFamily(_ name: String, _ help: String, _ unit: String?, _ value: (ChannelCounters) -> UInt64) -> MetricFamily {
             MetricFamily(name: name, kind: .counter, help: help, unit: unit, series: counters.map {
-                .init(labels: [("channel", $0.channelID)], value: .counter(Double(value($0)), created: $0.created))
+                .init(labels: $0.labels, value: .counter(Double(value($0)), created: $0.created))
             })
         }
-        func gaugeFamily(_ name: String, _ help: String, _ unit: String?, _ value: (ChannelCounters, StreamSnapshot?) -> Double) -> MetricFamily {
+        func gaugeFamily(_ name: String, _ help: String, _ unit: String?, _ value: (ChannelCounters, SessionFigures?) -> Double) -> MetricFamily {
             MetricFamily(name: name, kind: .gauge, help: help, unit: unit, series: counters.map {
-                .init(labels: [("channel", $0.channelID)], value: .gauge(value($0, byChannel[$0.channelID])))
+                .init(labels: $0.labels, value: .gauge(value($0, byChannel[$0.channelID])))
             })
         }
         var families = [
@@ -114,7 +119,7 @@ public final class StreamingMetrics: Sendable {
             name: "sharecast_stream_upstream_errors", kind: .counter, help: "Upstream failures of the channel, by kind.",
             series: counters.flatMap { counters in
                 UpstreamFailure.Kind.allCases.map { kind in
-                    .init(labels: [("channel", counters.channelID), ("reason", kind.rawValue)],
+                    .init(labels: counters.errorLabels[kind] ?? [],
                           value: .counter(Double(counters.upstreamErrors[kind]?.current ?? 0), created: counters.created))
                 }
             }
@@ -124,10 +129,10 @@ public final class StreamingMetrics: Sendable {
                 session?.bufferFill ?? 0
             },
             gaugeFamily("sharecast_stream_last_data_timestamp_seconds", "When the channel's upstream last delivered bytes.", "seconds") { _, session in
-                session?.lastDataAt?.timeIntervalSince1970 ?? 0
+                session?.lastDataAt ?? 0
             },
             gaugeFamily("sharecast_stream_started_timestamp_seconds", "When the channel's running session started.", "seconds") { _, session in
-                session?.startedAt.timeIntervalSince1970 ?? 0
+                session?.startedAt ?? 0
             },
             counterFamily("sharecast_stream_ts_packets", "TS packets received from the upstream.", nil) { $0.tsPackets.load(ordering: .relaxed) },
             counterFamily("sharecast_stream_ts_continuity_errors", "Continuity counter errors in the upstream's TS.", nil) {
@@ -143,7 +148,7 @@ public final class StreamingMetrics: Sendable {
     }
 
     /// `sharecast_streams{state}`: running sessions by state.
-    public static func stateFamily(_ sessions: [StreamSnapshot]) -> MetricFamily {
+    public static func stateFamily(_ sessions: [SessionFigures]) -> MetricFamily {
         let states: [StreamSnapshot.Status] = [.starting, .active, .idle]
         return MetricFamily(name: "sharecast_streams", kind: .gauge, help: "Running streams by state.", series: states.map { state in
             .init(labels: [("state", state.rawValue)], value: .gauge(Double(sessions.filter { $0.status == state }.count)))

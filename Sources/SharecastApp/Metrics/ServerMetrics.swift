@@ -40,12 +40,14 @@ final class ServerMetrics: Sendable {
     func attach(sessions: SessionManager, catalog: ChannelCatalog, database: SharecastDatabase, bufferPath: String) {
         let streaming = self.streaming
         registry.addCollector { [sessions, catalog] in
-            let snapshots = sessions.snapshots(withClients: false)
+            let snapshots = sessions.figures()
             let ids = Set(catalog.current.channels.map(\.channel.id))
             return [StreamingMetrics.stateFamily(snapshots)] + streaming.channelFamilies(sessions: snapshots, catalog: ids)
         }
+        let dbUp = CachedValue<Bool>()
         registry.addCollector { [database] in
-            let up = (try? database.pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+            // A query per scrape is most of a small scrape's cost; once every 5 s says as much.
+            let up = dbUp.value(maxAge: 5) { (try? database.pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 } ?? false
             return [MetricFamily(name: "sharecast_db_up", kind: .gauge, help: "1 when the database answers a query.",
                                  series: [.init(value: .gauge(up ? 1 : 0))])]
         }

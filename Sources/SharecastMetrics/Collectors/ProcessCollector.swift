@@ -103,10 +103,12 @@ public enum ProcessCollector {
 }
 
 /// A value recomputed at most once per `maxAge` seconds, shared by concurrent scrapes.
-final class CachedValue<Value: Sendable>: Sendable {
+public final class CachedValue<Value: Sendable>: Sendable {
     private let state = Mutex<(value: Value?, at: Double)>((nil, 0))
 
-    func value(maxAge: Double, compute: () -> Value?) -> Value? {
+    public init() {}
+
+    public func value(maxAge: Double, compute: () -> Value?) -> Value? {
         let now = Date().timeIntervalSince1970
         if let cached = state.withLock({ now - $0.at < maxAge ? $0.value : nil }) { return cached }
         let fresh = compute()

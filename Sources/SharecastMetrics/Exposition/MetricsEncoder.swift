@@ -86,19 +86,22 @@ public enum MetricsEncoder {
         out.append(name)
         out.append(suffix)
         if !labels.isEmpty {
-            out.append("{")
-            for (index, label) in labels.enumerated() {
-                if index > 0 { out.append(",") }
+            out.bytes.append(UInt8(ascii: "{"))
+            var first = true
+            for label in labels {
+                if !first { out.bytes.append(UInt8(ascii: ",")) }
+                first = false
                 out.append(label.0)
-                out.append("=\"")
+                out.bytes.append(UInt8(ascii: "="))
+                out.bytes.append(UInt8(ascii: "\""))
                 out.appendLabelValue(label.1)
-                out.append("\"")
+                out.bytes.append(UInt8(ascii: "\""))
             }
-            out.append("}")
+            out.bytes.append(UInt8(ascii: "}"))
         }
-        out.append(" ")
+        out.bytes.append(UInt8(ascii: " "))
         out.appendNumber(value)
-        out.append("\n")
+        out.bytes.append(UInt8(ascii: "\n"))
     }
 
     static func escapeLabel(_ value: String) -> String {
@@ -141,8 +144,7 @@ struct ByteWriter {
     var bytes: [UInt8] = []
 
     mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: text.utf8)
     }
 
     mutating func appendLabelValue(_ value: String) {
