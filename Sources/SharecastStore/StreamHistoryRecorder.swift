@@ -52,7 +52,7 @@ public final class StreamHistoryRecorder: StreamRecorder {
             var row = SharedStreamRecord(
                 channelId: stream.channelID, sourceUrl: stream.sourceURL,
                 format: SharedStreamRecord.Format(rawValue: stream.format) ?? .ts,
-                status: SharedStreamRecord.Status(rawValue: stream.status.rawValue) ?? .active, startedAt: stream.startedAt
+                status: stream.status, startedAt: stream.startedAt
             )
             row.id = rows.streams[stream.id]
             row.stoppedAt = stream.stoppedAt
@@ -83,7 +83,7 @@ public final class StreamHistoryRecorder: StreamRecorder {
                 clientRow.lastActivityAt = client.lastActivityAt
                 clientRow.disconnectedAt = client.disconnectedAt
                 clientRow.bytesSent = client.bytesSent
-                clientRow.disconnectReason = client.disconnectReason.flatMap { SharedStreamClientRecord.DisconnectReason(rawValue: $0.rawValue) }
+                clientRow.disconnectReason = client.disconnectReason
                 if clientRow.id == nil {
                     try clientRow.insert(db)
                 } else {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SharecastCore
 
 /// A row of `shared_stream_clients`: one viewer's connection to a stream.
 public struct SharedStreamClientRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
@@ -7,10 +8,8 @@ public struct SharedStreamClientRecord: Codable, Sendable, Equatable, FetchableR
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
-    /// Why a client left. `shutdown` is the server stopping.
-    public enum DisconnectReason: String, Codable, Sendable, CaseIterable {
-        case closed, lagging, timeout, streamStopped = "stream_stopped", kicked, shutdown
-    }
+    /// Why a client left: the streaming layer's reasons, stored by their raw values.
+    public typealias DisconnectReason = ClientSnapshot.DisconnectReason
 
     public var id: Int64?
     public var streamId: Int64

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SharecastCore
 
 /// A row of `shared_streams`: one upstream session of a channel, from start to stop.
 public struct SharedStreamRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
@@ -8,7 +9,7 @@ public struct SharedStreamRecord: Codable, Sendable, Equatable, FetchableRecord,
     public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public enum Format: String, Codable, Sendable { case ts, hls, builtin }
-    public enum Status: String, Codable, Sendable { case starting, active, idle, error, stopped }
+    public typealias Status = StreamSnapshot.Status
     public enum Health: String, Codable, Sendable { case unknown, healthy, degraded, unhealthy }
 
     public var id: Int64?
