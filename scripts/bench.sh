@@ -12,6 +12,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 CLIENTS=${BENCH_CLIENTS:-"100 500 1000 1500"}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
+# Which parts run (all by default): fanout join unpaced metrics.
+PARTS=${BENCH_PARTS:-"fanout join unpaced metrics"}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 swift build -c release --product sharecast >/dev/null
 swift build -c release --product fanout-load >/dev/null
@@ -100,6 +103,7 @@ measure() { # pid url clients duration warmup
     'BEGIN { printf "%s cpu_pct=%.0f rss_kB=%d\n", line, (a - b) / hz / (e - s) * 100, rss }'
 }
 
+if part fanout; then
 echo "# paced: one 8 Mbit/s channel, N viewers, ${DURATION}s window after ${WARMUP}s warm-up"
 # One viewer first, long enough to fill the ring, so the session runs and its memory is counted
 # in the base rather than against the viewers.
@@ -120,11 +124,16 @@ for n in $CLIENTS; do
         (f(s, "rss_kB") - base) / n, up
     }'
 done
+fi
 
+if part join; then
 echo "# join: time to first byte joining the running channel vs nginx's small file (50 clients)"
 s=$("$bin/fanout-load" -c 50 -d 2 -w 1 -r 50 "$stream_url")
 g=$("$bin/fanout-load" -c 50 -d 2 -w 1 -r 50 "http://127.0.0.1:$nginx_port/small.txt")
 echo "join_ttfb_p50_ms=$(field ttfb_p50_ms "$s") join_ttfb_p99_ms=$(field ttfb_p99_ms "$s") nginx_small_ttfb_p50_ms=$(field ttfb_p50_ms "$g") nginx_small_ttfb_p99_ms=$(field ttfb_p99_ms "$g")"
+fi
+
+if part unpaced; then
 
 echo "# unpaced: the upstream as fast as it goes, 200 viewers (lag policy skip)"
 unpaced_port=$(free_port); start_sharecast unpaced "$unpaced_port" "$fast_port" skip
@@ -136,8 +145,10 @@ awk -v s="$s" -v g="$g" '
   function f(line, key) { match(line, key "=[^ ]*"); return substr(line, RSTART + length(key) + 1, RLENGTH - length(key) - 1) }
   BEGIN { printf "unpaced_clients=200 sharecast_MBps=%s nginx_MBps=%s ratio=%.2f sharecast_cpu_pct=%s nginx_cpu_pct=%s\n",
     f(s, "aggregate_MBps"), f(g, "aggregate_MBps"), f(s, "aggregate_MBps") / f(g, "aggregate_MBps"), f(s, "cpu_pct"), f(g, "cpu_pct") }'
+fi
 echo "# targets: 1500 clients at 8 Mbit/s with 0 dropped; unpaced ratio >= 0.7; rss_per_client_kB <= 64; join ttfb <= 2x nginx small-file ttfb"
 
+if part metrics; then
 echo "# metrics: /metrics with 100 channels x 10 viewers vs nginx serving a file of the same size"
 slow_port=$(free_port); "$bin/sharecast" origin --port "$slow_port" >/dev/null & pids+=($!)
 wait_http "http://127.0.0.1:$slow_port/stats"
@@ -171,3 +182,4 @@ series=$(grep -vc '^#' "$work/www/metrics.txt")
 wait "$load_pid" || true
 awk -v s="$scrape_time" -v f="$file_time" -v size="$size" -v series="$series" -v handler="$handler_ms" -v load="$(cat "$work/metrics-load.txt")" \
   'BEGIN { printf "metrics_channels=100 viewers=1000 scrape_bytes=%d series=%d scrape_ms=%.2f handler_ms=%s nginx_same_size_file_ms=%.2f ratio=%.2f (target <= 2)\n# the scrape is served while the same process streams to the 1000 viewers; nginx is idle\n# load during the scrapes: %s\n", size, series, s * 1000, handler, f * 1000, s / f, load }'
+fi

@@ -44,6 +44,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     private var aligner = TSPacketAligner()
     let bytesIn = Atomic<Int64>(0)
     let lastDataNanoseconds = Atomic<UInt64>(0)
+    /// The slowest viewer's position as of the last housekeeping pass (`Int64.max` without
+    /// viewers), so a scrape reads one atomic instead of walking every viewer.
+    let slowestCursor = Atomic<Int64>(.max)
     /// Set by housekeeping while the upstream is quiet past the stall threshold.
     private let stalled = Atomic<Bool>(false)
     let counters: ChannelCounters
@@ -162,7 +165,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
                 state.lastError = failure.message
                 state.connected = false
             }
-            counters.upstreamErrors[failure.kind]?.increment()
+            counters.countUpstreamError(failure.kind)
             logger.warning("upstream failed", metadata: [
                 "url": "\(StreamURLDisplay.redacted(url))", "reason": "\(failure.message)", "kind": "\(failure.kind.rawValue)", "attempt": "\(attempt)",
             ])
@@ -213,8 +216,12 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     func dropStuckClients() {
         let write = buffer.writePosition
         let clients = state.withLock { Array($0.clients.values) }
+        var slowest = Int64.max
+        defer { slowestCursor.store(slowest, ordering: .relaxed) }
         for client in clients {
-            let behind = write - client.cursorEstimate
+            let cursor = client.cursorEstimate
+            slowest = min(slowest, cursor)
+            let behind = write - cursor
             if lagPolicy == .disconnect, behind > Int64(buffer.capacity) {
                 client.drop(.lagging)
             } else if behind > 0, client.secondsSinceProgress >= Double(clientTimeoutSeconds) {
@@ -287,17 +294,20 @@ public struct SessionFigures: Sendable {
 }
 
 extension ChannelSession {
-    func figures() -> SessionFigures {
+    /// `now` is the Unix time and `uptime` the monotonic nanoseconds of the scrape, read once
+    /// for all sessions.
+    func figures(now: Double, uptime: UInt64) -> SessionFigures {
         let write = buffer.writePosition
         let lastData = lastDataNanoseconds.load(ordering: .relaxed)
-        let now = Date().timeIntervalSince1970
-        let lastDataAt = lastData == 0 ? 0 : now - Double(DispatchTime.now().uptimeNanoseconds &- lastData) / 1e9
+        // Milliseconds and four places are what a scrape needs, and decimals that short are
+        // written without formatting a String.
+        func rounded(_ value: Double, _ scale: Double) -> Double { (value * scale).rounded() / scale }
+        let lastDataAt = lastData == 0 ? 0 : rounded(now - Double(uptime &- lastData) / 1e9, 1000)
+        let slowest = slowestCursor.load(ordering: .relaxed)
+        let fill = slowest == .max ? 0 : rounded(min(1, max(0, Double(write - slowest) / Double(buffer.capacity))), 10_000)
         return state.withLock { state in
-            var slowest = Int64.max
-            for client in state.clients.values { slowest = min(slowest, client.cursorEstimate) }
-            let fill = slowest == .max ? 0 : min(1, max(0, Double(write - slowest) / Double(buffer.capacity)))
-            return SessionFigures(channelID: channel.id, status: state.status, clientCount: state.clients.count, bufferFill: fill,
-                                  lastDataAt: lastDataAt, startedAt: startedAt.timeIntervalSince1970)
+            SessionFigures(channelID: channel.id, status: state.status, clientCount: state.clients.count, bufferFill: fill,
+                           lastDataAt: lastDataAt, startedAt: rounded(startedAt.timeIntervalSince1970, 1000))
         }
     }
 }

@@ -9,10 +9,10 @@ import Synchronization
 /// atomic operations.
 public final class ChannelCounters: Sendable {
     public let channelID: String
-    /// Label sets made once, not per scrape.
-    let labels: [(String, String)]
-    let errorLabels: [UpstreamFailure.Kind: [(String, String)]]
-    let created = Date().timeIntervalSince1970
+    /// Label sets and `_created` rendered once, not per scrape.
+    let labels: LabelSet
+    let errorLabels: [LabelSet]
+    let created: RenderedNumber
     let receivedBytes = Atomic<UInt64>(0)
     let sentBytes = Atomic<UInt64>(0)
     let restarts = Atomic<UInt64>(0)
@@ -21,14 +21,20 @@ public final class ChannelCounters: Sendable {
     let syncLosses = Atomic<UInt64>(0)
     let stalls = Atomic<UInt64>(0)
     let bitrate = Atomic<Int64>(0)
-    let upstreamErrors: [UpstreamFailure.Kind: Counter]
+    /// One per `UpstreamFailure.Kind.allCases`, in that order.
+    let upstreamErrors: [Counter]
 
     init(channelID: String) {
         self.channelID = channelID
         labels = [("channel", channelID)]
-        errorLabels = Dictionary(uniqueKeysWithValues: UpstreamFailure.Kind.allCases.map { ($0, [("channel", channelID), ("reason", $0.rawValue)]) })
-        let created = self.created
-        upstreamErrors = Dictionary(uniqueKeysWithValues: UpstreamFailure.Kind.allCases.map { ($0, Counter(created: created)) })
+        errorLabels = UpstreamFailure.Kind.allCases.map { [("channel", channelID), ("reason", $0.rawValue)] }
+        let created = Date().timeIntervalSince1970
+        self.created = RenderedNumber(created)
+        upstreamErrors = UpstreamFailure.Kind.allCases.map { _ in Counter(created: created) }
+    }
+
+    func countUpstreamError(_ kind: UpstreamFailure.Kind) {
+        if let index = UpstreamFailure.Kind.allCases.firstIndex(of: kind) { upstreamErrors[index].increment() }
     }
 }
 
@@ -44,7 +50,7 @@ public final class StreamingMetrics: Sendable {
     let clientsSkipped: Counter
     let joinLatency: Histogram
     let sessionDuration: Histogram
-    private let channels = Mutex<[String: ChannelCounters]>([:])
+    private let channels = Mutex<ChannelTable>(ChannelTable())
     /// No bytes for this long counts as a stall.
     public static let stallThreshold: Duration = .seconds(3)
 
@@ -77,81 +83,100 @@ public final class StreamingMetrics: Sendable {
         rejected[reason]?.increment()
     }
 
+    /// Counters by channel, plus the same sorted by channel id for scrapes (re-sorted only when
+    /// a channel comes or goes).
+    struct ChannelTable {
+        var byID: [String: ChannelCounters] = [:]
+        var sorted: [ChannelCounters] = []
+        /// `{channel}` per sorted channel, and `{channel, reason}` per channel and failure kind.
+        var series = SeriesTable()
+        var errorSeries = SeriesTable()
+
+        mutating func rebuild(keeping keep: (ChannelCounters) -> Bool = { _ in true }) {
+            byID = byID.filter { keep($0.value) }
+            sorted = byID.values.sorted { $0.channelID < $1.channelID }
+            series = SeriesTable()
+            errorSeries = SeriesTable()
+            for channel in sorted {
+                series.append(channel.labels, created: channel.created)
+                for labels in channel.errorLabels { errorSeries.append(labels, created: channel.created) }
+            }
+        }
+    }
+
     func channel(_ id: String) -> ChannelCounters {
         channels.withLock { table in
-            if let existing = table[id] { return existing }
+            if let existing = table.byID[id] { return existing }
             let counters = ChannelCounters(channelID: id)
-            table[id] = counters
+            table.byID[id] = counters
+            table.rebuild()
             return counters
         }
     }
 
-    /// Per-channel families for the channels in `catalog`; counters of channels that left the
-    /// catalog are dropped. Gauges of a channel without a running session read 0.
-    public func channelFamilies(sessions: [SessionFigures], catalog: Set<String>) -> [MetricFamily] {
-        let counters = channels.withLock { table -> [ChannelCounters] in
-            for id in table.keys where !catalog.contains(id) { table[id] = nil }
-            return table.values.sorted { $0.channelID < $1.channelID }
-        }
-        let byChannel = Dictionary(sessions.map { ($0.channelID, $0) }, uniquingKeysWith: { first, _ in first })
-        func counterFamily(_ name: String, _ help: String, _ unit: String?, _ value: (ChannelCounters) -> UInt64) -> MetricFamily {
-            MetricFamily(name: name, kind: .counter, help: help, unit: unit, series: counters.map {
-                .init(labels: $0.labels, value: .counter(Double(value($0)), created: $0.created))
-            })
-        }
-        func gaugeFamily(_ name: String, _ help: String, _ unit: String?, _ value: (ChannelCounters, SessionFigures?) -> Double) -> MetricFamily {
-            MetricFamily(name: name, kind: .gauge, help: help, unit: unit, series: counters.map {
-                .init(labels: $0.labels, value: .gauge(value($0, byChannel[$0.channelID])))
-            })
-        }
-        var families = [
-            gaugeFamily("sharecast_stream_up", "1 while the channel's upstream is delivering, else 0.", nil) { _, session in
-                session.map { $0.status == .active || $0.status == .idle ? 1 : 0 } ?? 0
-            },
-            gaugeFamily("sharecast_stream_clients", "Viewers of the channel now.", nil) { _, session in Double(session?.clientCount ?? 0) },
-            counterFamily("sharecast_stream_upstream_received_bytes", "Bytes received from the channel's upstream.", "bytes") {
-                $0.receivedBytes.load(ordering: .relaxed)
-            },
-            counterFamily("sharecast_stream_sent_bytes", "Bytes sent to the channel's viewers.", "bytes") { $0.sentBytes.load(ordering: .relaxed) },
-            counterFamily("sharecast_stream_restarts", "Upstream reconnections of the channel.", nil) { $0.restarts.load(ordering: .relaxed) },
-        ]
-        families.append(MetricFamily(
-            name: "sharecast_stream_upstream_errors", kind: .counter, help: "Upstream failures of the channel, by kind.",
-            series: counters.flatMap { counters in
-                UpstreamFailure.Kind.allCases.map { kind in
-                    .init(labels: counters.errorLabels[kind] ?? [],
-                          value: .counter(Double(counters.upstreamErrors[kind]?.current ?? 0), created: counters.created))
-                }
+    /// Writes the per-channel families for the channels in `catalog`; counters of channels that
+    /// left the catalog are dropped. Gauges of a channel without a running session read 0.
+    public func writeChannels(into writer: inout MetricsWriter, sessions: [SessionFigures], catalog: Set<String>) {
+        let table = channels.withLock { table -> ChannelTable in
+            if table.byID.keys.contains(where: { !catalog.contains($0) }) {
+                table.rebuild { catalog.contains($0.channelID) }
             }
-        ))
-        families += [
-            gaugeFamily("sharecast_stream_buffer_fill_ratio", "Share of the ring holding data the slowest viewer has not read.", "ratio") { _, session in
-                session?.bufferFill ?? 0
-            },
-            gaugeFamily("sharecast_stream_last_data_timestamp_seconds", "When the channel's upstream last delivered bytes.", "seconds") { _, session in
-                session?.lastDataAt ?? 0
-            },
-            gaugeFamily("sharecast_stream_started_timestamp_seconds", "When the channel's running session started.", "seconds") { _, session in
-                session?.startedAt ?? 0
-            },
-            counterFamily("sharecast_stream_ts_packets", "TS packets received from the upstream.", nil) { $0.tsPackets.load(ordering: .relaxed) },
-            counterFamily("sharecast_stream_ts_continuity_errors", "Continuity counter errors in the upstream's TS.", nil) {
-                $0.continuityErrors.load(ordering: .relaxed)
-            },
-            counterFamily("sharecast_stream_ts_sync_losses", "Times the upstream's TS lost packet sync.", nil) { $0.syncLosses.load(ordering: .relaxed) },
-            gaugeFamily("sharecast_stream_rate_bytes_per_second", "The upstream's rate measured from its PCRs (bytes, as Prometheus' base unit).", nil) { counters, session in
-                session == nil ? 0 : Double(counters.bitrate.load(ordering: .relaxed)) / 8
-            },
-            counterFamily("sharecast_stream_stalls", "Times the upstream sent nothing for more than 3 s.", nil) { $0.stalls.load(ordering: .relaxed) },
-        ]
-        return families
+            return table
+        }
+        let channels = table.sorted, series = table.series
+        let byChannel = Dictionary(sessions.map { ($0.channelID, $0) }, uniquingKeysWith: { first, _ in first })
+        let figures = channels.map { byChannel[$0.channelID] }
+
+        func counter(_ name: String, _ help: String, _ unit: String? = nil, _ value: (ChannelCounters) -> UInt64) {
+            writer.family(name, .counter, help: help, unit: unit)
+            writer.counters(series, channels.map(value))
+        }
+        /// Gauges of a channel without a running session read 0.
+        func gauge(_ name: String, _ help: String, _ unit: String? = nil, _ value: (ChannelCounters, SessionFigures) -> Double) {
+            writer.family(name, .gauge, help: help, unit: unit)
+            writer.gauges(series, zip(channels, figures).map { channel, session in session.map { value(channel, $0) } ?? 0 })
+        }
+
+        gauge("sharecast_stream_up", "1 while the channel's upstream is delivering, else 0.") { _, session in
+            session.status == .active || session.status == .idle ? 1 : 0
+        }
+        gauge("sharecast_stream_clients", "Viewers of the channel now.") { _, session in Double(session.clientCount) }
+        counter("sharecast_stream_upstream_received_bytes", "Bytes received from the channel's upstream.", "bytes") {
+            $0.receivedBytes.load(ordering: .relaxed)
+        }
+        counter("sharecast_stream_sent_bytes", "Bytes sent to the channel's viewers.", "bytes") { $0.sentBytes.load(ordering: .relaxed) }
+        counter("sharecast_stream_restarts", "Upstream reconnections of the channel.") { $0.restarts.load(ordering: .relaxed) }
+        writer.family("sharecast_stream_upstream_errors", .counter, help: "Upstream failures of the channel, by kind.")
+        writer.counters(table.errorSeries, channels.flatMap { $0.upstreamErrors.map(\.current) })
+        gauge("sharecast_stream_buffer_fill_ratio", "Share of the ring holding data the slowest viewer has not read.", "ratio") { _, session in
+            session.bufferFill
+        }
+        gauge("sharecast_stream_last_data_timestamp_seconds", "When the channel's upstream last delivered bytes.", "seconds") { _, session in
+            session.lastDataAt
+        }
+        gauge("sharecast_stream_started_timestamp_seconds", "When the channel's running session started.", "seconds") { _, session in
+            session.startedAt
+        }
+        counter("sharecast_stream_ts_packets", "TS packets received from the upstream.") { $0.tsPackets.load(ordering: .relaxed) }
+        counter("sharecast_stream_ts_continuity_errors", "Continuity counter errors in the upstream's TS.") {
+            $0.continuityErrors.load(ordering: .relaxed)
+        }
+        counter("sharecast_stream_ts_sync_losses", "Times the upstream's TS lost packet sync.") { $0.syncLosses.load(ordering: .relaxed) }
+        gauge("sharecast_stream_rate_bytes_per_second", "The upstream's rate measured from its PCRs (bytes, as Prometheus' base unit).") { channel, _ in
+            Double(channel.bitrate.load(ordering: .relaxed)) / 8
+        }
+        counter("sharecast_stream_stalls", "Times the upstream sent nothing for more than 3 s.") { $0.stalls.load(ordering: .relaxed) }
     }
 
     /// `sharecast_streams{state}`: running sessions by state.
-    public static func stateFamily(_ sessions: [SessionFigures]) -> MetricFamily {
-        let states: [StreamSnapshot.Status] = [.starting, .active, .idle]
-        return MetricFamily(name: "sharecast_streams", kind: .gauge, help: "Running streams by state.", series: states.map { state in
-            .init(labels: [("state", state.rawValue)], value: .gauge(Double(sessions.filter { $0.status == state }.count)))
-        })
+    public static func writeStates(into writer: inout MetricsWriter, _ sessions: [SessionFigures]) {
+        writer.family("sharecast_streams", .gauge, help: "Running streams by state.")
+        for (state, labels) in stateLabels {
+            writer.gauge(labels, Double(sessions.count { $0.status == state }))
+        }
+    }
+
+    static let stateLabels: [(StreamSnapshot.Status, LabelSet)] = [StreamSnapshot.Status.starting, .active, .idle].map {
+        ($0, [("state", $0.rawValue)])
     }
 }

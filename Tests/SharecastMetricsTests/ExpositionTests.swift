@@ -17,17 +17,41 @@ import Testing
         latency.observe(0.05)
         latency.observe(2)
         latency.observe(5_000_000)
-        registry.addCollector {
-            [MetricFamily(name: "sharecast_streams", kind: .gauge, help: "Streams by state.", series: [
+        registry.addCollector { writer in
+            writer.write(MetricFamily(name: "sharecast_streams", kind: .gauge, help: "Streams by state.", series: [
                 .init(labels: [("state", "active")], value: .gauge(2)),
                 .init(labels: [("state", "idle")], value: .gauge(0)),
-            ])]
+            ]))
+            // A family without series leaves nothing behind.
+            writer.family("sharecast_empty", .counter, help: "No series.")
         }
         return registry
     }
 
+    /// Every value the writer prints reads back as the same Double, whichever path wrote it.
+    @Test func numbersReadBackExactly() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0, 1, -1, 0.25, 0.005, 1e-7, 123.456, 1_764_000_000.123, 1e15, 1e16, -2.5e-3, .pi, 1 / 3]
+        for _ in 0..<20_000 {
+            let magnitude = Double.random(in: -8...12, using: &generator)
+            let value = Double.random(in: -1...1, using: &generator) * pow(10, magnitude)
+            values += [value, (value * 1000).rounded() / 1000, (value * 10_000).rounded() / 10_000]
+        }
+        for value in values {
+            let writer = ByteWriter()
+            writer.appendNumber(value)
+            let text = String(decoding: writer.bytes, as: UTF8.self)
+            #expect(Double(text) == value, "\(value) was written as \(text)")
+        }
+        let writer = ByteWriter()
+        writer.appendNumber(1_764_000_000.5)
+        writer.append(UInt8(ascii: " "))
+        writer.appendNumber(0.0625)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "1764000000.5 0.0625")
+    }
+
     @Test func prometheusTextIsPinnedByteForByte() {
-        let text = MetricsEncoder.encode(Self.makeRegistry().collect(), format: .prometheus)
+        let text = Self.makeRegistry().exposeText(.prometheus)
         #expect(text == #"""
         # HELP sharecast_build_info Build information.
         # TYPE sharecast_build_info gauge
@@ -58,7 +82,7 @@ import Testing
     }
 
     @Test func openMetricsTextIsPinnedByteForByte() {
-        let text = MetricsEncoder.encode(Self.makeRegistry().collect(), format: .openMetrics)
+        let text = Self.makeRegistry().exposeText(.openMetrics)
         #expect(text == #"""
         # HELP sharecast_build Build information.
         # TYPE sharecast_build info
@@ -116,7 +140,7 @@ import Testing
     }
 
     @Test func gzipRoundTripsThroughTheSystemGunzip() throws {
-        let text = MetricsEncoder.encode(Self.makeRegistry().collect(), format: .prometheus)
+        let text = Self.makeRegistry().exposeText(.prometheus)
         let compressed = try #require(Gzip.compress(Array(text.utf8)))
         #expect(compressed.starts(with: [0x1F, 0x8B]))
         let directory = NSTemporaryDirectory() + "gz-\(UUID().uuidString)"

@@ -10,6 +10,8 @@ public final class ChannelCatalog: Sendable {
     public struct Snapshot: Sendable {
         public var channels: [StoredChannel] = []
         var byKey: [String: StoredChannel] = [:]
+        /// Made with the snapshot, as every scrape asks for it.
+        public var channelIDs: Set<String> = []
 
         init(channels: [StoredChannel], sourceOrder: [String]) {
             let rank = Dictionary(sourceOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
@@ -20,6 +22,7 @@ public final class ChannelCatalog: Sendable {
                 return a.channel.position < b.channel.position
             }
             byKey = Dictionary(channels.map { ($0.streamKey, $0) }, uniquingKeysWith: { first, _ in first })
+            channelIDs = Set(channels.map(\.channel.id))
         }
 
         init() {}

@@ -39,19 +39,19 @@ final class ServerMetrics: Sendable {
     /// Adds the collectors that need the running parts.
     func attach(sessions: SessionManager, catalog: ChannelCatalog, database: SharecastDatabase, bufferPath: String) {
         let streaming = self.streaming
-        registry.addCollector { [sessions, catalog] in
-            let snapshots = sessions.figures()
-            let ids = Set(catalog.current.channels.map(\.channel.id))
-            return [StreamingMetrics.stateFamily(snapshots)] + streaming.channelFamilies(sessions: snapshots, catalog: ids)
+        registry.addCollector { [sessions, catalog] writer in
+            let figures = sessions.figures()
+            StreamingMetrics.writeStates(into: &writer, figures)
+            streaming.writeChannels(into: &writer, sessions: figures, catalog: catalog.current.channelIDs)
         }
         let dbUp = CachedValue<Bool>()
-        registry.addCollector { [database] in
+        registry.addCollector { [database] writer in
             // A query per scrape is most of a small scrape's cost; once every 5 s says as much.
             let up = dbUp.value(maxAge: 5) { (try? database.pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 } ?? false
-            return [MetricFamily(name: "sharecast_db_up", kind: .gauge, help: "1 when the database answers a query.",
-                                 series: [.init(value: .gauge(up ? 1 : 0))])]
+            writer.family("sharecast_db_up", .gauge, help: "1 when the database answers a query.")
+            writer.gauge(.empty, up ? 1 : 0)
         }
-        registry.addCollector { ProcessCollector.families(bufferPath: bufferPath) }
+        registry.addCollector { writer in ProcessCollector.write(into: &writer, bufferPath: bufferPath) }
     }
 
     /// Counts a request and its duration under its route's name.

@@ -8,7 +8,7 @@ enum MetricsRoute {
     static func handler(registry: MetricsRegistry) -> Router.Handler {
         { request in
             let format = ExpositionFormat.negotiate(accept: request.headers["Accept"])
-            let body = MetricsEncoder.encodeBytes(registry.collect(), format: format)
+            let body = registry.expose(format)
             var headers = HTTPHeaders([("Content-Type", format.contentType), ("Cache-Control", "no-store")])
             let acceptsGzip = request.headers["Accept-Encoding"]?.split(separator: ",")
                 .contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("gzip") } ?? false

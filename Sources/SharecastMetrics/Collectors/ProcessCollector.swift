@@ -4,43 +4,51 @@ import Synchronization
 import Glibc
 #endif
 
-/// The standard `process_*` metrics and a few host figures, read from /proc at scrape time.
+/// The standard `process_*` metrics and a few host figures, read at scrape time with the
+/// cheapest call that gives each: getrusage, /proc/self/statm, getrlimit, getloadavg, statvfs.
+/// /proc/meminfo is the one slow read (the kernel formats fifty lines), so MemAvailable is
+/// refreshed at most once a second; the open descriptor count at most every 5 s.
 public enum ProcessCollector {
-    public static func families(bufferPath: String?) -> [MetricFamily] {
-        var families: [MetricFamily] = []
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let page = Double(sysconf(Int32(_SC_PAGESIZE)))
-        if let stat = procStat() {
-            families.append(MetricFamily(name: "process_cpu_seconds", kind: .counter, help: "User and system CPU time spent, in seconds.",
-                                         unit: "seconds", series: [.init(value: .counter((stat.utime + stat.stime) / ticks, created: nil))]))
-            families.append(gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", "bytes", stat.vsize))
-            families.append(gauge("process_resident_memory_bytes", "Resident memory size in bytes.", "bytes", stat.rss * page))
-            if let boot = Self.bootTime {
-                families.append(gauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", "seconds",
-                                      boot + stat.starttime / ticks))
-            }
+    public static func write(into writer: inout MetricsWriter, bufferPath: String?) {
+        var usage = rusage()
+        if getrusage(RUSAGE_SELF.rawValue, &usage) == 0 {
+            func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+            writer.family("process_cpu_seconds", .counter, help: "User and system CPU time spent, in seconds.", unit: "seconds")
+            writer.counter(.empty, seconds(usage.ru_utime) + seconds(usage.ru_stime))
+        }
+        if let memory = statm() {
+            gauge(&writer, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "bytes", memory.virtual)
+            gauge(&writer, "process_resident_memory_bytes", "Resident memory size in bytes.", "bytes", memory.resident)
+        }
+        if let start = startTime {
+            gauge(&writer, "process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", "seconds", start)
         }
         if let open = openDescriptorsCache.value(maxAge: 5, compute: openDescriptors) {
-            families.append(gauge("process_open_fds", "Number of open file descriptors.", nil, Double(open)))
+            gauge(&writer, "process_open_fds", "Number of open file descriptors.", nil, Double(open))
         }
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-            families.append(gauge("process_max_fds", "Maximum number of open file descriptors.", nil, Double(limit.rlim_cur)))
+            gauge(&writer, "process_max_fds", "Maximum number of open file descriptors.", nil, Double(limit.rlim_cur))
         }
-        if let available = memAvailable() {
-            families.append(gauge("sharecast_host_memory_available_bytes", "Memory available for new work on the host (MemAvailable).", "bytes", available))
+        if let available = memAvailableCache.value(maxAge: 1, compute: memAvailable) {
+            gauge(&writer, "sharecast_host_memory_available_bytes", "Memory available for new work on the host (MemAvailable).", "bytes", available)
         }
-        if let load = readSmallFile("/proc/loadavg"), let first = load.split(separator: " ").first, let value = Double(first) {
-            families.append(gauge("sharecast_host_load1", "The host's one-minute load average.", nil, value))
+        var load = 0.0
+        if getloadavg(&load, 1) == 1 {
+            gauge(&writer, "sharecast_host_load1", "The host's one-minute load average.", nil, load)
         }
         if let bufferPath {
             var info = statvfs()
             if statvfs(bufferPath, &info) == 0 {
-                families.append(gauge("sharecast_buffer_disk_free_bytes", "Free space on the file system of shared_streaming.buffer_path.",
-                                      "bytes", Double(info.f_bavail) * Double(info.f_frsize)))
+                gauge(&writer, "sharecast_buffer_disk_free_bytes", "Free space on the file system of shared_streaming.buffer_path.",
+                      "bytes", Double(info.f_bavail) * Double(info.f_frsize))
             }
         }
-        return families
+    }
+
+    static func gauge(_ writer: inout MetricsWriter, _ name: String, _ help: String, _ unit: String?, _ value: Double) {
+        writer.family(name, .gauge, help: help, unit: unit)
+        writer.gauge(.empty, value)
     }
 
     /// Listing /proc/self/fd costs about a microsecond per descriptor in the kernel: with thousands
@@ -58,29 +66,25 @@ public enum ProcessCollector {
         return count - 1
     }
 
-    static func gauge(_ name: String, _ help: String, _ unit: String?, _ value: Double) -> MetricFamily {
-        MetricFamily(name: name, kind: .gauge, help: help, unit: unit, series: [.init(value: .gauge(value))])
+    /// Virtual and resident size from /proc/self/statm (pages), much cheaper for the kernel to
+    /// produce than /proc/self/stat.
+    static func statm() -> (virtual: Double, resident: Double)? {
+        guard let text = readSmallFile("/proc/self/statm") else { return nil }
+        let fields = text.split(separator: " ", maxSplits: 2)
+        guard fields.count >= 2, let size = Double(fields[0]), let resident = Double(fields[1]) else { return nil }
+        let page = Double(sysconf(Int32(_SC_PAGESIZE)))
+        return (size * page, resident * page)
     }
 
-    struct Stat {
-        var utime: Double, stime: Double, starttime: Double, vsize: Double, rss: Double
-    }
-
-    /// Fields of /proc/self/stat after the command name (which may hold spaces and parentheses).
-    static func procStat() -> Stat? {
-        guard let text = readSmallFile("/proc/self/stat"),
-              let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ").compactMap { Double($0) }
-        // After "pid (comm)": state is field 3 (not numeric, so dropped); utime is field 14.
-        guard fields.count >= 22 else { return nil }
-        return Stat(utime: fields[10], stime: fields[11], starttime: fields[18], vsize: fields[19], rss: fields[20])
-    }
-
-    /// Read once: the boot time does not change while the process runs.
-    static let bootTime: Double? = {
-        guard let text = readSmallFile("/proc/stat") else { return nil }
-        let line = text.split(separator: "\n").first { $0.hasPrefix("btime ") }
-        return line.flatMap { Double($0.dropFirst(6)) }
+    /// Read once: the boot time plus the process's start in clock ticks after it.
+    static let startTime: Double? = {
+        guard let stat = readSmallFile("/proc/self/stat"), let close = stat.lastIndex(of: ")"),
+              let boot = readSmallFile("/proc/stat")?.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
+              let bootSeconds = Double(boot.dropFirst(6)) else { return nil }
+        // After "pid (comm)" the state is field 3; starttime is field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count >= 20, let ticks = Double(fields[19]) else { return nil }
+        return bootSeconds + ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }()
 
     /// A /proc file in one read(2), without Foundation's file machinery (scrapes read several).
@@ -93,6 +97,8 @@ public enum ProcessCollector {
         guard count > 0 else { return nil }
         return String(decoding: buffer[0..<count], as: UTF8.self)
     }
+
+    static let memAvailableCache = CachedValue<Double>()
 
     static func memAvailable() -> Double? {
         guard let text = readSmallFile("/proc/meminfo") else { return nil }

@@ -15,16 +15,12 @@ public struct MetricFamily: Sendable, Equatable {
             case info
         }
 
-        public var labels: [(String, String)]
+        public var labels: LabelSet
         public var value: Value
 
-        public init(labels: [(String, String)] = [], value: Value) {
+        public init(labels: LabelSet = .empty, value: Value) {
             self.labels = labels
             self.value = value
-        }
-
-        public static func == (a: Series, b: Series) -> Bool {
-            a.value == b.value && a.labels.elementsEqual(b.labels) { $0 == $1 }
         }
     }
 

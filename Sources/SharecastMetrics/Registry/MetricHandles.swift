@@ -6,9 +6,11 @@ public final class Counter: Sendable {
     private let value = Atomic<UInt64>(0)
     /// When the series began, for OpenMetrics' `_created`.
     public let created: Double
+    let renderedCreated: RenderedNumber
 
     public init(created: Double) {
         self.created = created
+        renderedCreated = RenderedNumber(created)
     }
 
     @inlinable
@@ -54,15 +56,19 @@ public final class Histogram: Sendable {
 
     /// Upper bounds, ascending, without +Inf (which is implied).
     public let bounds: [Double]
+    let renderedBounds: HistogramBounds
     private let buckets: [Bucket]
     private let sum = Gauge()
     private let total = Atomic<UInt64>(0)
     public let created: Double
+    let renderedCreated: RenderedNumber
 
     public init(bounds: [Double], created: Double) {
         self.bounds = bounds.sorted()
+        renderedBounds = HistogramBounds(self.bounds)
         buckets = (0...bounds.count).map { _ in Bucket() }
         self.created = created
+        renderedCreated = RenderedNumber(created)
     }
 
     public func observe(_ value: Double) {

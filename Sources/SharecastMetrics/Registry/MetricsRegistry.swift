@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Every metric Sharecast exposes: static handles registered once with their labels (bumped by
-/// the code that owns the figure), plus collectors that build families from snapshots at scrape
+/// the code that owns the figure), plus collectors that write families from snapshots at scrape
 /// time (sessions, process, host). Families come out in registration order, collectors after.
 public final class MetricsRegistry: Sendable {
     enum Handle: Sendable {
@@ -17,13 +17,16 @@ public final class MetricsRegistry: Sendable {
         var kind: MetricFamily.Kind
         var help: String
         var unit: String?
-        var series: [(labels: [(String, String)], handle: Handle)]
+        var series: [(labels: LabelSet, handle: Handle)]
     }
 
-    public typealias Collector = @Sendable () -> [MetricFamily]
+    /// Writes its families into a scrape.
+    public typealias Collector = @Sendable (inout MetricsWriter) -> Void
 
     private let registered = Mutex<[Registered]>([])
     private let collectors = Mutex<[Collector]>([])
+    /// The last scrape's size, so the next one's buffer is allocated once.
+    private let lastSize = Atomic<Int>(0)
     private let clock: @Sendable () -> Double
 
     /// `clock` gives the Unix time used for `_created` (tests pin it).
@@ -63,39 +66,45 @@ public final class MetricsRegistry: Sendable {
         registered.withLock { families in
             if let index = families.firstIndex(where: { $0.name == name }) {
                 precondition(families[index].kind == kind, "metric \(name) registered twice with different types")
-                if let series = families[index].series.first(where: { $0.labels.elementsEqual(labels) { $0 == $1 } }) {
+                let labels = LabelSet(labels)
+                if let series = families[index].series.first(where: { $0.labels == labels }) {
                     return existing(series.handle)
                 }
                 families[index].series.append((labels, handle))
                 return nil
             }
-            families.append(Registered(name: name, kind: kind, help: help, unit: unit, series: [(labels, handle)]))
+            families.append(Registered(name: name, kind: kind, help: help, unit: unit, series: [(LabelSet(labels), handle)]))
             return nil
         }
     }
 
-    /// Every family with its current values.
-    public func collect() -> [MetricFamily] {
-        let fixed = registered.withLock { $0 }.map { family in
-            MetricFamily(name: family.name, kind: family.kind, help: family.help, unit: family.unit, series: family.series.map { entry in
-                switch entry.handle {
+    /// One scrape: every family with its current values, in `format`.
+    public func expose(_ format: ExpositionFormat) -> [UInt8] {
+        var writer = MetricsWriter(format: format, capacity: lastSize.load(ordering: .relaxed) + 4096)
+        for family in registered.withLock({ $0 }) {
+            writer.family(family.name, family.kind, help: family.help, unit: family.unit)
+            for (labels, handle) in family.series {
+                switch handle {
                 case let .counter(counter):
-                    MetricFamily.Series(labels: entry.labels, value: .counter(Double(counter.current), created: counter.created))
+                    writer.counter(labels, counter.current, created: counter.renderedCreated)
                 case let .gauge(gauge):
-                    MetricFamily.Series(labels: entry.labels, value: .gauge(gauge.current))
+                    writer.gauge(labels, gauge.current)
                 case let .histogram(histogram):
-                    {
-                        let snapshot = histogram.snapshot
-                        return MetricFamily.Series(labels: entry.labels, value: .histogram(
-                            bounds: histogram.bounds, cumulative: snapshot.cumulative, sum: snapshot.sum, created: histogram.created
-                        ))
-                    }()
+                    let snapshot = histogram.snapshot
+                    writer.histogram(labels, bounds: histogram.renderedBounds, cumulative: snapshot.cumulative, sum: snapshot.sum,
+                                     created: histogram.renderedCreated)
                 case .info:
-                    MetricFamily.Series(labels: entry.labels, value: .info)
+                    writer.info(labels)
                 }
-            })
+            }
         }
-        let dynamic = collectors.withLock { $0 }.flatMap { $0() }
-        return fixed + dynamic
+        for collector in collectors.withLock({ $0 }) { collector(&writer) }
+        let bytes = writer.finish()
+        lastSize.store(bytes.count, ordering: .relaxed)
+        return bytes
+    }
+
+    public func exposeText(_ format: ExpositionFormat) -> String {
+        String(decoding: expose(format), as: UTF8.self)
     }
 }
