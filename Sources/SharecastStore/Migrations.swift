@@ -88,6 +88,12 @@ enum Migrations {
             try db.create(index: "shared_stream_stats_on_sampled", on: "shared_stream_stats", columns: ["sampled_at"])
         }
 
+        // The session's UUID, so the monitor API names a stream the same way live and in history.
+        migrator.registerMigration("v2-shared-streams-session-id") { db in
+            try db.alter(table: "shared_streams") { t in t.add(column: "session_id", .text) }
+            try db.create(index: "shared_streams_on_session_id", on: "shared_streams", columns: ["session_id"], unique: true)
+        }
+
         return migrator
     }
 }

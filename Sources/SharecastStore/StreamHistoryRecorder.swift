@@ -55,6 +55,7 @@ public final class StreamHistoryRecorder: StreamRecorder {
                 status: stream.status, startedAt: stream.startedAt
             )
             row.id = rows.streams[stream.id]
+            row.sessionId = stream.id.uuidString
             row.stoppedAt = stream.stoppedAt
             row.updatedAt = now
             row.health = stream.status == .error ? .unhealthy : (stream.lastDataAt.map { now.timeIntervalSince($0) < 10 } ?? false ? .healthy : .unknown)

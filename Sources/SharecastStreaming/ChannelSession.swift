@@ -34,11 +34,15 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     public let id = UUID()
     public let channel: CatalogChannel
     public let startedAt = Date()
+    /// Monotonic nanoseconds at creation, for "no data since start" checks.
+    let startedUptime = DispatchTime.now().uptimeNanoseconds
     let buffer: SharedBuffer
     let lagPolicy: LagPolicy
     let clientTimeoutSeconds: Int
     let logger: Logger
-    private(set) var source: (any ChannelSource)?
+    /// Replaced by an operator's restart, read by snapshots on other threads.
+    private let sourceBox = Mutex<(any ChannelSource)?>(nil)
+    var source: (any ChannelSource)? { sourceBox.withLock { $0 } }
     private let state = Mutex(State())
     /// Written by the upstream loop thread only.
     private var aligner = TSPacketAligner()
@@ -67,7 +71,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
 
     /// Attaches and starts the source; called once by the manager right after creation.
     func start(with source: any ChannelSource) {
-        self.source = source
+        sourceBox.withLock { $0 = source }
         logger.info("stream starting", metadata: ["url": "\(StreamURLDisplay.redacted(source.currentURL))", "format": "\(source.format)"])
         source.start()
     }
@@ -181,6 +185,56 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         }
     }
 
+    /// Swaps in a new source on the upstream loop thread (where the old one delivers), so no byte
+    /// of the old connection lands after the new one's. The aligner drops the old partial packet
+    /// and flags the next packets as a discontinuity.
+    func restart(with replacement: any ChannelSource, on loop: UpstreamLoop) -> Bool {
+        guard state.withLock({ $0.status != .stopped && $0.status != .error }) else { return false }
+        loop.schedule(after: .zero) { [self] in
+            guard state.withLock({ $0.status != .stopped && $0.status != .error }) else { return }
+            let old = sourceBox.withLock { box -> (any ChannelSource)? in
+                defer { box = replacement }
+                return box
+            }
+            old?.stop()
+            aligner.dropPartialPacket()
+            aligner.markDiscontinuity()
+            state.withLock {
+                $0.restartCount += 1
+                $0.connected = false
+            }
+            counters.restarts.wrappingAdd(1, ordering: .relaxed)
+            logger.info("upstream restarted by an operator", metadata: ["url": "\(StreamURLDisplay.redacted(replacement.currentURL))"])
+            replacement.start()
+        }
+        return true
+    }
+
+    /// Disconnects one viewer now (reason `kicked`).
+    func kick(_ clientID: UUID) -> Bool {
+        guard let client = state.withLock({ $0.clients[clientID] }) else { return false }
+        client.drop(.kicked)
+        return true
+    }
+
+    /// Disconnects every viewer now, also those parked without data.
+    func dropClients(_ reason: StreamClient.EndReason) {
+        let clients = state.withLock { Array($0.clients.values) }
+        for client in clients { client.drop(reason) }
+    }
+
+    /// Drops viewers that took nothing for `limit`; returns how many.
+    func dropIdleClients(olderThan limit: Duration) -> Int {
+        let seconds = Double(limit.components.seconds)
+        let clients = state.withLock { Array($0.clients.values) }
+        var dropped = 0
+        for client in clients where client.secondsSinceProgress >= seconds {
+            client.drop(.timeout)
+            dropped += 1
+        }
+        return dropped
+    }
+
     // MARK: Ending
 
     /// Stops the source and ends the ring; viewers drain what is left and leave (`stream_stopped`).
@@ -197,7 +251,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             return true
         }
         guard first else { return }
-        source?.stop()
+        sourceBox.withLock { $0 }?.stop()
         buffer.end()
         if status == .stopped { logger.info("stream stopped") }
     }
@@ -253,6 +307,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         let totalIn = bytesIn.load(ordering: .relaxed)
         let lastData = lastDataNanoseconds.load(ordering: .relaxed)
         let write = buffer.writePosition
+        let source = self.source
         return state.withLock { state in
             let clients = withClients ? state.clients.values.map { $0.snapshot() } : []
             let liveBytes = state.clients.values.reduce(Int64(0)) { $0 + $1.bytesSent.load(ordering: .relaxed) }

@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// A housekeeping thread does everything that is not per packet: it wakes readers of slow streams
 /// (every 20 ms), ends idle sessions and removes finished ones (every 250 ms), and hands snapshots
-/// to the recorder (every second; with a stats sample every `sampleInterval`).
+/// to the recorder (every second; with a stats sample when `requestSample()` asked for one).
 public final class SessionManager: Sendable {
     public struct Settings: Sendable {
         public var maxSessions = 100
@@ -26,7 +26,6 @@ public final class SessionManager: Sendable {
         public var defaultUserAgent: String?
         /// HLS variant cap in bits per second (nil: the highest variant).
         public var hlsMaxBandwidth: Int?
-        public var sampleInterval: Duration = .seconds(10)
         /// The built-in test channel's clip (nil: `builtin:testpattern` channels are unavailable).
         public var testClip: TSClip?
         /// Pad the test pattern to this rate (benchmarks).
@@ -66,6 +65,8 @@ public final class SessionManager: Sendable {
         let finished = Mutex<[ChannelSession]>([])
         let running = Atomic<Bool>(true)
         let stopped = Atomic<Bool>(false)
+        /// Set by `requestSample()`; the next recording adds a stats row per running session.
+        let sampleRequested = Atomic<Bool>(false)
     }
 
     public let settings: Settings
@@ -188,6 +189,82 @@ public final class SessionManager: Sendable {
 
     public var sessionCount: Int { shared.sessions.withLock { $0.count } }
 
+    /// Asks for a `shared_stream_stats` row per running session with the next recording (within a
+    /// second). The monitor-update job calls it every `health_check_interval`.
+    public func requestSample() {
+        shared.sampleRequested.store(true, ordering: .releasing)
+    }
+
+    /// The running session with this id.
+    private func session(_ id: UUID) -> ChannelSession? {
+        shared.sessions.withLock { table in table.values.first { $0.id == id } }
+    }
+
+    /// One running session's snapshot, with its viewers.
+    public func snapshot(of id: UUID) -> StreamSnapshot? {
+        session(id)?.snapshot(recording: false)
+    }
+
+    /// Stops a running session now: its viewers are closed with reason `kicked`. False when no
+    /// session has this id.
+    @discardableResult
+    public func stop(_ id: UUID) -> Bool {
+        let session = shared.sessions.withLock { table -> ChannelSession? in
+            guard let (key, session) = table.first(where: { $0.value.id == id }) else { return nil }
+            table[key] = nil
+            return session
+        }
+        guard let session else { return false }
+        session.dropClients(.kicked)
+        session.stop()
+        shared.finished.withLock { $0.append(session) }
+        logger.info("stream stopped by an operator", metadata: ["channel": "\(session.channel.id)", "stream": "\(id)"])
+        return true
+    }
+
+    /// Opens a new upstream connection for a running session; its viewers stay and carry on from
+    /// the new connection's first whole packet. False when no session has this id.
+    @discardableResult
+    public func restart(_ id: UUID) -> Bool {
+        guard let session = session(id), let factory = makeSource(session.channel) else { return false }
+        return session.restart(with: factory.make(session), on: loop)
+    }
+
+    /// Disconnects one viewer (reason `kicked`). False when there is no such session or viewer.
+    @discardableResult
+    public func kick(stream id: UUID, client: UUID) -> Bool {
+        session(id)?.kick(client) ?? false
+    }
+
+    /// What a cleanup pass did.
+    public struct CleanupResult: Sendable, Equatable {
+        public var clientsDropped = 0
+        public var sessionsStopped = 0
+        public var stoppedSessionIDs: [UUID] = []
+    }
+
+    /// Drops viewers that took nothing for `clientTimeout` and stops sessions that had no viewer,
+    /// or no upstream byte, for `streamTimeout`. Housekeeping catches most of these sooner; this is
+    /// the scheduled backstop the cleanup job runs (and `POST /api/monitor/cleanup`).
+    public func cleanup(clientTimeout: Duration, streamTimeout: Duration) -> CleanupResult {
+        var result = CleanupResult()
+        let now = ContinuousClock.now, uptime = DispatchTime.now().uptimeNanoseconds
+        let sessions = shared.sessions.withLock { Array($0.values) }
+        for session in sessions {
+            result.clientsDropped += session.dropIdleClients(olderThan: clientTimeout)
+            let idle = session.clientCount == 0 && (session.idleSince.map { now - $0 >= streamTimeout } ?? false)
+            let lastData = session.lastDataNanoseconds.load(ordering: .relaxed)
+            let reference = lastData == 0 ? UInt64(session.startedUptime) : lastData
+            let silent = Double(uptime &- reference) / 1e9 >= Double(streamTimeout.components.seconds)
+            if idle || silent, stop(session.id) {
+                result.sessionsStopped += 1
+                result.stoppedSessionIDs.append(session.id)
+            }
+        }
+        return result
+    }
+
+
     /// Ends every stream (viewers leave with reason `shutdown`), records the final state and stops
     /// the housekeeping thread. The caller stops the HTTP server and the upstream loop.
     public func shutdown() {
@@ -216,7 +293,6 @@ public final class SessionManager: Sendable {
 
     private static func housekeep(_ shared: Shared, settings: Settings, recorder: (any StreamRecorder)?, logger: Logger) {
         var tick = 0
-        var lastSample = ContinuousClock.now
         while shared.running.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: 0.02)
             tick += 1
@@ -253,8 +329,7 @@ public final class SessionManager: Sendable {
                 return done + list
             }
             guard let recorder else { continue }
-            let sample = now - lastSample >= settings.sampleInterval
-            if sample { lastSample = now }
+            let sample = shared.sampleRequested.exchange(false, ordering: .acquiringAndReleasing)
             let running = shared.sessions.withLock { Array($0.values) }
             recorder.record((running + finished).map { $0.snapshot() }, sample: sample)
         }

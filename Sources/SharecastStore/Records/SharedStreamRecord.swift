@@ -13,6 +13,8 @@ public struct SharedStreamRecord: Codable, Sendable, Equatable, FetchableRecord,
     public enum Health: String, Codable, Sendable { case unknown, healthy, degraded, unhealthy }
 
     public var id: Int64?
+    /// The streaming session's UUID: the stream's id in the monitor API.
+    public var sessionId: String?
     public var channelId: String
     public var sourceUrl: String
     public var format: Format
