@@ -67,6 +67,16 @@ import Testing
             yaml: "playlists:\n  - name: provider\n",
             expected: [#"sharecast.yaml:2:5: playlists[0]: missing required key "source""#]
         ),
+        BadConfig(
+            name: "security lists, each item checked",
+            yaml: "security:\n  api_tokens: [short]\n  deny: [10.0.0.0/8, 10.0.0.0/33, example.com]\n  trusted_proxies: 127.0.0.1\n",
+            expected: [
+                "sharecast.yaml:2:16: security.api_tokens[0]: expected a token of at least 16 characters without spaces",
+                #"sharecast.yaml:3:22: security.deny[1]: expected an IP address or CIDR network such as 10.0.0.0/8, got "10.0.0.0/33""#,
+                #"sharecast.yaml:3:35: security.deny[2]: expected an IP address or CIDR network such as 10.0.0.0/8, got "example.com""#,
+                #"sharecast.yaml:4:20: security.trusted_proxies: expected a list, got "127.0.0.1""#,
+            ]
+        ),
         BadConfig(name: "duplicate key", yaml: "server:\n  port: 1\n  port: 2\n", expected: [#"sharecast.yaml:2:3: duplicate key "port" in the mapping that starts here"#]),
     ]
 
@@ -116,6 +126,42 @@ import Testing
             overrides: [ConfigOverride(key: "server.port", value: "9100", origin: "--port")]
         )
         #expect(withFlag.config.server.port == 9100)
+    }
+
+    @Test func securityListsComeFromTheFileOrCommaSeparatedFromTheEnvironment() throws {
+        let path = try TemporaryFile(contents: """
+            security:
+              api_tokens: [0123456789abcdef0123]
+              allow: [192.168.0.0/16, "::1"]
+              rate_limit: {api_per_second: 3, api_burst: 4}
+            """)
+        let loaded = try ConfigLoader.load(path: path.path, environment: ["SHARECAST_SECURITY_DENY": "10.0.0.0/8, 2001:db8::/32"])
+        #expect(loaded.config.security.apiTokens == ["0123456789abcdef0123"])
+        #expect(loaded.config.security.allow == ["192.168.0.0/16", "::1"])
+        #expect(loaded.config.security.deny == ["10.0.0.0/8", "2001:db8::/32"])
+        #expect(loaded.config.security.apiRatePerSecond == 3 && loaded.config.security.apiBurst == 4)
+        #expect(throws: ConfigError.invalid([ConfigIssue(
+            location: "environment SHARECAST_SECURITY_ALLOW", key: "security.allow",
+            message: #"item 2: expected an IP address or CIDR network such as 10.0.0.0/8, got "nope""#
+        )])) {
+            try ConfigLoader.load(path: nil, environment: ["SHARECAST_SECURITY_ALLOW": "10.0.0.1,nope"])
+        }
+    }
+
+    @Test func cidrMatchingCoversBothFamiliesAndMappedAddresses() throws {
+        let network = try #require(CIDR("10.1.0.0/16"))
+        #expect(network.contains(try #require(IPAddress("10.1.255.7"))))
+        #expect(!network.contains(try #require(IPAddress("10.2.0.1"))))
+        #expect(network.contains(try #require(IPAddress("::ffff:10.1.2.3"))))
+        let six = try #require(CIDR("2001:db8::/32"))
+        #expect(six.contains(try #require(IPAddress("2001:db8:ffff::1"))))
+        #expect(!six.contains(try #require(IPAddress("2001:db9::1"))))
+        #expect(CIDR("10.0.0.0/33") == nil && CIDR("1.2.3") == nil && CIDR("::/129") == nil)
+        #expect(try #require(IPAddress("127.0.0.1")).isPrivateOrLocal)
+        #expect(try #require(IPAddress("169.254.169.254")).isPrivateOrLocal)
+        #expect(try #require(IPAddress("fd00::1")).isPrivateOrLocal)
+        #expect(!(try #require(IPAddress("93.184.216.34")).isPrivateOrLocal))
+        #expect(IPAddress("::ffff:192.168.1.1")?.description == "192.168.1.1")
     }
 
     @Test func badEnvironmentValueNamesTheVariable() {

@@ -77,7 +77,9 @@ struct ConfigReader {
         guard let pairs = pairs(node, path) else { return }
         for (name, keyNode, value) in pairs {
             let full = path.isEmpty ? name : "\(path).\(name)"
-            if let setting = ConfigSchema.setting(full) {
+            if let setting = ConfigSchema.setting(full), case let .list(keyPath, check) = setting.kind {
+                readList(value, full, keyPath, check, into: &config)
+            } else if let setting = ConfigSchema.setting(full) {
                 guard let raw = scalarText(value, full, expecting: expectation(of: setting)) else { continue }
                 if let problem = ConfigSchema.apply(raw, to: setting, in: &config) {
                     report(value, full, problem)
@@ -94,8 +96,25 @@ struct ConfigReader {
         }
     }
 
+    /// A list setting: each item checked and reported at its own line.
+    mutating func readList(_ node: Node, _ key: String, _ keyPath: WritableKeyPath<SharecastConfig, [String]>,
+                           _ check: ConfigSchema.ItemCheck, into config: inout SharecastConfig) {
+        var values: [String] = []
+        for (index, item) in items(node, key).enumerated() {
+            let itemKey = "\(key)[\(index)]"
+            guard let text = scalarText(item, itemKey, expecting: "expected a string") else { continue }
+            if let problem = ConfigSchema.validate(item: text, check) {
+                report(item, itemKey, problem)
+            } else {
+                values.append(text)
+            }
+        }
+        config[keyPath: keyPath] = values
+    }
+
     func expectation(of setting: ConfigSchema.Setting) -> String {
         switch setting.kind {
+        case .list: "expected a list"
         case let .int(_, _, expectation): expectation
         case .bool: "expected true or false"
         case .lagPolicy: "expected disconnect or skip"

@@ -11,6 +11,15 @@ enum ConfigSchema {
         case int(WritableKeyPath<SharecastConfig, Int>, ClosedRange<Int>, expectation: String)
         case bool(WritableKeyPath<SharecastConfig, Bool>)
         case lagPolicy(WritableKeyPath<SharecastConfig, LagPolicy>)
+        /// A YAML list of strings; in the environment and flags, comma-separated.
+        case list(WritableKeyPath<SharecastConfig, [String]>, ItemCheck)
+    }
+
+    enum ItemCheck: Equatable {
+        /// An API token: at least 16 characters, no whitespace.
+        case token
+        /// An IP address or CIDR network.
+        case cidr
     }
 
     enum StringCheck: Equatable {
@@ -18,6 +27,7 @@ enum ConfigSchema {
         case nonEmpty
         case listenAddress
         case baseURL
+        case tokenOrEmpty
     }
 
     struct Setting {
@@ -59,6 +69,18 @@ enum ConfigSchema {
             Setting(path: "shared_streaming.monitoring.bandwidth_threshold", kind: .int(\.sharedStreaming.monitoring.bandwidthThreshold, 0...100_000_000, expectation: nonNegative)),
             Setting(path: "shared_streaming.monitoring.cleanup_interval", kind: .int(\.sharedStreaming.monitoring.cleanupInterval, 1...86_400 * 7, expectation: positive)),
             Setting(path: "shared_streaming.monitoring.stats_retention_days", kind: .int(\.sharedStreaming.monitoring.statsRetentionDays, 1...3650, expectation: positive)),
+            Setting(path: "security.api_tokens", kind: .list(\.security.apiTokens, .token)),
+            Setting(path: "security.metrics_token", kind: .string(\.security.metricsToken, .tokenOrEmpty)),
+            Setting(path: "security.allow", kind: .list(\.security.allow, .cidr)),
+            Setting(path: "security.deny", kind: .list(\.security.deny, .cidr)),
+            Setting(path: "security.trusted_proxies", kind: .list(\.security.trustedProxies, .cidr)),
+            Setting(path: "security.rate_limit.api_per_second", kind: .int(\.security.apiRatePerSecond, 0...1_000_000, expectation: nonNegative)),
+            Setting(path: "security.rate_limit.api_burst", kind: .int(\.security.apiBurst, 1...1_000_000, expectation: positive)),
+            Setting(path: "security.rate_limit.streams_per_second", kind: .int(\.security.streamRatePerSecond, 0...1_000_000, expectation: nonNegative)),
+            Setting(path: "security.rate_limit.streams_burst", kind: .int(\.security.streamBurst, 1...1_000_000, expectation: positive)),
+            Setting(path: "security.rate_limit.bad_keys_per_minute", kind: .int(\.security.badKeysPerMinute, 0...1_000_000, expectation: nonNegative)),
+            Setting(path: "security.max_body_bytes", kind: .int(\.security.maxBodyBytes, 1024...1_073_741_824, expectation: "expected a size in bytes from 1024 to 1073741824")),
+            Setting(path: "security.probe_private_networks", kind: .bool(\.security.probePrivateNetworks)),
         ]
     }
 
@@ -111,6 +133,9 @@ enum ConfigSchema {
                 return "expected one of \(LagPolicy.allCases.map(\.rawValue).joined(separator: ", ")), got \(quoted(raw))"
             }
             config[keyPath: keyPath] = value
+        case let .list(keyPath, check):
+            let items = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return applyList(items, keyPath, check, in: &config)
         case let .string(keyPath, check):
             if let problem = validate(raw, check) { return problem }
             config[keyPath: keyPath] = check == .baseURL ? String(raw.trimmingSuffix("/")) : raw
@@ -118,8 +143,28 @@ enum ConfigSchema {
         return nil
     }
 
+    /// Stores a list after checking each item; the message names the first bad one.
+    static func applyList(_ items: [String], _ keyPath: WritableKeyPath<SharecastConfig, [String]>, _ check: ItemCheck,
+                          in config: inout SharecastConfig) -> String? {
+        for (index, item) in items.enumerated() {
+            if let problem = validate(item: item, check) { return "item \(index + 1): \(problem)" }
+        }
+        config[keyPath: keyPath] = items
+        return nil
+    }
+
+    static func validate(item: String, _ check: ItemCheck) -> String? {
+        switch check {
+        case .token: validate(item, .tokenOrEmpty) ?? (item.isEmpty ? "expected a token of at least 16 characters" : nil)
+        case .cidr: CIDR(item) == nil ? "expected an IP address or CIDR network such as 10.0.0.0/8, got \(quoted(item))" : nil
+        }
+    }
+
     static func validate(_ raw: String, _ check: StringCheck) -> String? {
         switch check {
+        case .tokenOrEmpty:
+            if raw.isEmpty { return nil }
+            return raw.count >= 16 && !raw.contains(where: \.isWhitespace) ? nil : "expected a token of at least 16 characters without spaces"
         case .any:
             return nil
         case .nonEmpty:

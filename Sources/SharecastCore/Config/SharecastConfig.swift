@@ -6,6 +6,7 @@ public struct SharecastConfig: Sendable, Equatable {
     public var server = ServerConfig()
     public var database = DatabaseConfig()
     public var sharedStreaming = SharedStreamingConfig()
+    public var security = SecurityConfig()
     /// Provider playlists to import into the channel catalog.
     public var playlists: [PlaylistSource] = []
     /// Channels declared inline, in addition to those from playlists.
@@ -72,6 +73,35 @@ public struct MonitoringConfig: Sendable, Equatable {
     public var bandwidthThreshold = 50_000
     public var cleanupInterval = 300
     public var statsRetentionDays = 7
+}
+
+/// Who may use the API and streams, and how often.
+///
+/// With no `api_tokens`, the monitor API's read-only endpoints are open and the ones that change
+/// something (stop, restart, kick, cleanup, probe) answer only clients on loopback: a fresh
+/// install on `0.0.0.0` cannot be driven by anyone on the network.
+public struct SecurityConfig: Sendable, Equatable {
+    /// Accepted as `Authorization: Bearer <token>` or `X-API-Key: <token>` on `/api/monitor`.
+    public var apiTokens: [String] = []
+    /// When set, `/metrics` needs it (Bearer), as Prometheus' `authorization` sends it.
+    public var metricsToken = ""
+    /// CIDRs allowed to use the API and streams (empty: everyone not denied).
+    public var allow: [String] = []
+    /// CIDRs refused (403), checked before `allow`.
+    public var deny: [String] = []
+    /// CIDRs of reverse proxies whose `X-Forwarded-For` names the real client.
+    public var trustedProxies: [String] = []
+    /// Token buckets per client IP; 0 turns a limit off.
+    public var apiRatePerSecond = 20
+    public var apiBurst = 60
+    public var streamRatePerSecond = 5
+    public var streamBurst = 20
+    /// Unknown stream keys one IP may try per minute before its stream requests get 429.
+    public var badKeysPerMinute = 10
+    /// Request bodies above this are refused with 413.
+    public var maxBodyBytes = 1_048_576
+    /// Lets `POST /api/monitor/streams/test` probe loopback and private-network URLs.
+    public var probePrivateNetworks = false
 }
 
 /// A provider playlist: a local path or an http(s) URL.
