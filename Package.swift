@@ -70,9 +70,16 @@ let package = Package(
             name: "SharecastApp",
             dependencies: [
                 "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
-                "SharecastStreaming", "SharecastMetrics",
+                "SharecastStreaming", "SharecastMetrics", "SharecastMonitor",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .target(
+            name: "SharecastMonitor",
+            dependencies: [
+                "SharecastCore", "SharecastHTTP", "SharecastMetrics", "SharecastStore", "SharecastStreaming", "SharecastUpstream",
+            ],
+            resources: [.copy("Resources/openapi.json")]
         ),
         .executableTarget(
             name: "sharecast",

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SharecastCore
 import SharecastHTTP
+import SharecastMonitor
 import SharecastStore
 import SharecastStreaming
 import SharecastUpstream
@@ -23,6 +24,10 @@ public enum ApplicationError: Error, CustomStringConvertible {
     }
 }
 
+struct CleanupFailed: Error, CustomStringConvertible {
+    var description: String { "the cleanup job failed; see the server log" }
+}
+
 /// A running Sharecast: database, catalog, HTTP server and background work, assembled from a
 /// configuration. The executable is a thin shell around this so tests can run the real thing
 /// in-process.
@@ -34,6 +39,7 @@ public final class Application: Sendable {
     let metrics: ServerMetrics
     let server: HTTPServer
     let loop: UpstreamLoop
+    let jobs: JobScheduler
     let logger: Logger
     private let importer = PlaylistImporter()
     private let importAttempts = Atomic<Int>(0)
@@ -72,13 +78,41 @@ public final class Application: Sendable {
             metrics: metrics.streaming, logger: logger
         )
         metrics.attach(sessions: sessions, catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
+
+        let sessions = self.sessions, database = self.database, catalog = self.catalog
+        let bufferPath = config.sharedStreaming.bufferPath
+        let health: @Sendable () -> HealthStatus = {
+            HealthEvaluator(database: database, bufferPath: bufferPath)
+                .evaluate(streams: sessions.snapshots(withClients: false), host: .current(bufferPath: bufferPath, databasePath: database.path)).status
+        }
+        let cleanupLog = CleanupLog()
+        jobs = JobScheduler(jobs: ServerJobs.make(config: config, sessions: sessions, database: database, cleanupLog: cleanupLog, health: health),
+                            registry: metrics.registry, logger: logger)
+        let jobs = self.jobs
+        let monitor = MonitorAPI(context: MonitorContext(
+            sessions: sessions, database: database, bufferPath: bufferPath,
+            channelName: { id in catalog.current.channels.first { $0.channel.id == id }?.channel.name },
+            cleanup: {
+                guard case .success = jobs.runNow(ServerJobs.cleanup), let report = cleanupLog.last.withLock({ $0 }) else {
+                    throw CleanupFailed()
+                }
+                return report
+            },
+            probe: StreamProbe(allowPrivate: config.security.probePrivateNetworks)
+        ))
+
+        let gate = SecurityGate(config.security)
         var router = Router()
-        router.get("/playlist.m3u", name: "playlist", PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL))
-        router.get("/stream/:key", name: "stream", StreamRoute.handler(catalog: catalog, sessions: sessions))
+        router.get("/playlist.m3u", name: "playlist", gate.playlist(PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL)))
+        router.get("/stream/:key", name: "stream", gate.stream(StreamRoute.handler(catalog: catalog, sessions: sessions)))
         router.get("/healthz", name: "healthz") { _ in .text("ok\n") }
-        router.get("/metrics", name: "metrics", MetricsRoute.handler(registry: metrics.registry))
+        router.get("/metrics", name: "metrics", gate.metrics(MetricsRoute.handler(registry: metrics.registry)))
+        for route in monitor.routes {
+            router.add(route.method, route.pattern, name: route.name, gate.api(route.access, route.handler))
+        }
 
         var serverConfiguration = HTTPServer.Configuration(listen: config.server.listen, port: config.server.port)
+        serverConfiguration.maxRequestBodyBytes = config.security.maxBodyBytes
         serverConfiguration.connectionTimeout = config.sharedStreaming.clientTimeout
         serverConfiguration.observer = { route, status, seconds in metrics.observeRequest(route: route, status: status, seconds: seconds) }
         do {
@@ -94,6 +128,7 @@ public final class Application: Sendable {
             "channels": "\(catalog.current.channels.count)",
         ])
         startPlaylistImports()
+        jobs.start()
     }
 
     /// Inline channels replace the `config` source; sources that left the configuration are emptied
@@ -147,6 +182,7 @@ public final class Application: Sendable {
     public func shutdown() {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         server.stopAccepting()
+        jobs.stop()
         sessions.shutdown()
         server.shutdown()
         loop.shutdown()

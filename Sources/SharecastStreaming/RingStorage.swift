@@ -52,6 +52,32 @@ final class RingStorage: @unchecked Sendable {
         if let path { unlink(path) }
     }
 
+    /// Removes ring files in `directory` that no session of this process owns (`owned` paths) and
+    /// that are older than `minimumAge` (so a ring being created right now is safe), plus those of
+    /// processes that no longer run. Returns their names.
+    static func removeOrphans(in directory: String, owned: Set<String>, minimumAge: Double) -> [String] {
+        guard let stream = opendir(directory) else { return [] }
+        defer { closedir(stream) }
+        var removed: [String] = []
+        let now = Double(time(nil))
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasPrefix(filePrefix) else { continue }
+            let path = "\(directory)/\(name)"
+            guard !owned.contains(path) else { continue }
+            let pidText = name.dropFirst(filePrefix.count).prefix { $0 != "-" }
+            let deadOwner = Int32(pidText).map { $0 != getpid() && kill($0, 0) != 0 && errno == ESRCH } ?? false
+            var info = stat()
+            let age = stat(path, &info) == 0 ? now - Double(info.st_mtim.tv_sec) : 0
+            if deadOwner || (Int32(pidText) == getpid() && age >= minimumAge) {
+                if unlink(path) == 0 { removed.append(name) }
+            }
+        }
+        return removed
+    }
+
     /// Removes ring files in `directory` left by processes that no longer run. Returns their names.
     @discardableResult
     static func removeStale(in directory: String) -> [String] {

@@ -236,6 +236,45 @@ public final class SessionManager: Sendable {
         session(id)?.kick(client) ?? false
     }
 
+    /// Waits until the history recorder has written everything handed to it so far.
+    public func flushHistory() {
+        recorder?.flush()
+    }
+
+    /// What the buffer-management pass did.
+    public struct BufferReport: Sendable, Equatable {
+        public var orphanFilesRemoved: [String] = []
+        public var ringBytes = 0
+        public var idleSessionsStopped = 0
+    }
+
+    /// Removes ring files under `buffer_path` that no session owns, and, when the rings together
+    /// exceed `budget` bytes (0: no budget), stops sessions without viewers, longest idle first,
+    /// until they fit.
+    public func manageBuffers(budget: Int) -> BufferReport {
+        var report = BufferReport()
+        let running = shared.sessions.withLock { Array($0.values) }
+        let finished = shared.finished.withLock { $0 }
+        if let directory = settings.bufferDirectory {
+            let owned = Set((running + finished).compactMap { $0.buffer.storagePath })
+            report.orphanFilesRemoved = RingStorage.removeOrphans(in: directory, owned: owned, minimumAge: 60)
+        }
+        report.ringBytes = running.reduce(0) { $0 + $1.buffer.capacity }
+        guard budget > 0, report.ringBytes > budget else { return report }
+        let idle = running.filter { $0.clientCount == 0 }.sorted { ($0.idleSince ?? .now) < ($1.idleSince ?? .now) }
+        for session in idle where report.ringBytes > budget {
+            if stop(session.id) {
+                report.ringBytes -= session.buffer.capacity
+                report.idleSessionsStopped += 1
+            }
+        }
+        if report.ringBytes > budget {
+            logger.warning("ring buffers exceed shared_streaming.buffer_disk_budget with every idle stream stopped",
+                           metadata: ["bytes": "\(report.ringBytes)", "budget": "\(budget)"])
+        }
+        return report
+    }
+
     /// What a cleanup pass did.
     public struct CleanupResult: Sendable, Equatable {
         public var clientsDropped = 0

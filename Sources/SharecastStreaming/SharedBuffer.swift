@@ -40,6 +40,8 @@ public final class SharedBuffer: Sendable {
     public let wakeThreshold: Int
     public let maxWakeDelayNanoseconds: UInt64
     private let storage: RingStorage
+    /// The ring's file under `buffer_path`, when it has one.
+    var storagePath: String? { storage.path }
     private let state: Mutex<State>
     static let maxJoinPoints = 64
 

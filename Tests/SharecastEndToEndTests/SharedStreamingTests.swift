@@ -35,6 +35,8 @@ import Testing
             config.database.path = directory.file("db.sqlite")
             config.sharedStreaming.bufferPath = directory.file("buffers")
             config.sharedStreaming.gracePeriod = 1
+            // These tests open dozens of viewers from one address at once.
+            config.security.streamRatePerSecond = 0
             config.sharedStreaming.upstream.backoffInitialMs = 100
             config.sharedStreaming.upstream.backoffMaxMs = 500
             config.channels = channels(origin.port)

@@ -42,6 +42,9 @@ public struct SharedStreamingConfig: Sendable, Equatable {
     /// What happens to a viewer that falls a whole ring behind: `disconnect` it (reason `lagging`)
     /// or `skip` it forward to the newest keyframe.
     public var lagPolicy = LagPolicy.disconnect
+    /// Bytes all rings together may take under `buffer_path` (0: no budget). Over it, streams
+    /// without viewers are stopped.
+    public var bufferDiskBudget = 0
     public var upstream = UpstreamConfig()
     public var monitoring = MonitoringConfig()
 }
@@ -73,6 +76,10 @@ public struct MonitoringConfig: Sendable, Equatable {
     public var bandwidthThreshold = 50_000
     public var cleanupInterval = 300
     public var statsRetentionDays = 7
+    /// Seconds between buffer-management runs (orphan ring files, disk budget).
+    public var bufferCheckInterval = 600
+    /// Seconds between runs of the stats retention job.
+    public var retentionInterval = 3600
 }
 
 /// Who may use the API and streams, and how often.
@@ -91,11 +98,12 @@ public struct SecurityConfig: Sendable, Equatable {
     public var deny: [String] = []
     /// CIDRs of reverse proxies whose `X-Forwarded-For` names the real client.
     public var trustedProxies: [String] = []
-    /// Token buckets per client IP; 0 turns a limit off.
+    /// Token buckets per client IP; 0 turns a limit off. The stream limit is generous because one
+    /// media server (Plex, Jellyfin) opens every viewer's stream from one address.
     public var apiRatePerSecond = 20
-    public var apiBurst = 60
-    public var streamRatePerSecond = 5
-    public var streamBurst = 20
+    public var apiBurst = 100
+    public var streamRatePerSecond = 20
+    public var streamBurst = 100
     /// Unknown stream keys one IP may try per minute before its stream requests get 429.
     public var badKeysPerMinute = 10
     /// Request bodies above this are refused with 413.

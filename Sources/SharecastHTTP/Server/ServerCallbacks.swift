@@ -14,6 +14,14 @@ enum ServerCallbacks {
             if server.isStopping.load(ordering: .acquiring) { return MHD_Result.NO }
             let state = RequestState(method: String(cString: method), url: String(cString: url))
             requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
+            // A declared body over the cap is refused before any of it is read; MHD closes the
+            // connection after the answer instead of draining the upload.
+            if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
+               let length = Int(String(cString: declared)), length > server.configuration.maxRequestBodyBytes {
+                state.bodyTooLarge = true
+                state.responded = true
+                return server.respond(to: state, connection: connection)
+            }
             return MHD_Result.YES
         }
         let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
