@@ -6,7 +6,7 @@ export PATH := $(if $(wildcard /opt/swift/usr/bin),/opt/swift/usr/bin:,)$(PATH)
 BUILD_PACKAGES := libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev pkg-config
 TEST_PACKAGES := ffmpeg prometheus python3-pip
 # Python packages the tests use: the OpenMetrics reference parser.
-PYTHON_PACKAGES := prometheus-client==0.26.0
+PYTHON_PACKAGES := prometheus-client==0.26.0 schemathesis==4.32.5
 BENCH_PACKAGES := nginx curl
 
 .PHONY: deps build run test bench clean

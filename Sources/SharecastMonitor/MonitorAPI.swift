@@ -242,7 +242,7 @@ public struct MonitorAPI: Sendable {
 
     /// 404 for an unknown id, 409 for a stream that exists in history but is not running.
     func notRunning(_ id: UUID) -> HTTPResponse {
-        if (try? context.database.stream(sessionID: id.uuidString)) != nil {
+        if context.sessions.isEnding(id) || (try? context.database.stream(sessionID: id.uuidString)) != nil {
             return .error(status: 409, code: "stream_not_running", message: "the stream is not running")
         }
         return Self.noSuchStream

@@ -54,8 +54,9 @@ public final class StreamHistoryRecorder: StreamRecorder {
                 format: SharedStreamRecord.Format(rawValue: stream.format) ?? .ts,
                 status: stream.status, startedAt: stream.startedAt
             )
-            row.id = rows.streams[stream.id]
             row.sessionId = stream.id.uuidString
+            row.id = try rows.streams[stream.id]
+                ?? Int64.fetchOne(db, sql: "SELECT id FROM shared_streams WHERE session_id = ?", arguments: [stream.id.uuidString])
             row.stoppedAt = stream.stoppedAt
             row.updatedAt = now
             row.health = stream.status == .error ? .unhealthy : (stream.lastDataAt.map { now.timeIntervalSince($0) < 10 } ?? false ? .healthy : .unknown)

@@ -200,6 +200,11 @@ public final class SessionManager: Sendable {
         shared.sessions.withLock { table in table.values.first { $0.id == id } }
     }
 
+    /// True for a session that ended but whose last viewers or final record are still pending.
+    public func isEnding(_ id: UUID) -> Bool {
+        shared.finished.withLock { list in list.contains { $0.id == id } }
+    }
+
     /// One running session's snapshot, with its viewers.
     public func snapshot(of id: UUID) -> StreamSnapshot? {
         session(id)?.snapshot(recording: false)
@@ -331,13 +336,7 @@ public final class SessionManager: Sendable {
     }
 
     private static func housekeep(_ shared: Shared, settings: Settings, recorder: (any StreamRecorder)?, logger: Logger) {
-        var tick = 0
-        while shared.running.load(ordering: .acquiring) {
-            Thread.sleep(forTimeInterval: 0.02)
-            tick += 1
-            let sessions = shared.sessions.withLock { Array($0.values) }
-            for session in sessions { session.buffer.flush() }
-            guard tick % 12 == 0 else { continue }
+        func checkSessions(_ sessions: [ChannelSession]) {
             for session in sessions {
                 session.dropStuckClients()
                 session.checkStall()
@@ -359,18 +358,31 @@ public final class SessionManager: Sendable {
             }
             for session in ended { session.stop() }
             if !ended.isEmpty { shared.finished.withLock { $0 += ended } }
+        }
 
-            guard tick % 50 == 0 else { continue }
+        func recordHistory() {
             let finished = shared.finished.withLock { list in
                 // Keep a finished session until its last viewers are gone, so their reasons are recorded.
                 let done = list.filter { $0.clientCount == 0 }
                 list.removeAll { $0.clientCount == 0 }
                 return done + list
             }
-            guard let recorder else { continue }
+            guard let recorder else { return }
             let sample = shared.sampleRequested.exchange(false, ordering: .acquiringAndReleasing)
             let running = shared.sessions.withLock { Array($0.values) }
             recorder.record((running + finished).map { $0.snapshot() }, sample: sample)
+        }
+
+        var tick = 0
+        while shared.running.load(ordering: .acquiring) {
+            Thread.sleep(forTimeInterval: 0.02)
+            tick += 1
+            let sessions = shared.sessions.withLock { Array($0.values) }
+            for session in sessions { session.buffer.flush() }
+            // Every 0.24 s: stuck viewers, stalls, ended sessions. Every second: the recording.
+            if tick % 12 == 0 { checkSessions(sessions) }
+            guard tick % 50 == 0 else { continue }
+            recordHistory()
         }
         shared.stopped.store(true, ordering: .releasing)
     }

@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import SharecastApp
+import SharecastCore
+import SharecastStore
+import Testing
+
+/// `/api/monitor` against a running server with real sessions and viewers.
+@Suite struct MonitorAPITests {
+    static func streams(_ reply: APIClient.Reply) -> [String: [String: Any]] {
+        Dictionary(reply.list.compactMap { stream in (stream["channel_id"] as? String).map { ($0, stream) } }, uniquingKeysWith: { a, _ in a })
+    }
+
+    @Test func everyEndpointWithSessionsRunning() async throws {
+        let setup = try SharedStreamingTests.Setup(configure: { config in
+            config.security.probePrivateNetworks = true
+        })
+        let api = APIClient(port: setup.app.port)
+        let a1 = try setup.viewer("a"), a2 = try setup.viewer("a"), b1 = try setup.viewer("b")
+        try await waitUntil { a1.bodyCount > 10_000 && a2.bodyCount > 10_000 && b1.bodyCount > 10_000 }
+
+        let stats = try await api.get("/api/monitor/stats")
+        #expect(stats.status == 200)
+        #expect(stats.data["clients"] as? Int == 3)
+        #expect((stats.data["streams"] as? [String: Any])?["running"] as? Int == 2)
+
+        let realtime = try await api.get("/api/monitor/realtime")
+        #expect(realtime.status == 200)
+        let live = (realtime.data["streams"] as? [[String: Any]]) ?? []
+        #expect(live.map { $0["channel_id"] as? String } == ["a", "b"])
+        let aClients = live.first?["clients"] as? [[String: Any]] ?? []
+        #expect(aClients.count == 2)
+        #expect(aClients.map { $0["ip"] as? String } == ["127.0.0.1", "127.0.0.1"])
+        #expect(aClients.map { $0["user_agent"] as? String } == ["viewer-test", "viewer-test"])
+        #expect(live.first?["source_url"] as? String == "http://127.0.0.1:\(setup.origin.port)/a.ts")
+        let system = realtime.data["system"] as? [String: Any] ?? [:]
+        #expect((system["max_file_descriptors"] as? Int ?? 0) > 0)
+
+        let dashboard = try await api.get("/api/monitor/dashboard")
+        #expect(dashboard.status == 200)
+        #expect((dashboard.data["top_streams"] as? [[String: Any]])?.first?["channel_id"] as? String == "a")
+        #expect(((dashboard.data["system_health"] as? [String: Any])?["checks"] as? [[String: Any]])?.count == 5)
+        #expect((dashboard.data["recent_alerts"] as? [Any])?.isEmpty == true)
+
+        let health = try await api.get("/api/monitor/health")
+        #expect(health.status == 200)
+        #expect(["healthy", "degraded"].contains(health.data["status"] as? String))
+        #expect(((health.data["checks"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }
+            == ["database", "buffer_disk", "memory", "file_descriptors", "upstream_sessions"])
+
+        let listed = try await api.get("/api/monitor/streams?status=active")
+        #expect(Set(Self.streams(listed).keys) == ["a", "b"])
+        #expect(try await api.get("/api/monitor/streams?status=bogus").status == 400)
+
+        // One stream with its viewers.
+        let aID = try #require(Self.streams(listed)["a"]?["id"] as? String)
+        let bID = try #require(Self.streams(listed)["b"]?["id"] as? String)
+        let detail = try await api.get("/api/monitor/streams/\(aID)")
+        #expect(detail.status == 200)
+        #expect((detail.data["clients"] as? [[String: Any]])?.count == 2)
+        #expect(try await api.get("/api/monitor/streams/\(UUID().uuidString)").status == 404)
+        let notAnID = try await api.get("/api/monitor/streams/not-a-uuid")
+        #expect(notAnID.status == 404)
+
+        // Kick one viewer of a: it is disconnected, the other stays.
+        let kickedID = try #require((detail.data["clients"] as? [[String: Any]])?.first?["id"] as? String)
+        let kick = try await api.delete("/api/monitor/streams/\(aID)/clients/\(kickedID)")
+        #expect(kick.status == 200)
+        #expect(kick.data["action"] as? String == "kicked")
+        try await waitUntil { a1.ended || a2.ended }
+        try await waitUntil { setup.stream("a")?.clientCount == 1 }
+        #expect(try await api.delete("/api/monitor/streams/\(aID)/clients/\(kickedID)").status == 404)
+
+        // Restart b: one more upstream connection, its viewer carries on.
+        let servedBefore = setup.origin.counts.connectionsServed
+        let restart = try await api.post("/api/monitor/streams/\(bID)/restart")
+        #expect(restart.status == 202)
+        try await waitUntil { setup.origin.counts.connectionsServed == servedBefore + 1 }
+        let bBytes = b1.bodyCount
+        try await waitUntil { b1.bodyCount > bBytes + 20_000 }
+        #expect(!b1.ended)
+        #expect(setup.stream("b")?.restartCount == 1)
+
+        // Stop a: its last viewer is closed, the stream shows as stopped in history.
+        let stop = try await api.delete("/api/monitor/streams/\(aID)")
+        #expect(stop.status == 200)
+        #expect(stop.data["clients_closed"] as? Int == 1)
+        try await waitUntil { a1.ended && a2.ended }
+        #expect(try await api.delete("/api/monitor/streams/\(aID)").status == 409)
+        try await waitUntil(timeout: .seconds(5)) {
+            let database = try SharecastDatabase(path: setup.config.database.path)
+            return try database.streams(status: .stopped).contains { $0.sessionId?.lowercased() == aID }
+        }
+        let stopped = try await api.get("/api/monitor/streams?status=stopped")
+        #expect(Self.streams(stopped)["a"]?["live"] as? Bool == false)
+        let history = try await api.get("/api/monitor/streams/\(aID)")
+        let reasons = (history.data["clients"] as? [[String: Any]] ?? []).compactMap { $0["disconnect_reason"] as? String }.sorted()
+        #expect(reasons == ["kicked", "kicked"])
+
+        // Probe the origin without starting a session.
+        let sessionsBefore = setup.app.sessions.sessionCount
+        let probe = try await api.post("/api/monitor/streams/test", json: #"{"url": "http://127.0.0.1:\#(setup.origin.port)/probe.ts"}"#)
+        #expect(probe.status == 200)
+        #expect(probe.data["reachable"] as? Bool == true)
+        #expect(probe.data["http_status"] as? Int == 200)
+        #expect(probe.data["format"] as? String == "ts")
+        #expect((probe.data["ts_packets"] as? Int ?? 0) > 100)
+        #expect(probe.data["continuity_errors"] as? Int == 0)
+        #expect((probe.data["measured_kbps"] as? Double ?? 0) > 0)
+        #expect(setup.app.sessions.sessionCount == sessionsBefore)
+        let missing = try await api.post("/api/monitor/streams/test", json: "{}")
+        #expect(missing.status == 400 && missing.errorMessage == "field url is required")
+        let wrongType = try await api.post("/api/monitor/streams/test", json: #"{"url": 5}"#)
+        #expect(wrongType.status == 400 && wrongType.errorMessage == "field url must be a string")
+        #expect(try await api.post("/api/monitor/streams/test", json: "{nope").status == 400)
+        #expect(try await api.post("/api/monitor/streams/test", json: #"{"url": "ftp://x/y"}"#).status == 400)
+
+        let cleanup = try await api.post("/api/monitor/cleanup")
+        #expect(cleanup.status == 200)
+        #expect(cleanup.data["sessions_stopped"] as? Int == 0)
+
+        let alerts = try await api.get("/api/monitor/alerts")
+        #expect(alerts.status == 200 && alerts.list.isEmpty)
+        let document = try await api.get("/api/monitor/openapi.json")
+        #expect((document.json as? [String: Any])?["openapi"] as? String == "3.1.0")
+    }
+
+    @Test func probingPrivateAddressesIsRefusedByDefault() async throws {
+        let setup = try SharedStreamingTests.Setup()
+        let api = APIClient(port: setup.app.port)
+        let refused = try await api.post("/api/monitor/streams/test", json: #"{"url": "http://127.0.0.1:\#(setup.origin.port)/x.ts"}"#)
+        #expect(refused.status == 403)
+        #expect(refused.errorCode == "private_address")
+        let metadata = try await api.post("/api/monitor/streams/test", json: #"{"url": "http://169.254.169.254/latest/meta-data/"}"#)
+        #expect(metadata.status == 403)
+        #expect(setup.origin.counts.connectionsServed == 0)
+    }
+}
