@@ -136,3 +136,70 @@ import Testing
         #expect(setup.origin.counts.connectionsServed == 0)
     }
 }
+
+/// `performance` against stats rows placed by hand in known buckets.
+@Suite struct PerformanceTests {
+    /// Inserts a stream row and its samples: (seconds since epoch, bandwidth bps, clients, error count).
+    static func insert(_ database: SharecastDatabase, channel: String, samples: [(Int64, Int64, Int, Int)]) throws -> String {
+        let session = UUID().uuidString
+        try database.pool.write { db in
+            var stream = SharedStreamRecord(channelId: channel, sourceUrl: "http://x/", format: .ts, status: .stopped,
+                                            startedAt: Date(timeIntervalSince1970: Double(samples[0].0 - 10)))
+            stream.sessionId = session
+            try stream.insert(db)
+            for (time, bandwidth, clients, errors) in samples {
+                var row = SharedStreamStatRecord(streamId: stream.id ?? 0, sampledAt: Date(timeIntervalSince1970: Double(time)), clientCount: clients,
+                                                 bandwidthBps: bandwidth, bytesIn: 0, bytesOut: 0, bufferFill: 0.5, errorCount: errors)
+                try row.insert(db)
+            }
+        }
+        return session
+    }
+
+    static func values(_ reply: APIClient.Reply) -> [Double] {
+        (reply.data["points"] as? [[String: Any]] ?? []).map { ($0["value"] as? Double) ?? Double($0["value"] as? Int ?? -1) }
+    }
+
+    @Test func bucketsMatchAHandComputationForEveryPeriod() async throws {
+        let setup = try SharedStreamingTests.Setup()
+        let api = APIClient(port: setup.app.port)
+        // Buckets are aligned to the clock: start clear of a minute boundary so none passes mid-test.
+        if Int64(Date().timeIntervalSince1970) % 60 >= 55 { try await Task.sleep(for: .seconds(6)) }
+        let now = Int64(Date().timeIntervalSince1970)
+        let minute = now / 60 * 60, fiveMinutes = now / 300 * 300, quarter = now / 900 * 900, twoHours = now / 7200 * 7200
+
+        // 1h, all streams: two streams in the bucket two minutes back.
+        _ = try Self.insert(setup.app.database, channel: "a", samples: [(minute - 120 + 10, 1_000_000, 2, 5), (minute - 120 + 40, 3_000_000, 4, 8)])
+        _ = try Self.insert(setup.app.database, channel: "b", samples: [(minute - 120 + 20, 500_000, 1, 0)])
+        // Older ones, outside the last hour, each read through `stream=`.
+        let six = try Self.insert(setup.app.database, channel: "a", samples: [(fiveMinutes - 6000 + 50, 2_000_000, 1, 10), (fiveMinutes - 6000 + 250, 4_000_000, 3, 15)])
+        let day = try Self.insert(setup.app.database, channel: "a", samples: [(quarter - 27_000 + 100, 8_000_000, 10, 0), (quarter - 27_000 + 800, 6_000_000, 20, 4)])
+        let week = try Self.insert(setup.app.database, channel: "b", samples: [(twoHours - 288_000 + 100, 1_500, 7, 1), (twoHours - 288_000 + 7000, 2_500, 9, 2)])
+
+        func expectOnly(_ values: [Double], count: Int, at index: Int, _ value: Double, _ label: String) {
+            #expect(values.count == count, "\(label): \(values.count) buckets")
+            #expect(values.indices.contains(index) && values[index] == value, "\(label): bucket \(index) is \(values.indices.contains(index) ? values[index] : -1)")
+            #expect(values.enumerated().allSatisfy { $0.offset == index || $0.element == 0 }, "\(label): other buckets are 0")
+        }
+
+        let hour = "/api/monitor/performance?period=1h&metric="
+        expectOnly(Self.values(try await api.get(hour + "bandwidth")), count: 60, at: 57, 2500, "1h bandwidth")
+        expectOnly(Self.values(try await api.get(hour + "clients")), count: 60, at: 57, 4, "1h clients")
+        expectOnly(Self.values(try await api.get(hour + "streams")), count: 60, at: 57, 2, "1h streams")
+        expectOnly(Self.values(try await api.get(hour + "errors")), count: 60, at: 57, 3, "1h errors")
+        let first = try await api.get(hour + "bandwidth")
+        #expect(first.data["bucket_seconds"] as? Int == 60)
+        #expect(first.data["unit"] as? String == "kbps")
+
+        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=6h&metric=bandwidth&stream=\(six)")), count: 72, at: 51, 3000, "6h bandwidth")
+        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=6h&metric=errors&stream=\(six)")), count: 72, at: 51, 5, "6h errors")
+        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=24h&metric=clients&stream=\(day)")), count: 96, at: 65, 15, "24h clients")
+        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=24h&metric=bandwidth&stream=\(day)")), count: 96, at: 65, 7000, "24h bandwidth")
+        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=7d&metric=bandwidth&stream=\(week)")), count: 84, at: 43, 2, "7d bandwidth")
+        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=7d&metric=clients&stream=\(week)")), count: 84, at: 43, 8, "7d clients")
+
+        #expect(try await api.get("/api/monitor/performance?period=2h").status == 400)
+        #expect(try await api.get("/api/monitor/performance?metric=bytes").status == 400)
+        #expect(try await api.get("/api/monitor/performance?stream=nope").status == 400)
+    }
+}
