@@ -163,11 +163,12 @@ final class TemporaryDirectory: Sendable {
 }
 
 /// Polls `condition` every 20 ms until it holds, failing after `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async throws {
+func waitUntil(timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
+               _ condition: () throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while try !condition() {
         if ContinuousClock.now > deadline {
-            Issue.record("condition not met within \(timeout)")
+            Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
             throw CancellationError()
         }
         try await Task.sleep(for: .milliseconds(20))
