@@ -273,11 +273,16 @@ public struct MonitorAPI: Sendable {
         case let .failure(rejection): return rejection.response
         }
         let probe = context.probe
+        // Only a malformed URL or a forbidden address is refused; a URL that cannot be reached
+        // is a probe result (reachable: false, with the reason).
         if case let .failure(refusal) = probe.admit(body.url) {
             switch refusal {
             case .notHTTP: return MonitorJSON.badRequest(field: "url", "must be an http or https URL")
-            case .unresolvable: return .error(status: 422, code: "unresolvable", message: refusal.description)
             case .privateAddress: return .error(status: 403, code: "private_address", message: refusal.description)
+            case .badPort, .unresolvable:
+                var result = ProbeResult(url: body.url)
+                result.error = refusal.description
+                return MonitorJSON.ok(result)
             }
         }
         let url = body.url

@@ -28,17 +28,23 @@ public struct ProbeResult: Sendable, Equatable, Encodable {
     /// HLS: variants listed by a master playlist, or segments of a media playlist.
     public var hlsEntries: Int?
     public var error: String?
+
+    public init(url: String) {
+        self.url = url
+    }
 }
 
 /// Why a URL may not be probed.
 public enum ProbeRefusal: Error, Equatable, CustomStringConvertible {
     case notHTTP
+    case badPort(Int)
     case unresolvable(host: String)
     case privateAddress(host: String, address: String)
 
     public var description: String {
         switch self {
         case .notHTTP: "only http and https URLs can be probed"
+        case let .badPort(port): "port \(port) is out of range"
         case let .unresolvable(host): "cannot resolve \(host)"
         case let .privateAddress(host, address):
             "\(host) resolves to \(address), a loopback or private address; set security.probe_private_networks to allow it"
@@ -64,19 +70,53 @@ public struct StreamProbe: Sendable {
         self.allowPrivate = allowPrivate
     }
 
+    /// The parts of an http(s) URL that matter here, or nil when it is not one:
+    /// `scheme://host[:port][/?#rest]`, host a name of letters, digits, `.`, `_`, `~`, `-`, or an
+    /// IPv6 literal in brackets.
+    public static func split(_ url: String) -> (scheme: String, host: String, port: Int)? {
+        guard let separator = url.range(of: "://") else { return nil }
+        let scheme = url[..<separator.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let rest = url[separator.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        var host = Substring(authority), portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return nil }
+                portText = after.dropFirst()
+            }
+            guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+        } else {
+            if let colon = authority.firstIndex(of: ":") {
+                host = authority[..<colon]
+                portText = authority[authority.index(after: colon)...]
+            }
+            guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._~-".contains($0)) }) else { return nil }
+        }
+        if rest.dropFirst(authority.count).contains(where: \.isWhitespace) { return nil }
+        var port = scheme == "https" ? 443 : 80
+        if let portText {
+            guard (1...5).contains(portText.count), portText.allSatisfy(\.isASCII), let value = Int(portText) else { return nil }
+            port = value
+        }
+        return (scheme, String(host), port)
+    }
+
     /// Checks the URL and resolves its host; the `CURLOPT_RESOLVE` entry to pin it.
     public func admit(_ url: String) -> Result<String, ProbeRefusal> {
-        guard let parsed = URLComponents(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = parsed.host, !host.isEmpty else { return .failure(.notHTTP) }
-        let port = parsed.port ?? (scheme == "https" ? 443 : 80)
-        let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        let addresses = Self.resolve(bareHost)
+        guard let (_, host, port) = Self.split(url) else { return .failure(.notHTTP) }
+        guard (1...65535).contains(port) else { return .failure(.badPort(port)) }
+        let addresses = Self.resolve(host)
         guard !addresses.isEmpty else { return .failure(.unresolvable(host: host)) }
         if !allowPrivate, let bad = addresses.first(where: \.isPrivateOrLocal) {
             return .failure(.privateAddress(host: host, address: bad.description))
         }
         let list = addresses.map { $0.isIPv4 ? $0.description : "[\($0.description)]" }.joined(separator: ",")
-        return .success("\(bareHost):\(port):\(list)")
+        let pinnedHost = host.contains(":") ? "[\(host)]" : host
+        return .success("\(pinnedHost):\(port):\(list)")
     }
 
     public func probe(_ url: String) -> ProbeResult {

@@ -203,3 +203,23 @@ import Testing
         #expect(try await api.get("/api/monitor/performance?stream=nope").status == 400)
     }
 }
+
+/// Schemathesis generates requests from the OpenAPI document and checks every answer against it.
+@Suite struct OpenAPIConformanceTests {
+    @Test func schemathesisFindsNoServerErrorsAndNoSchemaViolations() async throws {
+        let schemathesis = try Tools.require("schemathesis")
+        let setup = try SharedStreamingTests.Setup()
+        let viewers = [try setup.viewer("a"), try setup.viewer("a"), try setup.viewer("b")]
+        try await waitUntil { viewers.allSatisfy { $0.bodyCount > 10_000 } }
+        let base = "http://127.0.0.1:\(setup.app.port)"
+        let result = try await ChildProcess.run(schemathesis, [
+            "run", "\(base)/api/monitor/openapi.json", "--url", base, "--checks", "all",
+            "--max-examples", "25", "--workers", "1", "--seed", "20261126", "--no-color",
+        ], environment: ["PYTHONWARNINGS": "ignore"], timeout: .seconds(300))
+        let report = result.stdout + result.stderr
+        #expect(result.status == 0, "\(report.suffix(4000))")
+        #expect(report.contains("Tested: 13"), "every operation was exercised")
+        let summary = report.split(separator: "\n").first { $0.contains("generated") && $0.contains("passed") }.map(String.init) ?? "no summary"
+        print("schemathesis: \(summary.trimmingCharacters(in: .whitespaces))")
+    }
+}

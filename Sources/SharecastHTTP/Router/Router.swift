@@ -37,19 +37,31 @@ public struct Router: Sendable {
         case notFound
     }
 
+    /// Among the routes whose pattern matches, only the most specific (most literal segments)
+    /// count: `POST /streams/test` shadows `GET /streams/:id` for that path, so a `GET` of it is
+    /// 405 with `Allow: POST` rather than a lookup of a stream called "test".
     public func resolve(method: String, path: String) -> Resolution {
         let requested = path.split(separator: "/", omittingEmptySubsequences: true)
         // HEAD is GET without the body; MHD drops the body for us.
         let effective = method == "HEAD" ? "GET" : method
-        var allowed: [String] = []
+        var candidates: [(route: Route, parameters: [String: String])] = []
         for route in routes {
             guard let parameters = Self.match(route.segments, requested) else { continue }
+            candidates.append((route, parameters))
+        }
+        let best = candidates.map { Self.literals($0.route.segments) }.max() ?? 0
+        var allowed: [String] = []
+        for (route, parameters) in candidates where Self.literals(route.segments) == best {
             if route.method == effective {
                 return .matched(Match(name: route.name, handler: route.handler, parameters: parameters))
             }
-            allowed.append(route.method)
+            if !allowed.contains(route.method) { allowed.append(route.method) }
         }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    static func literals(_ segments: [Substring]) -> Int {
+        segments.count { $0.first != ":" && $0 != "*" }
     }
 
     static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {
