@@ -58,6 +58,42 @@ public struct HTTPFetcher: Sendable {
     }
 }
 
+extension HTTPFetcher {
+    /// A response of any status.
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+    }
+
+    /// One request with any method; unlike `fetch`, a non-2xx status is a response, not an error
+    /// (the CLI shows the server's JSON error). Transport failures throw.
+    public func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws(FetchError) -> Response {
+        guard let curl = CurlEasy() else { throw FetchError(url: url, reason: "libcurl could not be initialised") }
+        let sink = FetchSink(limit: maxBytes)
+        curl.set(CURLOPT_URL, url)
+        curl.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        curl.set(CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
+        curl.set(CURLOPT_TIMEOUT, timeoutSeconds)
+        curl.set(CURLOPT_USERAGENT, userAgent)
+        curl.set(CURLOPT_CUSTOMREQUEST, method)
+        var allHeaders = headers
+        if let body {
+            allHeaders.append(("Content-Type", "application/json"))
+            curl.set(CURLOPT_POSTFIELDSIZE, body.count)
+            _ = body.withUnsafeBytes { raw in shim_curl_setopt_pointer(curl.handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress)) }
+        } else if method == "POST" {
+            curl.set(CURLOPT_POSTFIELDSIZE, 0)
+            curl.set(CURLOPT_POST, 1)
+        }
+        curl.setHeaders(allHeaders)
+        _ = shim_curl_setopt_write_function(curl.handle, FetchSink.write)
+        _ = shim_curl_setopt_pointer(curl.handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
+        let code = withExtendedLifetime(sink) { curl_easy_perform(curl.handle) }
+        guard code == CURLE_OK else { throw FetchError(url: url, reason: curl.message(for: code)) }
+        return Response(status: curl.responseCode, body: sink.data)
+    }
+}
+
 /// Collects a response body up to a limit.
 final class FetchSink {
     var data: [UInt8] = []

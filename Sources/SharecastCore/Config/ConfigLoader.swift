@@ -30,7 +30,7 @@ public struct LoadedConfig: Sendable {
 /// once, each naming its place, so that nothing starts on a bad configuration.
 public enum ConfigLoader {
     /// Variables that are not settings but are read elsewhere, so they are not reported as unknown.
-    public static let otherVariables: Set<String> = ["SHARECAST_CONFIG", "SHARECAST_LOG_LEVEL", "SHARECAST_BIN"]
+    public static let otherVariables: Set<String> = ["SHARECAST_CONFIG", "SHARECAST_LOG_LEVEL", "SHARECAST_BIN", "SHARECAST_SERVER", "SHARECAST_API_TOKEN"]
 
     public static let embeddedSourceName = "<embedded default>"
 
