@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "SharecastEndToEndTests",
             dependencies: [
-                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastHTTP", "SharecastTS", "SharecastUpstream", "SharecastMetrics",
+                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastHTTP", "SharecastTS", "SharecastUpstream", "SharecastMetrics", "SharecastMonitor",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

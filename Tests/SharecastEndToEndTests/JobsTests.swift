@@ -78,6 +78,23 @@ import Testing
         }
     }
 
+    @Test func overTheDiskBudgetIdleStreamsAreStopped() async throws {
+        let setup = try SharedStreamingTests.Setup(configure: { config in
+            config.sharedStreaming.monitoring.bufferCheckInterval = 1
+            config.sharedStreaming.gracePeriod = 60
+            config.sharedStreaming.bufferSize = 1 << 20
+            // Room for one ring: a second running stream is one too many once it has no viewers.
+            config.sharedStreaming.bufferDiskBudget = (1 << 20) + 1000
+        })
+        let watcher = try setup.viewer("a")
+        let leaving = try setup.viewer("b")
+        try await waitUntil { watcher.bodyCount > 10_000 && leaving.bodyCount > 10_000 }
+        leaving.close()
+        try await waitUntil(timeout: .seconds(5)) { setup.stream("b") == nil }
+        // The stream with a viewer stays, over budget or not.
+        #expect(setup.stream("a")?.clientCount == 1)
+    }
+
     @Test func aJobThatThrowsIsCountedAndRetried() async throws {
         final class Attempts: @unchecked Sendable {
             var count = 0

@@ -11,6 +11,12 @@ public struct HostFigures: Sendable, Equatable {
         public var totalBytes: Double
         public var freeBytes: Double
         public var freeRatio: Double { totalBytes > 0 ? freeBytes / totalBytes : 0 }
+
+        public init(path: String, totalBytes: Double, freeBytes: Double) {
+            self.path = path
+            self.totalBytes = totalBytes
+            self.freeBytes = freeBytes
+        }
     }
 
     public var load1 = 0.0, load5 = 0.0, load15 = 0.0
@@ -21,6 +27,8 @@ public struct HostFigures: Sendable, Equatable {
     public var maxFileDescriptors = 0
     public var bufferDisk: Disk?
     public var databaseDisk: Disk?
+
+    public init() {}
 
     /// `bufferPath` and `databasePath` name the directories (or files) whose file systems to report.
     public static func current(bufferPath: String?, databasePath: String?) -> HostFigures {
