@@ -74,6 +74,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "SharecastRules", dependencies: ["SharecastCore", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "SharecastMonitor",
             dependencies: [
@@ -96,6 +97,7 @@ let package = Package(
         .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
         .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),
         .testTarget(name: "SharecastMetricsTests", dependencies: ["SharecastMetrics"]),
+        .testTarget(name: "SharecastRulesTests", dependencies: ["SharecastRules"]),
         .testTarget(name: "SharecastUpstreamTests", dependencies: ["SharecastUpstream"]),
         .testTarget(name: "SharecastStreamingTests", dependencies: ["SharecastStreaming", "SharecastTS", "SharecastHTTP"]),
         .testTarget(

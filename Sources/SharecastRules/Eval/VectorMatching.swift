@@ -1,0 +1,70 @@
+/// Binary operators between two instant vectors, as the Prometheus engine matches them.
+enum VectorMatching {
+    /// The key two samples must share to match.
+    static func signature(_ labels: Labels, _ modifiers: BinaryModifiers) -> String {
+        if modifiers.on == true { return labels.signature(including: modifiers.matchingLabels) }
+        return labels.signature(excluding: Set(modifiers.matchingLabels).union(["__name__"]))
+    }
+
+    static func set(_ op: BinaryOp, _ left: [Sample], _ right: [Sample], _ modifiers: BinaryModifiers) -> [Sample] {
+        let rightSigs = Set(right.map { signature($0.labels, modifiers) })
+        switch op {
+        case .and: return left.filter { rightSigs.contains(signature($0.labels, modifiers)) }
+        case .unless: return left.filter { !rightSigs.contains(signature($0.labels, modifiers)) }
+        default:
+            let leftSigs = Set(left.map { signature($0.labels, modifiers) })
+            return left + right.filter { !leftSigs.contains(signature($0.labels, modifiers)) }
+        }
+    }
+
+    static func binary(_ op: BinaryOp, _ left: [Sample], _ right: [Sample], _ modifiers: BinaryModifiers) throws(PromQLError) -> [Sample] {
+        // With group_right the right side is the "many" side: swap, then swap values back for the op.
+        let (many, one) = modifiers.card == .oneToMany ? (right, left) : (left, right)
+        var oneBySig: [String: Sample] = [:]
+        for sample in one {
+            let sig = signature(sample.labels, modifiers)
+            if oneBySig[sig] != nil {
+                let side = modifiers.card == .oneToMany ? "left" : "right"
+                throw PromQLError("found duplicate series for the match group \(sample.labels.promString) on the \(side) hand-side of the operation; many-to-many matching not allowed: matching labels must be unique on one side")
+            }
+            oneBySig[sig] = sample
+        }
+        let dropName = !op.isComparison || modifiers.returnBool
+        var result: [Sample] = []
+        var matchedSigs = Set<String>(), outputSigs = Set<String>()
+        for sample in many {
+            let sig = signature(sample.labels, modifiers)
+            guard let other = oneBySig[sig] else { continue }
+            var (a, b) = (sample.value, other.value)
+            if modifiers.card == .oneToMany { (a, b) = (b, a) }
+            let (computed, keep) = Evaluator.apply(op, a, b)
+            var value = computed
+            if modifiers.returnBool {
+                value = keep ? 1 : 0
+            } else if !keep {
+                continue
+            }
+            var labels = sample.labels
+            if dropName { labels["__name__"] = nil }
+            if modifiers.card == .oneToOne {
+                if modifiers.on == true {
+                    labels = labels.filter { modifiers.matchingLabels.contains($0.key) }
+                } else {
+                    for name in modifiers.matchingLabels { labels[name] = nil }
+                }
+                if !matchedSigs.insert(sig).inserted {
+                    throw PromQLError("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
+                }
+            } else {
+                for name in modifiers.include {
+                    labels[name] = other.labels[name]
+                }
+                if !outputSigs.insert(labels.signature()).inserted {
+                    throw PromQLError("multiple matches for labels: grouping labels must ensure unique matches")
+                }
+            }
+            result.append(Sample(labels: labels, value: value))
+        }
+        return result
+    }
+}
