@@ -156,6 +156,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     public func sourceEvent(_ event: SourceEvent) {
         switch event {
         case let .connected(url):
+            counters.onBackup.store(url != channel.urls.first, ordering: .relaxed)
             let wasRestart = state.withLock { state -> Bool in
                 defer { state.connected = true }
                 if state.status == .starting { state.status = state.clients.isEmpty ? .idle : .active }

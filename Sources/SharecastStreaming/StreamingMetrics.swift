@@ -21,6 +21,8 @@ public final class ChannelCounters: Sendable {
     let syncLosses = Atomic<UInt64>(0)
     let stalls = Atomic<UInt64>(0)
     let bitrate = Atomic<Int64>(0)
+    /// True while the upstream in use is a backup URL (not the channel's first).
+    let onBackup = Atomic<Bool>(false)
     /// One per `UpstreamFailure.Kind.allCases`, in that order.
     let upstreamErrors: [Counter]
 
@@ -166,6 +168,9 @@ public final class StreamingMetrics: Sendable {
             Double(channel.bitrate.load(ordering: .relaxed)) / 8
         }
         counter("sharecast_stream_stalls", "Times the upstream sent nothing for more than 3 s.") { $0.stalls.load(ordering: .relaxed) }
+        gauge("sharecast_stream_upstream_backup", "1 while the channel streams from a backup URL rather than its primary.") { channel, _ in
+            channel.onBackup.load(ordering: .relaxed) ? 1 : 0
+        }
     }
 
     /// `sharecast_streams{state}`: running sessions by state.

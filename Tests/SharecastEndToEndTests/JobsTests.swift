@@ -72,9 +72,9 @@ import Testing
 
         let scrape = String(decoding: try await APIClient(port: setup.app.port).get("/metrics").body, as: UTF8.self)
         for job in ["cleanup", "monitor_update", "buffer_management", "retention"] {
-            let line = scrape.split(separator: "\n").first { $0.hasPrefix(#"sharecast_job_runs_total{job="\#(job)",result="success"}"#) }
+            let line = scrape.split(separator: "\n").first { $0.hasPrefix(#"sharecast_job_runs_total{job_name="\#(job)",result="success"}"#) }
             #expect((line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0) >= 1, "\(job) ran")
-            #expect(scrape.contains(#"sharecast_job_last_success_timestamp_seconds{job="\#(job)"} 17"#), "\(job) succeeded")
+            #expect(scrape.contains(#"sharecast_job_last_success_timestamp_seconds{job_name="\#(job)"} 17"#), "\(job) succeeded")
         }
     }
 
@@ -112,7 +112,7 @@ import Testing
         try await waitUntil { attempts.count >= 4 }
         scheduler.stop()
         let text = registry.exposeText(.prometheus)
-        #expect(text.contains(#"sharecast_job_runs_total{job="flaky",result="failure"} 2"#))
-        #expect(text.contains(#"sharecast_job_runs_total{job="flaky",result="success"} \#(attempts.count - 2)"#))
+        #expect(text.contains(#"sharecast_job_runs_total{job_name="flaky",result="failure"} 2"#))
+        #expect(text.contains(#"sharecast_job_runs_total{job_name="flaky",result="success"} \#(attempts.count - 2)"#))
     }
 }

@@ -208,6 +208,9 @@ import Testing
         #expect(stream.restartCount >= 1 && stream.errorCount >= 1)
         #expect(stream.sourceURL.hasSuffix("/a.ts"))
         #expect(setup.origin.counts.connectionsServed == 1)
+        // The metrics say the channel runs on its backup.
+        let scrape = String(decoding: try await APIClient(port: setup.app.port).get("/metrics").body, as: UTF8.self)
+        #expect(scrape.contains(#"sharecast_stream_upstream_backup{channel="a"} 1"#))
     }
 
     @Test func anUpstreamThatNeverComesBackEndsTheSessionWithError() async throws {

@@ -36,13 +36,13 @@ final class JobScheduler: Sendable {
             Entry(
                 job: job,
                 succeeded: registry.counter("sharecast_job_runs", help: "Background job runs, by job and result.",
-                                            labels: [("job", job.name), ("result", "success")]),
+                                            labels: [("job_name", job.name), ("result", "success")]),
                 failed: registry.counter("sharecast_job_runs", help: "Background job runs, by job and result.",
-                                         labels: [("job", job.name), ("result", "failure")]),
+                                         labels: [("job_name", job.name), ("result", "failure")]),
                 lastSuccess: registry.gauge("sharecast_job_last_success_timestamp_seconds", help: "When the job last succeeded (0: not yet).",
-                                            unit: "seconds", labels: [("job", job.name)]),
+                                            unit: "seconds", labels: [("job_name", job.name)]),
                 duration: registry.histogram("sharecast_job_duration_seconds", help: "How long a job run took.", unit: "seconds",
-                                             bounds: [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120], labels: [("job", job.name)])
+                                             bounds: [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120], labels: [("job_name", job.name)])
             )
         }
     }

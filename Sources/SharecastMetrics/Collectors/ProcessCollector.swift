@@ -33,6 +33,9 @@ public enum ProcessCollector {
         if let available = memAvailableCache.value(maxAge: 1, compute: memAvailable) {
             gauge(&writer, "sharecast_host_memory_available_bytes", "Memory available for new work on the host (MemAvailable).", "bytes", available)
         }
+        if let total = memoryTotal {
+            gauge(&writer, "sharecast_host_memory_total_bytes", "The host's memory (MemTotal).", "bytes", total)
+        }
         var load = 0.0
         if getloadavg(&load, 1) == 1 {
             gauge(&writer, "sharecast_host_load1", "The host's one-minute load average.", nil, load)
@@ -42,6 +45,8 @@ public enum ProcessCollector {
             if statvfs(bufferPath, &info) == 0 {
                 gauge(&writer, "sharecast_buffer_disk_free_bytes", "Free space on the file system of shared_streaming.buffer_path.",
                       "bytes", Double(info.f_bavail) * Double(info.f_frsize))
+                gauge(&writer, "sharecast_buffer_disk_size_bytes", "Size of the file system of shared_streaming.buffer_path.",
+                      "bytes", Double(info.f_blocks) * Double(info.f_frsize))
             }
         }
     }
@@ -99,6 +104,9 @@ public enum ProcessCollector {
     }
 
     static let memAvailableCache = CachedValue<Double>()
+
+    /// Read once: the host's memory does not change while the process runs.
+    static let memoryTotal: Double? = readSmallFile("/proc/meminfo").flatMap { HostFigures.meminfoField($0, "MemTotal:") }
 
     static func memAvailable() -> Double? {
         guard let text = readSmallFile("/proc/meminfo") else { return nil }

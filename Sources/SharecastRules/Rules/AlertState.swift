@@ -1,0 +1,155 @@
+/// One alert of an alerting rule: a label set the rule's expression returned.
+public struct Alert: Sendable, Equatable {
+    public enum State: String, Sendable { case inactive, pending, firing }
+
+    public var labels: Labels
+    public var annotations: [String: String]
+    public var state: State
+    public var value: Double
+    /// Milliseconds since the epoch.
+    public var activeAt: Int64
+    public var firedAt: Int64?
+    public var resolvedAt: Int64?
+    var keepFiringSince: Int64?
+}
+
+/// The state of one group's rules across evaluations: each alerting rule's active alerts, and
+/// the last error or duration of each rule.
+public final class GroupState: @unchecked Sendable {
+    public let group: RuleGroup
+    /// Per rule (by index), alerts by label signature.
+    public internal(set) var alerts: [[String: Alert]]
+    public internal(set) var lastErrors: [String?]
+    public internal(set) var lastEvaluation: Int64?
+    public internal(set) var lastDurationSeconds = 0.0
+    public internal(set) var ruleDurations: [Double]
+
+    /// Resolved alerts are kept (and sent as resolved) for this long.
+    static let resolvedRetention: Int64 = 15 * 60_000
+
+    public init(group: RuleGroup) {
+        self.group = group
+        alerts = Array(repeating: [:], count: group.rules.count)
+        lastErrors = Array(repeating: nil, count: group.rules.count)
+        ruleDurations = Array(repeating: 0, count: group.rules.count)
+    }
+
+    /// Carries alert state over from the same rule (same name, expression and labels) of a
+    /// previous load, so a reload does not restart `for:` timers.
+    public func inherit(from previous: GroupState) {
+        for (index, rule) in group.rules.enumerated() {
+            if let match = previous.group.rules.firstIndex(where: { $0.name == rule.name && $0.query.text == rule.query.text && $0.labels == rule.labels }) {
+                alerts[index] = previous.alerts[match]
+            }
+        }
+    }
+
+    /// Evaluates every rule at `time`; recording results and `ALERTS` go into `store`, which the
+    /// following rules of the group already see.
+    public func evaluate(at time: Int64, source: any SeriesSource, store: SampleStore, externalLabels: Labels = [:]) {
+        let started = ContinuousClock.now
+        let evaluator = Evaluator(source: source)
+        for (index, rule) in group.rules.enumerated() {
+            let ruleStarted = ContinuousClock.now
+            do {
+                let samples: [Sample]
+                switch try evaluator.evaluate(rule.query, at: time) {
+                case let .vector(found): samples = found
+                case let .scalar(value): samples = [Sample(labels: [:], value: value)]
+                default: throw PromQLError("the expression must give a vector or a scalar")
+                }
+                switch rule.kind {
+                case let .record(name):
+                    var seen = Set<String>()
+                    for sample in samples {
+                        var labels = sample.labels
+                        labels["__name__"] = name
+                        for (key, value) in rule.labels { labels[key] = value }
+                        guard seen.insert(labels.signature()).inserted else {
+                            throw PromQLError("vector contains metrics with the same labelset after applying rule labels")
+                        }
+                        store.append(labels, Point(t: time, v: sample.value))
+                    }
+                case let .alert(name):
+                    try evaluateAlert(index, name, rule, samples, time, externalLabels)
+                    for alert in alerts[index].values where alert.state != .inactive {
+                        var labels = alert.labels
+                        labels["__name__"] = "ALERTS"
+                        labels["alertstate"] = alert.state.rawValue
+                        store.append(labels, Point(t: time, v: 1))
+                        var forState = alert.labels
+                        forState["__name__"] = "ALERTS_FOR_STATE"
+                        store.append(forState, Point(t: time, v: Double(alert.activeAt) / 1000))
+                    }
+                }
+                lastErrors[index] = nil
+            } catch {
+                lastErrors[index] = "\(error)"
+            }
+            ruleDurations[index] = (ContinuousClock.now - ruleStarted).secondsValue
+        }
+        lastEvaluation = time
+        lastDurationSeconds = (ContinuousClock.now - started).secondsValue
+    }
+
+    func evaluateAlert(_ index: Int, _ name: String, _ rule: Rule, _ samples: [Sample], _ time: Int64, _ externalLabels: Labels) throws(PromQLError) {
+        var present = Set<String>()
+        for sample in samples {
+            let base = sample.labels.droppingName
+            var labels = base
+            for (key, template) in rule.labelTemplates {
+                labels[key] = template.expand(labels: base, value: sample.value, externalLabels: externalLabels)
+            }
+            labels["alertname"] = name
+            let annotations = rule.annotationTemplates.mapValues { $0.expand(labels: base, value: sample.value, externalLabels: externalLabels) }
+            let key = labels.signature()
+            guard present.insert(key).inserted else {
+                throw PromQLError("vector contains metrics with the same labelset after applying alert labels")
+            }
+            if var existing = alerts[index][key], existing.state != .inactive {
+                existing.value = sample.value
+                existing.annotations = annotations
+                existing.keepFiringSince = nil
+                alerts[index][key] = existing
+                continue
+            }
+            alerts[index][key] = Alert(labels: labels, annotations: annotations, state: .pending, value: sample.value, activeAt: time)
+        }
+        for key in Array(alerts[index].keys) {
+            guard var alert = alerts[index][key] else { continue }
+            if !present.contains(key) {
+                var keepFiring = false
+                if alert.state == .firing, rule.keepFiringFor > 0 {
+                    if alert.keepFiringSince == nil { alert.keepFiringSince = time }
+                    if let since = alert.keepFiringSince, time - since < rule.keepFiringFor { keepFiring = true }
+                }
+                if alert.state == .pending || (alert.resolvedAt.map { time - $0 > Self.resolvedRetention } ?? false) {
+                    alerts[index][key] = nil
+                    continue
+                }
+                if alert.state != .inactive, !keepFiring {
+                    alert.state = .inactive
+                    alert.resolvedAt = time
+                }
+                alerts[index][key] = alert
+                if !keepFiring { continue }
+            }
+            if alert.state == .pending, time - alert.activeAt >= rule.holdDuration {
+                alert.state = .firing
+                alert.firedAt = time
+            }
+            alerts[index][key] = alert
+        }
+    }
+
+    /// Alerts of all rules that are pending or firing.
+    public var activeAlerts: [(rule: Rule, alert: Alert)] {
+        group.rules.indices.flatMap { index in
+            alerts[index].values.filter { $0.state != .inactive }.map { (group.rules[index], $0) }
+        }
+    }
+}
+
+extension Duration {
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
