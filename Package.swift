@@ -85,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "sharecast",
             dependencies: [
-                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastUpstream",
+                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastUpstream", "SharecastRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

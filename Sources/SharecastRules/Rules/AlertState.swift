@@ -23,6 +23,9 @@ public final class GroupState: @unchecked Sendable {
     public internal(set) var lastEvaluation: Int64?
     public internal(set) var lastDurationSeconds = 0.0
     public internal(set) var ruleDurations: [Double]
+    /// The series each rule wrote at its last evaluation: those it does not write again get a
+    /// staleness marker, as Prometheus writes them, so they vanish from instant queries at once.
+    var written: [[String: Labels]]
 
     /// Resolved alerts are kept (and sent as resolved) for this long.
     static let resolvedRetention: Int64 = 15 * 60_000
@@ -32,6 +35,7 @@ public final class GroupState: @unchecked Sendable {
         alerts = Array(repeating: [:], count: group.rules.count)
         lastErrors = Array(repeating: nil, count: group.rules.count)
         ruleDurations = Array(repeating: 0, count: group.rules.count)
+        written = Array(repeating: [:], count: group.rules.count)
     }
 
     /// Carries alert state over from the same rule (same name, expression and labels) of a
@@ -51,6 +55,17 @@ public final class GroupState: @unchecked Sendable {
         let evaluator = Evaluator(source: source)
         for (index, rule) in group.rules.enumerated() {
             let ruleStarted = ContinuousClock.now
+            var output: [String: Labels] = [:]
+            func write(_ labels: Labels, _ value: Double) {
+                output[labels.signature()] = labels
+                store.append(labels, Point(t: time, v: value))
+            }
+            defer {
+                for (key, labels) in written[index] where output[key] == nil {
+                    store.append(labels, Point(t: time, v: StaleMarker.value))
+                }
+                written[index] = output
+            }
             do {
                 let samples: [Sample]
                 switch try evaluator.evaluate(rule.query, at: time) {
@@ -68,7 +83,7 @@ public final class GroupState: @unchecked Sendable {
                         guard seen.insert(labels.signature()).inserted else {
                             throw PromQLError("vector contains metrics with the same labelset after applying rule labels")
                         }
-                        store.append(labels, Point(t: time, v: sample.value))
+                        write(labels, sample.value)
                     }
                 case let .alert(name):
                     try evaluateAlert(index, name, rule, samples, time, externalLabels)
@@ -76,10 +91,10 @@ public final class GroupState: @unchecked Sendable {
                         var labels = alert.labels
                         labels["__name__"] = "ALERTS"
                         labels["alertstate"] = alert.state.rawValue
-                        store.append(labels, Point(t: time, v: 1))
+                        write(labels, 1)
                         var forState = alert.labels
                         forState["__name__"] = "ALERTS_FOR_STATE"
-                        store.append(forState, Point(t: time, v: Double(alert.activeAt) / 1000))
+                        write(forState, Double(alert.activeAt) / 1000)
                     }
                 }
                 lastErrors[index] = nil

@@ -62,7 +62,7 @@ struct Template: Sendable {
         for segment in splitOutsideQuotes(trimmed, "|") {
             let words = try tokenize(segment)
             guard let first = words.first else { throw PromQLError("empty command in template") }
-            if case let .string(name) = first.kind, first.bare {
+            if case let .string(name) = first.kind, first.bare, !name.hasPrefix("$"), !name.hasPrefix(".") {
                 guard functions.contains(name) else { throw PromQLError("template function \"\(name)\" is not supported") }
                 commands.append(Command(function: name, arguments: try words.dropFirst().map(operand)))
             } else {

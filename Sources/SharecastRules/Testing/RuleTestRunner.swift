@@ -9,6 +9,7 @@ public enum RuleTestRunner {
     struct TestFile: Decodable {
         var ruleFiles: [String]?
         var evaluationInterval: String?
+        var groupEvalOrder: [String]?
         var tests: [TestGroup]?
 
         enum CodingKeys: String, CodingKey {
@@ -19,6 +20,7 @@ public enum RuleTestRunner {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             ruleFiles = try container.decodeIfPresent([String].self, forKey: .ruleFiles)
             evaluationInterval = try container.decodeIfPresent(String.self, forKey: .evaluationInterval)
+            groupEvalOrder = try container.decodeIfPresent([String].self, forKey: .groupEvalOrder)
             tests = try container.decodeIfPresent([TestGroup].self, forKey: .tests)
         }
     }
@@ -101,11 +103,22 @@ public enum RuleTestRunner {
             let path = pattern.hasPrefix("/") ? pattern : directory.appendingPathComponent(pattern).path
             return Glob.expand(path)
         }
-        let groups: [RuleGroup]
+        var groups: [RuleGroup]
         do {
             groups = try RuleFileLoader.load(paths: ruleFiles)
         } catch {
             return Outcome(file: file, failures: error.errors.map(\.description))
+        }
+        // group_eval_order first, in its order; the rest after, in file order.
+        if let order = testFile.groupEvalOrder {
+            for name in order where !groups.contains(where: { $0.name == name }) {
+                return Outcome(file: file, failures: ["group_eval_order names \"\(name)\", which no rule file defines"])
+            }
+            groups = groups.enumerated().sorted { a, b in
+                let x = order.firstIndex(of: a.element.name) ?? order.count + a.offset
+                let y = order.firstIndex(of: b.element.name) ?? order.count + b.offset
+                return x < y
+            }.map(\.element)
         }
         guard let evalInterval = duration(testFile.evaluationInterval ?? "1m") else {
             return Outcome(file: file, failures: ["evaluation_interval is not a duration"])

@@ -1,0 +1,113 @@
+import Foundation
+import SharecastRules
+import Testing
+
+/// The shipped rule files, checked by promtool and by Sharecast alike, and bad rule files.
+@Suite struct RuleFilesTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func files(_ directory: String, suffix: String = ".yml") throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(directory)").filter { $0.hasSuffix(suffix) }.sorted().map { "\(root)/\(directory)/\($0)" }
+    }
+
+    @Test func promtoolAndSharecastBothPassTheShippedRulesAndTests() async throws {
+        let promtool = try Tools.require("promtool")
+        let rules = try Self.files("alerts"), tests = try Self.files("alerts/tests")
+        #expect(!rules.isEmpty && !tests.isEmpty)
+        let check = try await ChildProcess.run(promtool, ["check", "rules"] + rules)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let promtoolTests = try await ChildProcess.run(promtool, ["test", "rules"] + tests)
+        #expect(promtoolTests.status == 0, "\(promtoolTests.stdout)\(promtoolTests.stderr)")
+        let ours = try await ChildProcess.run(Tools.sharecast, ["rules", "test"] + tests)
+        #expect(ours.status == 0, "\(ours.stdout)\(ours.stderr)")
+        #expect(ours.stdout.contains("SUCCESS"))
+        let ourCheck = try await ChildProcess.run(Tools.sharecast, ["rules", "check"] + rules)
+        #expect(ourCheck.status == 0 && ourCheck.stdout.contains("SUCCESS: 18 rules found"), "\(ourCheck.stdout)\(ourCheck.stderr)")
+    }
+
+    /// A wrong expectation fails in both tools: the runner can fail.
+    @Test func aWrongExpectationFailsInBothTools() async throws {
+        let directory = try TemporaryDirectory()
+        let rules = try directory.write("r.yml", """
+            groups:
+              - name: g
+                rules:
+                  - alert: High
+                    expr: x > 5
+                    for: 2m
+                    labels: {severity: warning}
+                    annotations: {summary: "x is {{ $value }} on {{ $labels.instance }}"}
+            """)
+        _ = rules
+        let test = try directory.write("t.yml", """
+            rule_files: [r.yml]
+            evaluation_interval: 1m
+            tests:
+              - interval: 1m
+                input_series:
+                  - series: 'x{instance="i"}'
+                    values: '1 7 7 7 7'
+                alert_rule_test:
+                  - eval_time: 2m
+                    alertname: High
+                    exp_alerts:
+                      - exp_labels: {severity: warning, instance: i}
+                        exp_annotations: {summary: "x is 7 on i"}
+            """)
+        let promtool = try await ChildProcess.run(try Tools.require("promtool"), ["test", "rules", test])
+        let ours = try await ChildProcess.run(Tools.sharecast, ["rules", "test", test])
+        #expect(promtool.status == 1 && ours.status == 1)
+        #expect(ours.stdout.contains("alertname: High, time: 2m"))
+        // At 3m it fires (pending from 1m, for 2m), in both.
+        let fixed = try directory.write("t.yml", (try String(contentsOfFile: test, encoding: .utf8)).replacingOccurrences(of: "eval_time: 2m", with: "eval_time: 3m"))
+        #expect(try await ChildProcess.run(try Tools.require("promtool"), ["test", "rules", fixed]).status == 0)
+        #expect(try await ChildProcess.run(Tools.sharecast, ["rules", "test", fixed]).status == 0)
+    }
+
+    @Test func badRuleFilesAreReportedWithTheirPlace() throws {
+        func problems(_ text: String) -> [String] {
+            RuleFileLoader.parse(text, file: "bad.yml").1.map(\.description)
+        }
+        #expect(problems("groups:\n  - name: g\n    rules: [\n") == ["bad.yml:4:1: invalid YAML: did not find expected node content while parsing a flow node"])
+        #expect(problems("""
+            groups:
+              - name: g
+                rules:
+                  - alert: A
+                    expr: rate(x[5m]
+            """) == [#"bad.yml:5:15: group "g", rule "A": expr: column 11: expected ")", found end of expression"#])
+        #expect(problems("""
+            groups:
+              - name: g
+                rules:
+                  - record: r
+                    expr: holt_winters(x[5m], 0.1, 0.1)
+            """) == [#"bad.yml:5:15: group "g", rule "r": expr: column 1: function "holt_winters" is not supported"#])
+        #expect(problems("""
+            groups:
+              - name: g
+                rules:
+                  - record: r
+                    expr: x
+              - name: g
+                rules:
+                  - record: s
+                    expr: y
+            """) == [#"bad.yml:6:5: group "g": group name "g" is repeated in the same file"#])
+        #expect(problems("""
+            groups:
+              - name: g
+                rules:
+                  - alert: A
+                    expr: sum(rate(x[5m:1m]))
+            """) == [#"bad.yml:5:15: group "g", rule "A": expr: column 14: subqueries are not supported"#])
+        #expect(problems("""
+            groups:
+              - name: g
+                rules:
+                  - alert: A
+                    expr: x
+                    annotations: {summary: "{{ if $value }}x{{ end }}"}
+            """) == [#"bad.yml:6:22: group "g", rule "A": annotation summary: template action "if" is not supported"#])
+    }
+}

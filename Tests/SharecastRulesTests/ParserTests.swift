@@ -1,0 +1,43 @@
+import Testing
+@testable import SharecastRules
+
+@Suite struct ParserTests {
+    @Test func tokensCarryTheirColumns() throws {
+        let tokens = try Lexer.tokens("sum(rate(x[5m:1m]))")
+        #expect(tokens.map(\.column) == [1, 4, 5, 9, 10, 11, 12, 14, 15, 17, 18, 19, 20])
+        #expect(Lexer.parseDuration("1h30m") == 5_400_000 && Lexer.parseDuration("100ms") == 100 && Lexer.parseDuration("30m1h") == nil)
+    }
+
+    static func value(_ text: String) throws -> Double? {
+        guard case let .scalar(value) = try Evaluator(source: SampleStore()).evaluate(try Query(text), at: 0) else { return nil }
+        return value
+    }
+
+    @Test func precedenceAndAssociativityFollowPromQL() throws {
+        #expect(try Self.value("-2 ^ 2") == -4)
+        #expect(try Self.value("2 ^ 3 ^ 2") == 512)
+        #expect(try Self.value("1 + 2 * 3") == 7)
+        #expect(try Self.value("10 - 4 - 3") == 3)
+        #expect(try Self.value("1 < bool 2 + 1") == 1)
+        #expect(try Self.value("7 % 4 * 2") == 6)
+    }
+
+    @Test func constructsOutsideTheSubsetAreRefusedByName() {
+        for (text, message) in [
+            ("x[5m:1m]", "subqueries are not supported"),
+            ("x @ 100", "the @ modifier is not supported"),
+            ("count_values(\"v\", x)", "function \"count_values\" is not supported"),
+            ("1 > 2", "comparisons between scalars need the bool modifier"),
+            ("rate(x)", "argument 1 of rate must be a range vector, got instant vector"),
+            ("{job=~\".*\"}", "a selector without a metric name needs a matcher that does not match the empty string"),
+            ("x and 1", "set operator and needs instant vectors on both sides"),
+        ] {
+            #expect(throws: PromQLError.self, "\(text)") { try Query(text) }
+            do {
+                _ = try Query(text)
+            } catch {
+                #expect(error.message == message, "\(text)")
+            }
+        }
+    }
+}
