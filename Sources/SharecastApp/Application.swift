@@ -40,6 +40,7 @@ public final class Application: Sendable {
     let server: HTTPServer
     let loop: UpstreamLoop
     let jobs: JobScheduler
+    let alerting: AlertingService?
     let logger: Logger
     private let importer = PlaylistImporter()
     private let importAttempts = Atomic<Int>(0)
@@ -89,6 +90,12 @@ public final class Application: Sendable {
         jobs = JobScheduler(jobs: ServerJobs.make(config: config, sessions: sessions, database: database, cleanupLog: cleanupLog, health: health),
                             registry: metrics.registry, logger: logger)
         let jobs = self.jobs
+        let generatorURL = config.server.publicBaseURL.isEmpty
+            ? "http://\(Self.displayHost(config.server.listen)):\(config.server.port)/api/v1/alerts" : config.server.publicBaseURL + "/api/v1/alerts"
+        let alerting = config.alerting.enabled
+            ? AlertingService(config: config.alerting, registry: metrics.registry, generatorURL: generatorURL, logger: logger) : nil
+        self.alerting = alerting
+        alerting?.reload()
         let monitor = MonitorAPI(context: MonitorContext(
             sessions: sessions, database: database, bufferPath: bufferPath,
             channelName: { id in catalog.current.channels.first { $0.channel.id == id }?.channel.name },
@@ -98,6 +105,7 @@ public final class Application: Sendable {
                 }
                 return report
             },
+            alerts: { alerting?.monitorAlerts() ?? [] },
             probe: StreamProbe(allowPrivate: config.security.probePrivateNetworks)
         ))
 
@@ -110,6 +118,11 @@ public final class Application: Sendable {
         for route in monitor.routes {
             router.add(route.method, route.pattern, name: route.name, gate.api(route.access, route.handler))
         }
+        router.get("/api/v1/rules", name: "api_v1_rules", gate.api(.read) { _ in alerting?.rulesResponse() ?? AlertingService.json(["status": "success", "data": ["groups": []]]) })
+        router.get("/api/v1/alerts", name: "api_v1_alerts", gate.api(.read) { _ in alerting?.alertsResponse() ?? AlertingService.json(["status": "success", "data": ["alerts": []]]) })
+        router.add("POST", "/-/reload", name: "reload", gate.api(.write) { _ in
+            alerting?.reloadResponse() ?? .text("alerting is disabled; nothing to reload\n")
+        })
 
         var serverConfiguration = HTTPServer.Configuration(listen: config.server.listen, port: config.server.port)
         serverConfiguration.maxRequestBodyBytes = config.security.maxBodyBytes
@@ -129,6 +142,14 @@ public final class Application: Sendable {
         ])
         startPlaylistImports()
         jobs.start()
+        alerting?.start()
+    }
+
+    /// Re-reads the alert rule files (SIGHUP, `POST /-/reload`); invalid files leave the running
+    /// rules in place. Returns the problems, empty when the new rules are in use.
+    @discardableResult
+    public func reloadRules() -> [String] {
+        alerting?.reload() ?? []
     }
 
     /// Inline channels replace the `config` source; sources that left the configuration are emptied
@@ -182,6 +203,7 @@ public final class Application: Sendable {
     public func shutdown() {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         server.stopAccepting()
+        alerting?.stop()
         jobs.stop()
         sessions.shutdown()
         server.shutdown()

@@ -34,7 +34,13 @@ struct ServeCommand: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
+        // SIGHUP re-reads the alert rules, keeping the running ones when the new files are bad.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler { application.reloadRules() }
+        hangup.resume()
         termination.wait()
+        hangup.cancel()
         logger.info("shutting down")
         application.shutdown()
     }

@@ -34,15 +34,17 @@ import Testing
         #expect(try await authorised.get("/api/monitor/stats", headers: from("198.51.100.3")).status == 200)
         #expect(try await anonymous.get("/api/monitor/stats", headers: from("198.51.100.4").merging(["X-API-Key": "another-token-abcdefgh"]) { a, _ in a }).status == 200)
 
-        // Burst of 3, then 429 with Retry-After.
+        // A burst of 3, then 429 with Retry-After (the bucket refills one a second, so a few
+        // requests in a row find it empty however slow the machine).
         var statuses: [Int] = []
         var retryAfter: String?
-        for _ in 0..<4 {
+        for _ in 0..<8 {
             let reply = try await authorised.get("/api/monitor/stats", headers: from("203.0.113.9"))
             statuses.append(reply.status)
             retryAfter = reply.headers["retry-after"] ?? retryAfter
         }
-        #expect(statuses == [200, 200, 200, 429])
+        #expect(Array(statuses.prefix(3)) == [200, 200, 200])
+        #expect(statuses.contains(429))
         #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true)
 
         // A denied network, named by the trusted proxy in front.

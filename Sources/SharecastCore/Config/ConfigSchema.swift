@@ -20,6 +20,10 @@ enum ConfigSchema {
         case token
         /// An IP address or CIDR network.
         case cidr
+        /// A file path or glob.
+        case path
+        /// An http(s) URL.
+        case url
     }
 
     enum StringCheck: Equatable {
@@ -72,6 +76,12 @@ enum ConfigSchema {
             Setting(path: "shared_streaming.monitoring.buffer_check_interval", kind: .int(\.sharedStreaming.monitoring.bufferCheckInterval, 1...86_400, expectation: positive)),
             Setting(path: "shared_streaming.monitoring.retention_interval", kind: .int(\.sharedStreaming.monitoring.retentionInterval, 1...86_400 * 7, expectation: positive)),
             Setting(path: "shared_streaming.buffer_disk_budget", kind: .int(\.sharedStreaming.bufferDiskBudget, 0...Int.max, expectation: nonNegative)),
+            Setting(path: "alerting.enabled", kind: .bool(\.alerting.enabled)),
+            Setting(path: "alerting.rule_files", kind: .list(\.alerting.ruleFiles, .path)),
+            Setting(path: "alerting.evaluation_interval", kind: .int(\.alerting.evaluationInterval, 1...3600, expectation: positive)),
+            Setting(path: "alerting.alertmanagers", kind: .list(\.alerting.alertmanagers, .url)),
+            Setting(path: "alerting.resend_delay", kind: .int(\.alerting.resendDelay, 1...86_400, expectation: positive)),
+            Setting(path: "alerting.queue_capacity", kind: .int(\.alerting.queueCapacity, 1...1_000_000, expectation: positive)),
             Setting(path: "security.api_tokens", kind: .list(\.security.apiTokens, .token)),
             Setting(path: "security.metrics_token", kind: .string(\.security.metricsToken, .tokenOrEmpty)),
             Setting(path: "security.allow", kind: .list(\.security.allow, .cidr)),
@@ -160,6 +170,10 @@ enum ConfigSchema {
         switch check {
         case .token: validate(item, .tokenOrEmpty) ?? (item.isEmpty ? "expected a token of at least 16 characters" : nil)
         case .cidr: CIDR(item) == nil ? "expected an IP address or CIDR network such as 10.0.0.0/8, got \(quoted(item))" : nil
+        case .path: item.isEmpty ? "expected a file path" : nil
+        case .url:
+            (item.hasPrefix("http://") || item.hasPrefix("https://")) && !item.contains(where: \.isWhitespace)
+                ? nil : "expected an http(s) URL, got \(quoted(item))"
         }
     }
 

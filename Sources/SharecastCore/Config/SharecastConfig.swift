@@ -7,6 +7,7 @@ public struct SharecastConfig: Sendable, Equatable {
     public var database = DatabaseConfig()
     public var sharedStreaming = SharedStreamingConfig()
     public var security = SecurityConfig()
+    public var alerting = AlertingConfig()
     /// Provider playlists to import into the channel catalog.
     public var playlists: [PlaylistSource] = []
     /// Channels declared inline, in addition to those from playlists.
@@ -80,6 +81,21 @@ public struct MonitoringConfig: Sendable, Equatable {
     public var bufferCheckInterval = 600
     /// Seconds between runs of the stats retention job.
     public var retentionInterval = 3600
+}
+
+/// The alert rules Sharecast evaluates itself, and where it sends the alerts.
+public struct AlertingConfig: Sendable, Equatable {
+    public var enabled = true
+    /// Prometheus rule files (globs allowed), relative to the working directory.
+    public var ruleFiles = ["alerts/*.yml"]
+    /// Seconds between evaluations (and samples of Sharecast's own metrics).
+    public var evaluationInterval = 15
+    /// Alertmanager base URLs (`http://am:9093`); alerts go to their `/api/v2/alerts`.
+    public var alertmanagers: [String] = []
+    /// Seconds between re-sends of a firing alert.
+    public var resendDelay = 60
+    /// Notifications waiting for Alertmanager; the oldest are dropped (and counted) when full.
+    public var queueCapacity = 10_000
 }
 
 /// Who may use the API and streams, and how often.

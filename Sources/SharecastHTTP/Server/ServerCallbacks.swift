@@ -14,10 +14,13 @@ enum ServerCallbacks {
             if server.isStopping.load(ordering: .acquiring) { return MHD_Result.NO }
             let state = RequestState(method: String(cString: method), url: String(cString: url))
             requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
-            // A declared body over the cap is refused before any of it is read; MHD closes the
-            // connection after the answer instead of draining the upload.
+            // A declared body over the cap, from a client waiting for "100 Continue", is refused
+            // before it is sent. Other clients are already sending: answering now would reset
+            // their connection mid-upload, so their bodies are read and discarded, then refused.
             if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-               let length = Int(String(cString: declared)), length > server.configuration.maxRequestBodyBytes {
+               let length = Int(String(cString: declared)), length > server.configuration.maxRequestBodyBytes,
+               let expect = MHD_lookup_connection_value(connection, .HEADER_KIND, "Expect"),
+               String(cString: expect).lowercased() == "100-continue" {
                 state.bodyTooLarge = true
                 state.responded = true
                 return server.respond(to: state, connection: connection)

@@ -1,7 +1,7 @@
 /// Label sets of series and samples, `__name__` included.
 public typealias Labels = [String: String]
 
-extension Dictionary where Key == String, Value == String {
+public extension Dictionary where Key == String, Value == String {
     /// A key for grouping and matching: the labels sorted, joined with separators that cannot
     /// occur in label names.
     func signature(including names: [String]? = nil, excluding excluded: Set<String> = []) -> String {
@@ -15,7 +15,7 @@ extension Dictionary where Key == String, Value == String {
     }
 
     /// `{a="1", b="2"}` as Prometheus prints label sets (name first when present).
-    public var promString: String {
+    var promString: String {
         let name = self["__name__"] ?? ""
         let rest = filter { $0.key != "__name__" }.sorted { $0.key < $1.key }
             .map { "\($0.key)=\"\($0.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n"))\"" }
