@@ -131,10 +131,14 @@ import Testing
         try await waitUntil { viewers.allSatisfy { $0.bodyCount > 10_000 } }
 
         let port = try freePort()
+        // The shipped alert rules, loaded unchanged.
+        let rules = try RuleFilesTests.files("alerts").map { "\"\($0)\"" }.joined(separator: ", ")
         let config = try setup.directory.write("prometheus.yml", """
         global:
           scrape_interval: 1s
           scrape_timeout: 1s
+          evaluation_interval: 1s
+        rule_files: [\(rules)]
         scrape_configs:
           - job_name: sharecast
             static_configs:
@@ -177,6 +181,15 @@ import Testing
             .filter { $0.hasPrefix("prometheus_target_scrapes_sample_") || $0.hasPrefix("prometheus_target_scrapes_exceeded") }
         #expect(!rejected.isEmpty)
         #expect(rejected.allSatisfy { $0.hasSuffix(" 0") }, "\(rejected)")
+
+        // Prometheus loaded every group of alerts/ and evaluates its rules without errors.
+        let (rulesData, _) = try await URLSession.shared.data(from: URL(string: "\(api)/rules")!)
+        let groups = ((try JSONSerialization.jsonObject(with: rulesData) as? [String: Any])?["data"] as? [String: Any])?["groups"] as? [[String: Any]] ?? []
+        #expect(Set(groups.compactMap { $0["name"] as? String }) == ["sharecast.recording", "sharecast.alerts"])
+        let loadedRules = groups.flatMap { $0["rules"] as? [[String: Any]] ?? [] }
+        #expect(loadedRules.count == 18)
+        #expect(loadedRules.allSatisfy { ($0["health"] as? String) != "err" }, "\(loadedRules.filter { ($0["health"] as? String) == "err" })")
+        #expect(try await query("sharecast:clients:sum") == 3)
 
         // Let 30 s of scrapes pile up, measuring what the viewers receive meanwhile.
         let before = viewers.map(\.bodyCount)
