@@ -6,6 +6,8 @@ import Testing
         let tokens = try Lexer.tokens("sum(rate(x[5m:1m]))")
         #expect(tokens.map(\.column) == [1, 4, 5, 9, 10, 11, 12, 14, 15, 17, 18, 19, 20])
         #expect(Lexer.parseDuration("1h30m") == 5_400_000 && Lexer.parseDuration("100ms") == 100 && Lexer.parseDuration("30m1h") == nil)
+        #expect(Lexer.parseDuration("999999999999999999y") == nil)
+        #expect(try Self.value("2 ^ 64") == 18_446_744_073_709_551_616)
     }
 
     static func value(_ text: String) throws -> Double? {

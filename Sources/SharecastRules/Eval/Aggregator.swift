@@ -29,7 +29,8 @@ enum Aggregator {
             case .stdvar: result.append(Sample(labels: labels, value: variance(values)))
             case .quantile: result.append(Sample(labels: labels, value: quantile(parameter ?? .nan, values)))
             case .topk, .bottomk:
-                let k = Int(parameter ?? 0)
+                // Go's int64(NaN or ±Inf) is the minimum int64: no result, as here.
+                let k = parameter.map { $0.isFinite ? Int(max(-1, min($0, 1e9))) : 0 } ?? 0
                 guard k >= 1 else { continue }
                 // NaN sorts last for both; ties keep input order.
                 let sorted = members.enumerated().sorted { a, b in

@@ -132,7 +132,10 @@ enum Lexer {
             guard let unit = units.first(where: { rest.hasPrefix($0.0) && !(rest.hasPrefix("m") && $0.0 == "m" && rest.hasPrefix("ms")) }) else { return nil }
             guard unit.1 < lastUnit else { return nil }
             lastUnit = unit.1
-            total += amount * unit.1
+            let (scaled, overflow) = amount.multipliedReportingOverflow(by: unit.1)
+            let (sum, overflowSum) = total.addingReportingOverflow(scaled)
+            guard !overflow, !overflowSum else { return nil }
+            total = sum
             rest = rest.dropFirst(unit.0.count)
         }
         return total

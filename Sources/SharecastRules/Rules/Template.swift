@@ -307,7 +307,8 @@ enum GoFormat {
         if abs(v) >= 1 {
             var sign = ""
             if v < 0 { sign = "-"; v = -v }
-            let duration = Int64(v)
+            // Go converts an out-of-range float to the minimum int64 on amd64; do the same rather than trap.
+            let duration = v < 9.223372036854775807e18 ? Int64(v) : Int64.min
             let seconds = duration % 60, minutes = (duration / 60) % 60, hours = (duration / 3600) % 24, days = duration / 86_400
             if days != 0 { return "\(sign)\(days)d \(hours)h \(minutes)m \(seconds)s" }
             if hours != 0 { return "\(sign)\(hours)h \(minutes)m \(seconds)s" }
