@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "sharecast", targets: ["sharecast"]),
         .executable(name: "fanout-load", targets: ["fanout-load"]),
+        .executable(name: "rules-bench", targets: ["rules-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -93,6 +94,7 @@ let package = Package(
 
         // The benchmark's load client (C, epoll): `make bench` runs it against Sharecast and nginx.
         .executableTarget(name: "fanout-load", path: "Benchmarks/FanoutLoad"),
+        .executableTarget(name: "rules-bench", dependencies: ["SharecastRules"], path: "Benchmarks/RulesBench"),
 
         .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
         .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),

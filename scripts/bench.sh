@@ -13,11 +13,12 @@ CLIENTS=${BENCH_CLIENTS:-"100 500 1000 1500"}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
 # Which parts run (all by default): fanout join unpaced metrics.
-PARTS=${BENCH_PARTS:-"fanout join unpaced metrics"}
+PARTS=${BENCH_PARTS:-"fanout join unpaced metrics rules"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 swift build -c release --product sharecast >/dev/null
 swift build -c release --product fanout-load >/dev/null
+swift build -c release --product rules-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d /tmp/sharecast-bench.XXXXXX)
 # nginx workers run as an unprivileged user and must be able to read the files.
@@ -184,4 +185,9 @@ series=$(grep -vc '^#' "$work/www/metrics.txt")
 wait "$load_pid" || true
 awk -v s="$scrape_time" -v f="$file_time" -v size="$size" -v series="$series" -v handler="$handler_ms" -v load="$(cat "$work/metrics-load.txt")" \
   'BEGIN { printf "metrics_channels=100 viewers=1000 scrape_bytes=%d series=%d scrape_ms=%.2f handler_ms=%s nginx_same_size_file_ms=%.2f ratio=%.2f (target <= 2)\n# the scrape is served while the same process streams to the 1000 viewers; nginx is idle\n# load during the scrapes: %s\n", size, series, s * 1000, handler, f * 1000, s / f, load }'
+fi
+
+if part rules; then
+echo "# rules: 100 alerting rules over 10 000 series, one evaluation round (Sharecast's own evaluator)"
+"$bin/rules-bench"
 fi

@@ -26,7 +26,7 @@ public struct Evaluator: Sendable {
         case let .unary(_, operand):
             switch try eval(operand, t) {
             case let .scalar(value): return .scalar(-value)
-            case let .vector(samples): return .vector(samples.map { Sample(labels: $0.labels.droppingName, value: -$0.value) })
+            case let .vector(samples): return .vector(samples.map { Sample(labels: $0.unnamed, value: -$0.value) })
             default: throw PromQLError("unary minus needs a scalar or an instant vector")
             }
         case let .binary(op, lhs, rhs, modifiers):
@@ -54,17 +54,21 @@ public struct Evaluator: Sendable {
     /// The latest sample of each matching series at or before `t - offset`, within the lookback.
     func instant(_ selector: VectorSelector, _ t: Int64) -> [Sample] {
         let reference = t - selector.offset
+        if let store = source as? SampleStore {
+            return store.latest(matching: matchers(selector), at: reference, lookback: lookback)
+        }
         return source.series(matching: matchers(selector), from: reference - lookback, through: reference).compactMap { series in
             guard let last = series.points.last, !StaleMarker.isStale(last.v) else { return nil }
-            return Sample(labels: series.labels, value: last.v)
+            return Sample(labels: series.labels, value: last.v, unnamed: series.unnamed)
         }
     }
 
     func matrix(_ selector: VectorSelector, _ range: Int64, _ t: Int64) -> [Series] {
         let reference = t - selector.offset
         return source.series(matching: matchers(selector), from: reference - range, through: reference).compactMap { series in
+            guard series.points.contains(where: { StaleMarker.isStale($0.v) }) else { return series }
             let points = series.points.filter { !StaleMarker.isStale($0.v) }
-            return points.isEmpty ? nil : Series(labels: series.labels, points: points)
+            return points.isEmpty ? nil : Series(labels: series.labels, points: points[...], unnamed: series.unnamed)
         }
     }
 
@@ -90,10 +94,10 @@ public struct Evaluator: Sendable {
     private func scalarSide(_ op: BinaryOp, _ sample: Sample, _ a: Double, _ b: Double, _ returnBool: Bool) -> Sample? {
         let (value, keep) = Self.apply(op, a, b)
         if op.isComparison {
-            if returnBool { return Sample(labels: sample.labels.droppingName, value: keep ? 1 : 0) }
-            return keep ? Sample(labels: sample.labels, value: sample.value) : nil
+            if returnBool { return Sample(labels: sample.unnamed, value: keep ? 1 : 0) }
+            return keep ? sample : nil
         }
-        return Sample(labels: sample.labels.droppingName, value: value)
+        return Sample(labels: sample.unnamed, value: value)
     }
 
     /// The arithmetic result, or for comparisons the left value and whether the comparison holds.
@@ -118,6 +122,7 @@ public struct Evaluator: Sendable {
 
 extension Dictionary where Key == String, Value == String {
     var droppingName: Labels {
+        guard self["__name__"] != nil else { return self }
         var copy = self
         copy["__name__"] = nil
         return copy

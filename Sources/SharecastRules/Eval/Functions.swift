@@ -67,13 +67,13 @@ enum Functions {
             }
             return (series, range, selector.offset)
         }
-        func perSeries(_ index: Int = 0, _ compute: ([Point]) -> Double?) throws(PromQLError) -> QueryValue {
+        func perSeries(_ index: Int = 0, _ compute: (ArraySlice<Point>) -> Double?) throws(PromQLError) -> QueryValue {
             .vector(try matrix(index).series.compactMap { series in
-                compute(series.points).map { Sample(labels: series.labels.droppingName, value: $0) }
+                compute(series.points).map { Sample(labels: series.unnamed, value: $0) }
             })
         }
         func mapValues(_ transform: (Double) -> Double) throws(PromQLError) -> QueryValue {
-            .vector(try vector(0).map { Sample(labels: $0.labels.droppingName, value: transform($0.value)) })
+            .vector(try vector(0).map { Sample(labels: $0.unnamed, value: transform($0.value)) })
         }
 
         switch name {
@@ -82,12 +82,12 @@ enum Functions {
             return .vector(series.compactMap { series in
                 extrapolatedRate(series.points, start: t - offset - range, end: t - offset, range: range,
                                  isCounter: name != "delta", isRate: name == "rate")
-                    .map { Sample(labels: series.labels.droppingName, value: $0) }
+                    .map { Sample(labels: series.unnamed, value: $0) }
             })
         case "irate", "idelta":
             return try perSeries { points in
                 guard points.count >= 2 else { return nil }
-                let last = points[points.count - 1], previous = points[points.count - 2]
+                let last = points[points.endIndex - 1], previous = points[points.endIndex - 2]
                 var value = last.v - previous.v
                 if name == "irate" {
                     if last.v < previous.v { value = last.v }
@@ -279,7 +279,7 @@ enum Functions {
 
     /// Prometheus' extrapolated rate: the increase over the samples, corrected for counter resets,
     /// extrapolated to the range's edges unless a sample is further than 1.1 average intervals away.
-    static func extrapolatedRate(_ points: [Point], start: Int64, end: Int64, range: Int64, isCounter: Bool, isRate: Bool) -> Double? {
+    static func extrapolatedRate(_ points: ArraySlice<Point>, start: Int64, end: Int64, range: Int64, isCounter: Bool, isRate: Bool) -> Double? {
         guard points.count >= 2, let first = points.first, let last = points.last else { return nil }
         var result = last.v - first.v
         if isCounter {
@@ -306,9 +306,9 @@ enum Functions {
         return result * factor
     }
 
-    static func linearRegression(_ points: [Point], interceptTime: Int64) -> (slope: Double, intercept: Double) {
+    static func linearRegression(_ points: ArraySlice<Point>, interceptTime: Int64) -> (slope: Double, intercept: Double) {
         var n = 0.0, sumX = 0.0, sumY = 0.0, sumXY = 0.0, sumX2 = 0.0
-        let initial = points[0].v
+        let initial = points[points.startIndex].v
         var constant = true
         for (index, point) in points.enumerated() {
             if constant, index > 0, point.v != initial { constant = false }

@@ -27,10 +27,25 @@ public extension Dictionary where Key == String, Value == String {
 public struct Sample: Sendable, Equatable {
     public var labels: Labels
     public var value: Double
+    /// `labels` without `__name__` when the sample came straight from a selector (so operators
+    /// that drop the name do not copy the labels).
+    var cachedUnnamed: Labels?
 
     public init(labels: Labels, value: Double) {
         self.labels = labels
         self.value = value
+    }
+
+    init(labels: Labels, value: Double, unnamed: Labels?) {
+        self.labels = labels
+        self.value = value
+        cachedUnnamed = unnamed
+    }
+
+    var unnamed: Labels { cachedUnnamed ?? labels.droppingName }
+
+    public static func == (a: Sample, b: Sample) -> Bool {
+        a.labels == b.labels && (a.value == b.value || (a.value.isNaN && b.value.isNaN))
     }
 }
 
@@ -45,14 +60,21 @@ public struct Point: Sendable, Equatable {
     }
 }
 
-/// A series with its points in time order.
+/// A series with its points in time order (a slice of the store's points: no copy).
 public struct Series: Sendable, Equatable {
     public var labels: Labels
-    public var points: [Point]
+    /// `labels` without `__name__`, made once per series rather than once per function result.
+    public var unnamed: Labels
+    public var points: ArraySlice<Point>
 
-    public init(labels: Labels, points: [Point]) {
+    public init(labels: Labels, points: ArraySlice<Point>, unnamed: Labels? = nil) {
         self.labels = labels
         self.points = points
+        self.unnamed = unnamed ?? labels.droppingName
+    }
+
+    public init(labels: Labels, points: [Point]) {
+        self.init(labels: labels, points: points[...])
     }
 }
 

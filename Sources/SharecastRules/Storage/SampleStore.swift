@@ -2,58 +2,137 @@ import Synchronization
 
 /// Series kept in memory for rule evaluation: appended at each evaluation, trimmed to what the
 /// longest range in the loaded rules needs.
+///
+/// Series are indexed by metric name and kept in label order (Prometheus' order, which sums and
+/// averages follow), so a selector with a name reads only that name's series, already sorted.
 public final class SampleStore: SeriesSource, Sendable {
-    struct Entry {
-        var labels: Labels
-        var points: [Point]
+    final class Entry: @unchecked Sendable {
+        let labels: Labels
+        let unnamed: Labels
+        let signature: String
+        var points: [Point] = []
+
+        init(labels: Labels, signature: String) {
+            self.labels = labels
+            self.signature = signature
+            unnamed = labels.droppingName
+        }
     }
 
-    private let table = Mutex<[String: Entry]>([:])
+    struct Table {
+        var bySignature: [String: Entry] = [:]
+        /// Per metric name, in signature order (which is label order).
+        var byName: [String: [Entry]] = [:]
+    }
+
+    private let table = Mutex(Table())
 
     public init() {}
 
-    /// Adds one point to each series (creating it), in time order.
+    /// Adds one point to a series (creating it), in time order; a point at the same time replaces.
     public func append(_ labels: Labels, _ point: Point) {
-        let key = labels.signature()
+        let signature = labels.signature()
         table.withLock { table in
-            if table[key] == nil { table[key] = Entry(labels: labels, points: []) }
-            if let last = table[key]?.points.last, last.t >= point.t {
-                if last.t == point.t, let count = table[key]?.points.count { table[key]?.points[count - 1] = point }
+            let entry: Entry
+            if let existing = table.bySignature[signature] {
+                entry = existing
+            } else {
+                entry = Entry(labels: labels, signature: signature)
+                table.bySignature[signature] = entry
+                let name = labels["__name__"] ?? ""
+                var list = table.byName[name] ?? []
+                var low = 0, high = list.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if list[middle].signature < signature { low = middle + 1 } else { high = middle }
+                }
+                list.insert(entry, at: low)
+                table.byName[name] = list
+            }
+            if let last = entry.points.last, last.t >= point.t {
+                if last.t == point.t { entry.points[entry.points.count - 1] = point }
                 return
             }
-            table[key]?.points.append(point)
+            entry.points.append(point)
         }
     }
 
     /// Drops points older than `cutoff` and series left empty.
     public func trim(before cutoff: Int64) {
         table.withLock { table in
-            for key in Array(table.keys) {
-                table[key]?.points.removeAll { $0.t < cutoff }
-                if table[key]?.points.isEmpty == true { table[key] = nil }
+            var emptied = false
+            for entry in table.bySignature.values {
+                guard let first = entry.points.first, first.t < cutoff else { continue }
+                let keep = entry.points.firstIndex { $0.t >= cutoff } ?? entry.points.count
+                entry.points.removeFirst(keep)
+                if entry.points.isEmpty {
+                    table.bySignature[entry.signature] = nil
+                    emptied = true
+                }
+            }
+            if emptied {
+                for (name, list) in table.byName {
+                    let kept = list.filter { !$0.points.isEmpty }
+                    table.byName[name] = kept.isEmpty ? nil : kept
+                }
             }
         }
     }
 
-    public var seriesCount: Int { table.withLock { $0.count } }
+    /// The newest sample of each matching series at or before `time`, if within `lookback`
+    /// and not a staleness marker: an instant selector without building series.
+    public func latest(matching matchers: [LabelMatcherSpec], at time: Int64, lookback: Int64) -> [Sample] {
+        let name = matchers.first { $0.matcher.name == "__name__" && $0.matcher.kind == .equal }?.matcher.value
+        let rest = name == nil ? matchers : matchers.filter { !($0.matcher.name == "__name__" && $0.matcher.kind == .equal) }
+        return table.withLock { table -> [Sample] in
+            let candidates = name.map { table.byName[$0] ?? [] }
+                ?? table.byName.values.flatMap { $0 }.sorted { $0.signature < $1.signature }
+            var result: [Sample] = []
+            for entry in candidates where rest.allSatisfy({ $0.matches(entry.labels) }) {
+                let points = entry.points
+                var low = 0, high = points.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if points[middle].t <= time { low = middle + 1 } else { high = middle }
+                }
+                guard low > 0 else { continue }
+                let point = points[low - 1]
+                guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { continue }
+                result.append(Sample(labels: entry.labels, value: point.v, unnamed: entry.unnamed))
+            }
+            return result
+        }
+    }
 
-    /// In label order, as Prometheus' storage returns series (aggregations sum in this order).
+    public var seriesCount: Int { table.withLock { $0.bySignature.count } }
+
     public func series(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64) -> [Series] {
-        let found = table.withLock { table in
-            table.values.compactMap { entry -> Series? in
-                guard matchers.allSatisfy({ $0.matches(entry.labels) }) else { return nil }
-                // Points are in time order: binary search the window.
+        let name = matchers.first { $0.matcher.name == "__name__" && $0.matcher.kind == .equal }?.matcher.value
+        // With the name index, the name matcher is already satisfied.
+        let rest = name == nil ? matchers : matchers.filter { !($0.matcher.name == "__name__" && $0.matcher.kind == .equal) }
+        return table.withLock { table -> [Series] in
+            let candidates: [Entry]
+            if let name {
+                candidates = table.byName[name] ?? []
+            } else {
+                candidates = table.byName.keys.sorted().flatMap { table.byName[$0] ?? [] }.sorted { $0.signature < $1.signature }
+            }
+            var result: [Series] = []
+            for entry in candidates where rest.allSatisfy({ $0.matches(entry.labels) }) {
                 let points = entry.points
                 var low = 0, high = points.count
                 while low < high {
                     let middle = (low + high) / 2
                     if points[middle].t < from { low = middle + 1 } else { high = middle }
                 }
-                var end = low
-                while end < points.count, points[end].t <= through { end += 1 }
-                return low < end ? Series(labels: entry.labels, points: Array(points[low..<end])) : nil
+                var end = low, top = points.count
+                while end < top {
+                    let middle = (end + top) / 2
+                    if points[middle].t <= through { end = middle + 1 } else { top = middle }
+                }
+                if low < end { result.append(Series(labels: entry.labels, points: points[low..<end], unnamed: entry.unnamed)) }
             }
+            return result
         }
-        return found.sorted { LabelOrder.less($0.labels, $1.labels) }
     }
 }
