@@ -9,7 +9,7 @@ TEST_PACKAGES := ffmpeg prometheus prometheus-alertmanager python3-pip
 PYTHON_PACKAGES := prometheus-client==0.26.0 schemathesis==4.32.5
 BENCH_PACKAGES := nginx curl
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench dashboards clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_PACKAGES) $(TEST_PACKAGES)
@@ -30,6 +30,10 @@ test: deps
 bench: deps
 	@scripts/install-deps.sh $(BENCH_PACKAGES)
 	scripts/bench.sh
+
+# Regenerates grafana/dashboards/*.json from scripts/make-dashboards.py.
+dashboards:
+	python3 scripts/make-dashboards.py
 
 clean:
 	rm -rf .build
