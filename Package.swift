@@ -71,7 +71,7 @@ let package = Package(
             name: "SharecastApp",
             dependencies: [
                 "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
-                "SharecastStreaming", "SharecastMetrics", "SharecastMonitor",
+                "SharecastStreaming", "SharecastMetrics", "SharecastMonitor", "SharecastRules",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

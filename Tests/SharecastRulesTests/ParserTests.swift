@@ -15,6 +15,15 @@ import Testing
         return value
     }
 
+    @Test func alertValuesArePrintedAsPrometheusPrintsThem() {
+        #expect(GoFormat.exponent(1) == "1e+00")
+        #expect(GoFormat.exponent(0.5) == "5e-01")
+        #expect(GoFormat.exponent(123) == "1.23e+02")
+        #expect(GoFormat.exponent(-2.5e21) == "-2.5e+21")
+        #expect(GoFormat.exponent(0) == "0e+00")
+        #expect(GoFormat.value(1_234_567) == "1.234567e+06" && GoFormat.value(123_456) == "123456" && GoFormat.value(0.00001) == "1e-05")
+    }
+
     @Test func precedenceAndAssociativityFollowPromQL() throws {
         #expect(try Self.value("-2 ^ 2") == -4)
         #expect(try Self.value("2 ^ 3 ^ 2") == 512)

@@ -70,13 +70,7 @@ final class AlertingService: Sendable {
     }
 
     /// Prometheus prints alert values with strconv's 'e' format.
-    static func value(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
-        let (digits, exponent) = GoStyle.digits(v)
-        let mantissa = digits.count > 1 ? "\(digits.first!).\(digits.dropFirst())" : digits
-        return (v < 0 ? "-" : "") + mantissa + "e" + (exponent < 0 ? "-" : "+") + (abs(exponent) < 10 ? "0" : "") + "\(abs(exponent))"
-    }
+    static func value(_ v: Double) -> String { GoFormat.exponent(v) }
 
     static func alertJSON(_ alert: Alert) -> [String: Any] {
         ["labels": alert.labels, "annotations": alert.annotations, "state": alert.state.rawValue,
@@ -129,26 +123,5 @@ final class AlertingService: Sendable {
             return .error(status: 500, code: "encoding_failed", message: "the response could not be encoded")
         }
         return HTTPResponse(headers: HTTPHeaders([("Content-Type", "application/json")]), body: .bytes(Array(data)))
-    }
-}
-
-/// Shortest digits of a double, for Go's 'e' formatting.
-enum GoStyle {
-    static func digits(_ v: Double) -> (String, Int) {
-        let text = "\(abs(v))"
-        var mantissa = text, exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            mantissa = String(text[..<e])
-            exponent = Int(text[text.index(after: e)...]) ?? 0
-        }
-        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
-        let integer = String(parts[0]), fraction = parts.count > 1 ? String(parts[1]) : ""
-        var digits = integer + fraction
-        var pointExponent = integer.count - 1 + exponent
-        let zeros = digits.prefix { $0 == "0" }.count
-        digits.removeFirst(zeros)
-        pointExponent -= zeros
-        while digits.hasSuffix("0") { digits.removeLast() }
-        return digits.isEmpty ? ("0", 0) : (digits, pointExponent)
     }
 }

@@ -220,8 +220,19 @@ struct Template: Sendable {
     }
 }
 
-/// Go's number formatting where templates need it.
-enum GoFormat {
+/// Go's number formatting where templates and Prometheus' API shapes need it.
+public enum GoFormat {
+    /// strconv's 'e' format with the shortest digits (`1e+00`, `2.5e-03`), as Prometheus writes
+    /// alert values in its API.
+    public static func exponent(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        if v == 0 { return "0e+00" }
+        let (digits, exponent) = shortest(v)
+        let mantissa = digits.count > 1 ? String(digits.prefix(1)) + "." + digits.dropFirst() : digits
+        return (v < 0 ? "-" : "") + mantissa + "e" + (exponent < 0 ? "-" : "+") + (abs(exponent) < 10 ? "0" : "") + "\(abs(exponent))"
+    }
+
     /// `%v` of a float64: shortest digits, exponent form below 1e-4 and from 1e6 (strconv's
     /// 'g' with the shortest precision).
     static func value(_ v: Double) -> String {
