@@ -77,7 +77,7 @@ start_sharecast() { # name port upstream-port lag-policy
   cat > "$work/$1.yaml" <<CONF
 server: {listen: 127.0.0.1, port: $2}
 database: {path: $work/$1.sqlite}
-security: {rate_limit: {streams_per_second: 0}}
+security: {rate_limit: {streams_per_minute: 0}}
 shared_streaming:
   buffer_path: $work/$1-buffers
   lag_policy: $4
@@ -158,7 +158,7 @@ metrics_port=$(free_port)
 {
   echo "server: {listen: 127.0.0.1, port: $metrics_port}"
   echo "database: {path: $work/metrics.sqlite}"
-  echo "security: {rate_limit: {streams_per_second: 0}}"
+  echo "security: {rate_limit: {streams_per_minute: 0}}"
   echo "shared_streaming: {buffer_path: $work/metrics-buffers, buffer_size: 1048576}"
   echo "channels:"
   for i in $(seq 1 100); do echo "  - {id: ch$i, name: Channel $i, urls: [\"http://127.0.0.1:$slow_port/ch$i.ts\"]}"; done

@@ -133,13 +133,13 @@ import Testing
             security:
               api_tokens: [0123456789abcdef0123]
               allow: [192.168.0.0/16, "::1"]
-              rate_limit: {api_per_second: 3, api_burst: 4}
+              rate_limit: {api_per_minute: 180, api_burst: 4}
             """)
         let loaded = try ConfigLoader.load(path: path.path, environment: ["SHARECAST_SECURITY_DENY": "10.0.0.0/8, 2001:db8::/32"])
         #expect(loaded.config.security.apiTokens == ["0123456789abcdef0123"])
         #expect(loaded.config.security.allow == ["192.168.0.0/16", "::1"])
         #expect(loaded.config.security.deny == ["10.0.0.0/8", "2001:db8::/32"])
-        #expect(loaded.config.security.apiRatePerSecond == 3 && loaded.config.security.apiBurst == 4)
+        #expect(loaded.config.security.apiRatePerMinute == 180 && loaded.config.security.apiBurst == 4)
         #expect(throws: ConfigError.invalid([ConfigIssue(
             location: "environment SHARECAST_SECURITY_ALLOW", key: "security.allow",
             message: #"item 2: expected an IP address or CIDR network such as 10.0.0.0/8, got "nope""#

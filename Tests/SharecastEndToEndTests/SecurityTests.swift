@@ -13,7 +13,7 @@ import Testing
             config.security.metricsToken = "metrics-token-0123456789"
             config.security.deny = ["10.9.0.0/16"]
             config.security.trustedProxies = ["127.0.0.1"]
-            config.security.apiRatePerSecond = 1
+            config.security.apiRatePerMinute = 6
             config.security.apiBurst = 3
             config.security.badKeysPerMinute = 3
             config.security.maxBodyBytes = 1_048_576
@@ -34,7 +34,7 @@ import Testing
         #expect(try await authorised.get("/api/monitor/stats", headers: from("198.51.100.3")).status == 200)
         #expect(try await anonymous.get("/api/monitor/stats", headers: from("198.51.100.4").merging(["X-API-Key": "another-token-abcdefgh"]) { a, _ in a }).status == 200)
 
-        // A burst of 3, then 429 with Retry-After (the bucket refills one a second, so a few
+        // A burst of 3, then 429 with Retry-After (the bucket refills one every 10 s, so a few
         // requests in a row find it empty however slow the machine).
         var statuses: [Int] = []
         var retryAfter: String?

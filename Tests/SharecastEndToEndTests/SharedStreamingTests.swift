@@ -36,7 +36,7 @@ import Testing
             config.sharedStreaming.bufferPath = directory.file("buffers")
             config.sharedStreaming.gracePeriod = 1
             // These tests open dozens of viewers from one address at once.
-            config.security.streamRatePerSecond = 0
+            config.security.streamRatePerMinute = 0
             config.sharedStreaming.upstream.backoffInitialMs = 100
             config.sharedStreaming.upstream.backoffMaxMs = 500
             config.channels = channels(origin.port)

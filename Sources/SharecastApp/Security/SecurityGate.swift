@@ -22,8 +22,8 @@ struct SecurityGate: Sendable {
     init(_ config: SecurityConfig) {
         resolver = ClientAddressResolver(trustedProxies: config.trustedProxies.compactMap(CIDR.init))
         access = AccessList(allow: config.allow.compactMap(CIDR.init), deny: config.deny.compactMap(CIDR.init))
-        apiLimiter = RateLimiter(ratePerSecond: Double(config.apiRatePerSecond), burst: config.apiBurst)
-        streamLimiter = RateLimiter(ratePerSecond: Double(config.streamRatePerSecond), burst: config.streamBurst)
+        apiLimiter = RateLimiter(ratePerSecond: Double(config.apiRatePerMinute) / 60, burst: config.apiBurst)
+        streamLimiter = RateLimiter(ratePerSecond: Double(config.streamRatePerMinute) / 60, burst: config.streamBurst)
         badKeys = RateLimiter(ratePerSecond: Double(config.badKeysPerMinute) / 60, burst: max(config.badKeysPerMinute, 1))
         apiTokens = config.apiTokens
         metricsToken = config.metricsToken

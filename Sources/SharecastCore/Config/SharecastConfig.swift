@@ -114,11 +114,11 @@ public struct SecurityConfig: Sendable, Equatable {
     public var deny: [String] = []
     /// CIDRs of reverse proxies whose `X-Forwarded-For` names the real client.
     public var trustedProxies: [String] = []
-    /// Token buckets per client IP; 0 turns a limit off. The stream limit is generous because one
+    /// Token buckets per client IP, refilled per minute; 0 turns a limit off. The stream limit is generous because one
     /// media server (Plex, Jellyfin) opens every viewer's stream from one address.
-    public var apiRatePerSecond = 20
+    public var apiRatePerMinute = 1200
     public var apiBurst = 100
-    public var streamRatePerSecond = 20
+    public var streamRatePerMinute = 1200
     public var streamBurst = 100
     /// Unknown stream keys one IP may try per minute before its stream requests get 429.
     public var badKeysPerMinute = 10

@@ -5,12 +5,26 @@ enum Aggregator {
     static func aggregate(_ aggregation: Aggregation, parameter: Double?, _ samples: [Sample], grouping: Grouping?) -> [Sample] {
         var order: [String] = []
         var groups: [String: (labels: Labels, members: [Sample])] = [:]
+        // `by (a, b)` keys on those labels' values alone; no grouping is one group; only
+        // `without` needs each sample's remaining labels.
+        let byNames = grouping.flatMap { $0.without ? nil : $0.labels.filter { $0 != "__name__" } }
         for sample in samples {
-            let labels = groupLabels(sample.labels, grouping)
-            let key = labels.signature()
+            let key: String
+            if grouping == nil {
+                key = ""
+            } else if let byNames {
+                var made = ""
+                for name in byNames {
+                    made += sample.labels[name] ?? ""
+                    made += "\u{1}"
+                }
+                key = made
+            } else {
+                key = groupLabels(sample.labels, grouping).signature()
+            }
             if groups[key] == nil {
                 order.append(key)
-                groups[key] = (labels, [])
+                groups[key] = (groupLabels(sample.labels, grouping), [])
             }
             groups[key]?.members.append(sample)
         }

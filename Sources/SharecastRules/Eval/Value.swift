@@ -30,19 +30,25 @@ public struct Sample: Sendable, Equatable {
     /// `labels` without `__name__` when the sample came straight from a selector (so operators
     /// that drop the name do not copy the labels).
     var cachedUnnamed: Labels?
+    /// The signature of `unnamed`, when the store made it once for the series.
+    var cachedUnnamedSignature: String?
 
     public init(labels: Labels, value: Double) {
         self.labels = labels
         self.value = value
     }
 
-    init(labels: Labels, value: Double, unnamed: Labels?) {
+    init(labels: Labels, value: Double, unnamed: Labels?, unnamedSignature: String? = nil) {
         self.labels = labels
         self.value = value
         cachedUnnamed = unnamed
+        cachedUnnamedSignature = unnamedSignature
     }
 
     var unnamed: Labels { cachedUnnamed ?? labels.droppingName }
+
+    /// The key of the labels without the metric name: what default vector matching compares.
+    var unnamedSignature: String { cachedUnnamedSignature ?? labels.signature(excluding: ["__name__"]) }
 
     public static func == (a: Sample, b: Sample) -> Bool {
         a.labels == b.labels && (a.value == b.value || (a.value.isNaN && b.value.isNaN))

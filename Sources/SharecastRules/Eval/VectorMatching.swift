@@ -1,28 +1,56 @@
 /// Binary operators between two instant vectors, as the Prometheus engine matches them.
 enum VectorMatching {
-    /// The key two samples must share to match.
+    /// How two samples' match keys are made: from the `on` labels (names sorted once), or from
+    /// every label but the name and the `ignoring` ones (the store's precomputed key when there
+    /// is nothing to ignore).
+    struct Keyer {
+        let on: [String]?
+        let ignoring: Set<String>
+
+        init(_ modifiers: BinaryModifiers) {
+            on = modifiers.on == true ? modifiers.matchingLabels.sorted() : nil
+            ignoring = modifiers.on == true ? [] : Set(modifiers.matchingLabels)
+        }
+
+        func key(_ sample: Sample) -> String {
+            if let on {
+                var key = ""
+                for name in on {
+                    key += name
+                    key += "\u{1}"
+                    key += sample.labels[name] ?? ""
+                    key += "\u{2}"
+                }
+                return key
+            }
+            if ignoring.isEmpty { return sample.unnamedSignature }
+            return sample.labels.signature(excluding: ignoring.union(["__name__"]))
+        }
+    }
+
     static func signature(_ labels: Labels, _ modifiers: BinaryModifiers) -> String {
-        if modifiers.on == true { return labels.signature(including: modifiers.matchingLabels) }
-        return labels.signature(excluding: Set(modifiers.matchingLabels).union(["__name__"]))
+        Keyer(modifiers).key(Sample(labels: labels, value: 0))
     }
 
     static func set(_ op: BinaryOp, _ left: [Sample], _ right: [Sample], _ modifiers: BinaryModifiers) -> [Sample] {
-        let rightSigs = Set(right.map { signature($0.labels, modifiers) })
+        let keyer = Keyer(modifiers)
+        let rightSigs = Set(right.map(keyer.key))
         switch op {
-        case .and: return left.filter { rightSigs.contains(signature($0.labels, modifiers)) }
-        case .unless: return left.filter { !rightSigs.contains(signature($0.labels, modifiers)) }
+        case .and: return left.filter { rightSigs.contains(keyer.key($0)) }
+        case .unless: return left.filter { !rightSigs.contains(keyer.key($0)) }
         default:
-            let leftSigs = Set(left.map { signature($0.labels, modifiers) })
-            return left + right.filter { !leftSigs.contains(signature($0.labels, modifiers)) }
+            let leftSigs = Set(left.map(keyer.key))
+            return left + right.filter { !leftSigs.contains(keyer.key($0)) }
         }
     }
 
     static func binary(_ op: BinaryOp, _ left: [Sample], _ right: [Sample], _ modifiers: BinaryModifiers) throws(PromQLError) -> [Sample] {
         // With group_right the right side is the "many" side: swap, then swap values back for the op.
         let (many, one) = modifiers.card == .oneToMany ? (right, left) : (left, right)
+        let keyer = Keyer(modifiers)
         var oneBySig: [String: Sample] = [:]
         for sample in one {
-            let sig = signature(sample.labels, modifiers)
+            let sig = keyer.key(sample)
             if oneBySig[sig] != nil {
                 let side = modifiers.card == .oneToMany ? "left" : "right"
                 throw PromQLError("found duplicate series for the match group \(sample.labels.promString) on the \(side) hand-side of the operation; many-to-many matching not allowed: matching labels must be unique on one side")
@@ -33,7 +61,7 @@ enum VectorMatching {
         var result: [Sample] = []
         var matchedSigs = Set<String>(), outputSigs = Set<String>()
         for sample in many {
-            let sig = signature(sample.labels, modifiers)
+            let sig = keyer.key(sample)
             guard let other = oneBySig[sig] else { continue }
             var (a, b) = (sample.value, other.value)
             if modifiers.card == .oneToMany { (a, b) = (b, a) }

@@ -10,12 +10,14 @@ public final class SampleStore: SeriesSource, Sendable {
         let labels: Labels
         let unnamed: Labels
         let signature: String
+        let unnamedSignature: String
         var points: [Point] = []
 
         init(labels: Labels, signature: String) {
             self.labels = labels
             self.signature = signature
             unnamed = labels.droppingName
+            unnamedSignature = labels.signature(excluding: ["__name__"])
         }
     }
 
@@ -98,7 +100,7 @@ public final class SampleStore: SeriesSource, Sendable {
                 guard low > 0 else { continue }
                 let point = points[low - 1]
                 guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { continue }
-                result.append(Sample(labels: entry.labels, value: point.v, unnamed: entry.unnamed))
+                result.append(Sample(labels: entry.labels, value: point.v, unnamed: entry.unnamed, unnamedSignature: entry.unnamedSignature))
             }
             return result
         }
