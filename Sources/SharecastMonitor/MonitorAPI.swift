@@ -89,8 +89,11 @@ public struct MonitorAPI: Sendable {
                    health: HealthEvaluator.streamHealth(snapshot, now: now), withClients: withClients, now: now)
     }
 
-    func system() -> SystemView {
-        let host = HostFigures.current(bufferPath: context.bufferPath, databasePath: context.database.path)
+    func host() -> HostFigures {
+        HostFigures.current(bufferPath: context.bufferPath, databasePath: context.database.path)
+    }
+
+    func system(_ host: HostFigures) -> SystemView {
         let size = (try? FileManager.default.attributesOfItem(atPath: context.database.path)[.size] as? NSNumber)?.int64Value
         return SystemView(host, databaseBytes: size, uptimeSeconds: Int(Date().timeIntervalSince(context.startedAt)))
     }
@@ -103,7 +106,7 @@ public struct MonitorAPI: Sendable {
     func realtime() -> HTTPResponse {
         let now = Date()
         let streams = context.sessions.snapshots().sorted { $0.channelID < $1.channelID }.map { liveView($0, withClients: true, now: now) }
-        return MonitorJSON.ok(Realtime(streams: streams, system: system()))
+        return MonitorJSON.ok(Realtime(streams: streams, system: system(host())))
     }
 
     struct Dashboard: Encodable {
@@ -119,18 +122,18 @@ public struct MonitorAPI: Sendable {
         let live = context.sessions.snapshots(withClients: false)
         let top = live.sorted { ($0.clientCount, $0.bandwidthBitsPerSecond, $1.channelID) > ($1.clientCount, $1.bandwidthBitsPerSecond, $0.channelID) }
             .prefix(5).map { liveView($0, withClients: false, now: now) }
-        let report = evaluateHealth(live, now: now)
-        return MonitorJSON.ok(Dashboard(summary: makeStats(live), topStreams: Array(top), systemHealth: report, system: system(),
+        let host = host()
+        let report = evaluateHealth(live, host: host, now: now)
+        return MonitorJSON.ok(Dashboard(summary: makeStats(live), topStreams: Array(top), systemHealth: report, system: system(host),
                                         recentAlerts: context.alerts()))
     }
 
-    func evaluateHealth(_ live: [StreamSnapshot], now: Date = Date()) -> HealthReport {
-        HealthEvaluator(database: context.database, bufferPath: context.bufferPath)
-            .evaluate(streams: live, host: HostFigures.current(bufferPath: context.bufferPath, databasePath: context.database.path), now: now)
+    func evaluateHealth(_ live: [StreamSnapshot], host: HostFigures, now: Date = Date()) -> HealthReport {
+        HealthEvaluator(database: context.database, bufferPath: context.bufferPath).evaluate(streams: live, host: host, now: now)
     }
 
     func health() -> HTTPResponse {
-        let report = evaluateHealth(context.sessions.snapshots(withClients: false))
+        let report = evaluateHealth(context.sessions.snapshots(withClients: false), host: host())
         return MonitorJSON.ok(report, status: report.status == .unhealthy ? 503 : 200)
     }
 
