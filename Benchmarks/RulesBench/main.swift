@@ -33,20 +33,23 @@ for channel in 0..<channels {
 // The shipped rules, plus generated ones up to 100.
 var rules = "groups:\n  - name: bench\n    rules:\n"
 // Expressions like the shipped rules', over every channel, most of them quiet (as alerts are).
+// No two rules are the same: each uses its own threshold (%T), as warning/critical pairs and
+// per-team variants of a rule do; they share metrics, as real rule files do.
 let templates = [
-    "sum by (instance, job) (rate(sharecast_stream_sent_bytes_total[5m])) > 1e12",
-    "rate(sharecast_stream_upstream_received_bytes_total[5m]) > 1e9",
-    "increase(sharecast_stream_restarts_total[10m]) > 100",
-    "sharecast_stream_clients > 1000 and on(instance, job, channel) sharecast_stream_up == 1",
-    "time() - sharecast_stream_last_data_timestamp_seconds > 10",
-    "topk(5, sharecast_stream_clients)",
-    "avg_over_time(sharecast_stream_buffer_fill_ratio[5m]) > 0.95",
-    "sum by (instance) (sharecast_stream_clients) > 0",
-    "increase(sharecast_stream_ts_continuity_errors_total[5m]) > 10",
-    "max by (instance) (sharecast_stream_buffer_fill_ratio) > 0.5",
+    "sum by (instance, job) (rate(sharecast_stream_sent_bytes_total[5m])) > 1e12 + %T",
+    "rate(sharecast_stream_upstream_received_bytes_total[5m]) > 1e9 + %T",
+    "increase(sharecast_stream_restarts_total[10m]) > 100 + %T",
+    "sharecast_stream_clients > 1000 + %T and on(instance, job, channel) sharecast_stream_up == 1",
+    "time() - sharecast_stream_last_data_timestamp_seconds > 10 + %T",
+    "topk(5, sharecast_stream_clients) > %T",
+    "avg_over_time(sharecast_stream_buffer_fill_ratio[5m]) > 0.95 + %T",
+    "sum by (instance) (sharecast_stream_clients) > %T",
+    "increase(sharecast_stream_ts_continuity_errors_total[5m]) > 10 + %T",
+    "max by (instance) (sharecast_stream_buffer_fill_ratio) > 0.5 + %T",
 ]
 for index in 0..<100 {
-    rules += "      - alert: Bench\(index)\n        expr: '\(templates[index % templates.count])'\n        for: 1m\n"
+    let expr = templates[index % templates.count].replacingOccurrences(of: "%T", with: "\(index / templates.count)")
+    rules += "      - alert: Bench\(index)\n        expr: '\(expr)'\n        for: 1m\n"
 }
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sharecast-rules-bench")
 try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -7,9 +7,17 @@ import Foundation
 public struct Evaluator: Sendable {
     public let source: any SeriesSource
     public var lookback: Int64 = 300_000
+    /// Shared by the rules of one evaluation round (see `SelectorCache`).
+    let cache: SelectorCache?
 
     public init(source: any SeriesSource) {
         self.source = source
+        cache = nil
+    }
+
+    init(source: any SeriesSource, cache: SelectorCache?) {
+        self.source = source
+        self.cache = cache
     }
 
     public func evaluate(_ query: Query, at time: Int64) throws(PromQLError) -> QueryValue {
@@ -21,8 +29,12 @@ public struct Evaluator: Sendable {
         case let .number(value): return .scalar(value)
         case let .string(value): return .string(value)
         case let .paren(inner): return try eval(inner, t)
-        case let .vectorSelector(selector): return .vector(instant(selector, t))
-        case let .matrixSelector(selector, range): return .matrix(matrix(selector, range, t))
+        case let .vectorSelector(selector):
+            guard let cache else { return .vector(instant(selector, t)) }
+            return .vector(cache.vector(SelectorCache.key(selector, range: nil, at: t), name: selector.name) { instant(selector, t) })
+        case let .matrixSelector(selector, range):
+            guard let cache else { return .matrix(matrix(selector, range, t)) }
+            return .matrix(cache.matrix(SelectorCache.key(selector, range: range, at: t), name: selector.name) { matrix(selector, range, t) })
         case let .unary(_, operand):
             switch try eval(operand, t) {
             case let .scalar(value): return .scalar(-value)

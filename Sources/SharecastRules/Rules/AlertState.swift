@@ -52,19 +52,24 @@ public final class GroupState: @unchecked Sendable {
     /// following rules of the group already see.
     public func evaluate(at time: Int64, source: any SeriesSource, store: SampleStore, externalLabels: Labels = [:]) {
         let started = ContinuousClock.now
-        let evaluator = Evaluator(source: source)
+        let cache = SelectorCache()
+        let evaluator = Evaluator(source: source, cache: cache)
         for (index, rule) in group.rules.enumerated() {
             let ruleStarted = ContinuousClock.now
             var output: [String: Labels] = [:]
+            var writtenNames = Set<String>()
             func write(_ labels: Labels, _ value: Double) {
                 output[labels.signature()] = labels
                 store.append(labels, Point(t: time, v: value))
+                writtenNames.insert(labels["__name__"] ?? "")
             }
             defer {
                 for (key, labels) in written[index] where output[key] == nil {
                     store.append(labels, Point(t: time, v: StaleMarker.value))
+                    writtenNames.insert(labels["__name__"] ?? "")
                 }
                 written[index] = output
+                for name in writtenNames { cache.invalidate(name) }
             }
             do {
                 let samples: [Sample]
