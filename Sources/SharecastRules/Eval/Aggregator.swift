@@ -4,11 +4,12 @@ import Foundation
 enum Aggregator {
     static func aggregate(_ aggregation: Aggregation, parameter: Double?, _ samples: [Sample], grouping: Grouping?) -> [Sample] {
         var order: [String] = []
-        var groups: [String: (labels: Labels, members: [Sample])] = [:]
+        // Per group: its labels, and its members' positions in `samples` (not copies of them).
+        var groups: [String: (labels: Labels, members: [Int])] = [:]
         // `by (a, b)` keys on those labels' values alone; no grouping is one group; only
         // `without` needs each sample's remaining labels.
         let byNames = grouping.flatMap { $0.without ? nil : $0.labels.filter { $0 != "__name__" } }
-        for sample in samples {
+        for (index, sample) in samples.enumerated() {
             let key: String
             if grouping == nil {
                 key = ""
@@ -26,12 +27,12 @@ enum Aggregator {
                 order.append(key)
                 groups[key] = (groupLabels(sample.labels, grouping), [])
             }
-            groups[key]?.members.append(sample)
+            groups[key]?.members.append(index)
         }
         var result: [Sample] = []
         for key in order {
             guard let (labels, members) = groups[key] else { continue }
-            let values = members.map(\.value)
+            let values = members.map { samples[$0].value }
             switch aggregation {
             case .sum: result.append(Sample(labels: labels, value: values.reduce(0, +)))
             case .avg: result.append(Sample(labels: labels, value: mean(values)))
@@ -46,17 +47,31 @@ enum Aggregator {
                 // Go's int64(NaN or ±Inf) is the minimum int64: no result, as here.
                 let k = parameter.map { $0.isFinite ? Int(max(-1, min($0, 1e9))) : 0 } ?? 0
                 guard k >= 1 else { continue }
-                // NaN sorts last for both; ties keep input order.
-                let sorted = members.enumerated().sorted { a, b in
-                    let (x, y) = (a.element.value, b.element.value)
-                    if x.isNaN != y.isNaN { return y.isNaN }
-                    if x != y { return aggregation == .topk ? x > y : x < y }
-                    return a.offset < b.offset
-                }.map(\.element)
-                result += sorted.prefix(k)
+                result += top(k, members, in: samples, largest: aggregation == .topk)
             }
         }
         return result
+    }
+
+    /// The k best members in order (NaN last; ties keep input order), by insertion into a list
+    /// of at most k: k is small and groups are large, so no full sort.
+    static func top(_ k: Int, _ members: [Int], in samples: [Sample], largest: Bool) -> [Sample] {
+        func better(_ a: Int, _ b: Int) -> Bool {
+            let (x, y) = (samples[a].value, samples[b].value)
+            if x.isNaN != y.isNaN { return y.isNaN }
+            if x != y { return largest ? x > y : x < y }
+            return a < b
+        }
+        var best: [Int] = []
+        best.reserveCapacity(min(k, members.count) + 1)
+        for member in members {
+            if best.count == k, let last = best.last, !better(member, last) { continue }
+            var position = best.count
+            while position > 0, better(member, best[position - 1]) { position -= 1 }
+            best.insert(member, at: position)
+            if best.count > k { best.removeLast() }
+        }
+        return best.map { samples[$0] }
     }
 
     static func groupLabels(_ labels: Labels, _ grouping: Grouping?) -> Labels {
