@@ -33,9 +33,11 @@ import Testing
 
         let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
         try await waitUntil(timeout: .seconds(20)) { origin.fetches.count >= 8 }
-        let fetched = origin.fetches
+        // Stop the viewer first: a segment fetched after a snapshot of the fetches could
+        // otherwise reach the viewer and not be in the snapshot.
         viewer.close()
         let body = viewer.body
+        let fetched = origin.fetches
 
         // Each segment once, with no gaps, from the live edge on.
         #expect(fetched.values.allSatisfy { $0 == 1 }, "fetch counts: \(fetched)")
