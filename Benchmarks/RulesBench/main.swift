@@ -33,22 +33,25 @@ for channel in 0..<channels {
 // The shipped rules, plus generated ones up to 100.
 var rules = "groups:\n  - name: bench\n    rules:\n"
 // Expressions like the shipped rules', over every channel, most of them quiet (as alerts are).
-// No two rules are the same: each uses its own threshold (%T), as warning/critical pairs and
-// per-team variants of a rule do; they share metrics, as real rule files do.
+// 50 distinct bodies (10 shapes x 5 variants: their own range, or their own matcher %V), each
+// used by a warning and a critical rule with their own threshold (%T), as real rule files pair
+// them. Rules share metrics but no two are the same.
 let templates = [
-    "sum by (instance, job) (rate(sharecast_stream_sent_bytes_total[5m])) > 1e12 + %T",
-    "rate(sharecast_stream_upstream_received_bytes_total[5m]) > 1e9 + %T",
-    "increase(sharecast_stream_restarts_total[10m]) > 100 + %T",
-    "sharecast_stream_clients > 1000 + %T and on(instance, job, channel) sharecast_stream_up == 1",
-    "time() - sharecast_stream_last_data_timestamp_seconds > 10 + %T",
-    "topk(5, sharecast_stream_clients) > %T",
-    "avg_over_time(sharecast_stream_buffer_fill_ratio[5m]) > 0.95 + %T",
-    "sum by (instance) (sharecast_stream_clients) > %T",
-    "increase(sharecast_stream_ts_continuity_errors_total[5m]) > 10 + %T",
-    "max by (instance) (sharecast_stream_buffer_fill_ratio) > 0.5 + %T",
+    "sum by (instance, job) (rate(sharecast_stream_sent_bytes_total[%Rm])) > 1e12 + %T",
+    "rate(sharecast_stream_upstream_received_bytes_total[%Rm]) > 1e9 + %T",
+    "increase(sharecast_stream_restarts_total[%Rm]) > 100 + %T",
+    "sharecast_stream_clients{channel!=\"ch%V\"} > 1000 + %T and on(instance, job, channel) sharecast_stream_up == 1",
+    "time() - sharecast_stream_last_data_timestamp_seconds{channel!=\"ch%V\"} > 10 + %T",
+    "topk(%R, sharecast_stream_clients) > %T",
+    "avg_over_time(sharecast_stream_buffer_fill_ratio[%Rm]) > 0.95 + %T",
+    "sum by (instance) (sharecast_stream_clients{channel!=\"ch%V\"}) > %T",
+    "increase(sharecast_stream_ts_continuity_errors_total[%Rm]) > 100 + %T",
+    "max by (instance) (sharecast_stream_buffer_fill_ratio{channel!=\"ch%V\"}) > 0.5 + %T",
 ]
 for index in 0..<100 {
-    let expr = templates[index % templates.count].replacingOccurrences(of: "%T", with: "\(index / templates.count)")
+    let shape = index % templates.count, variant = index / templates.count / 2, severity = index / templates.count % 2
+    let expr = templates[shape].replacingOccurrences(of: "%R", with: "\(5 + variant)")
+        .replacingOccurrences(of: "%V", with: "\(variant)").replacingOccurrences(of: "%T", with: "\(severity)")
     rules += "      - alert: Bench\(index)\n        expr: '\(expr)'\n        for: 1m\n"
 }
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sharecast-rules-bench")

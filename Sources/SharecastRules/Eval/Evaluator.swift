@@ -43,6 +43,16 @@ public struct Evaluator: Sendable {
             }
         case let .binary(op, lhs, rhs, modifiers):
             return try binary(op, try eval(lhs, t), try eval(rhs, t), modifiers)
+        case .aggregate, .call:
+            // Shared within a round when the same subexpression appears in several rules.
+            let names = expr.metricNames
+            guard let cache, !names.isEmpty else { return try evalUncached(expr, t) }
+            return try cache.value(expr.canonical + "@\(t)", names: names) { () throws(PromQLError) -> QueryValue in try evalUncached(expr, t) }
+        }
+    }
+
+    func evalUncached(_ expr: Expr, _ t: Int64) throws(PromQLError) -> QueryValue {
+        switch expr {
         case let .aggregate(aggregation, param, operand, grouping):
             let parameter: Double? = try param.map { (expr: Expr) throws(PromQLError) -> Double in
                 guard case let .scalar(value) = try eval(expr, t) else { throw PromQLError("\(aggregation.rawValue) needs a scalar parameter") }
@@ -52,6 +62,8 @@ public struct Evaluator: Sendable {
             return .vector(Aggregator.aggregate(aggregation, parameter: parameter, samples, grouping: grouping))
         case let .call(name, arguments):
             return try Functions.call(name, arguments, at: t, evaluator: self)
+        default:
+            return try eval(expr, t)
         }
     }
 

@@ -9,6 +9,8 @@ final class SelectorCache: Sendable {
     struct Entries {
         var vectors: [String: [Sample]] = [:]
         var matrices: [String: [Series]] = [:]
+        /// Results of function calls and aggregations (warning/critical pairs share them).
+        var values: [String: QueryValue] = [:]
         /// Keys by metric name ("" for selectors without one), for invalidation.
         var byName: [String: [String]] = [:]
     }
@@ -43,6 +45,18 @@ final class SelectorCache: Sendable {
         return value
     }
 
+    /// A function call's or aggregation's result, shared by the rules of the round that contain
+    /// the same subexpression.
+    func value(_ key: String, names: Set<String>, make: () throws(PromQLError) -> QueryValue) throws(PromQLError) -> QueryValue {
+        if let found = entries.withLock({ $0.values[key] }) { return found }
+        let value = try make()
+        entries.withLock {
+            $0.values[key] = value
+            for name in names { $0.byName[name, default: []].append(key) }
+        }
+        return value
+    }
+
     /// Forgets what was read of `name` (and of selectors without a name, which may match it).
     func invalidate(_ name: String) {
         entries.withLock { entries in
@@ -50,6 +64,7 @@ final class SelectorCache: Sendable {
                 for key in entries.byName[affected] ?? [] {
                     entries.vectors[key] = nil
                     entries.matrices[key] = nil
+                    entries.values[key] = nil
                 }
                 entries.byName[affected] = nil
             }

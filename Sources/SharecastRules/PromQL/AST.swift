@@ -93,3 +93,51 @@ struct Grouping: Sendable, Equatable {
     var without: Bool
     var labels: [String]
 }
+
+extension Expr {
+    /// A canonical text of the expression, for sharing results of equal subexpressions.
+    var canonical: String {
+        switch self {
+        case let .number(value): return "\(value)"
+        case let .string(value): return "\"\(value)\""
+        case let .paren(inner): return inner.canonical
+        case let .vectorSelector(selector): return Self.selectorText(selector)
+        case let .matrixSelector(selector, range): return Self.selectorText(selector) + "[\(range)]"
+        case let .unary(_, operand): return "-(" + operand.canonical + ")"
+        case let .binary(op, lhs, rhs, modifiers):
+            var text = "(" + lhs.canonical + " " + op.rawValue
+            if modifiers.returnBool { text += " bool" }
+            if let on = modifiers.on { text += (on ? " on(" : " ignoring(") + modifiers.matchingLabels.joined(separator: ",") + ")" }
+            switch modifiers.card {
+            case .manyToOne: text += " group_left(" + modifiers.include.joined(separator: ",") + ")"
+            case .oneToMany: text += " group_right(" + modifiers.include.joined(separator: ",") + ")"
+            case .oneToOne: break
+            }
+            return text + " " + rhs.canonical + ")"
+        case let .aggregate(aggregation, param, operand, grouping):
+            var text = aggregation.rawValue
+            if let grouping { text += (grouping.without ? " without(" : " by(") + grouping.labels.joined(separator: ",") + ")" }
+            return text + "(" + (param.map { $0.canonical + "," } ?? "") + operand.canonical + ")"
+        case let .call(name, arguments):
+            return name + "(" + arguments.map(\.canonical).joined(separator: ",") + ")"
+        }
+    }
+
+    static func selectorText(_ selector: VectorSelector) -> String {
+        let matchers = selector.matchers.sorted { ($0.name, $0.kind.rawValue, $0.value) < ($1.name, $1.kind.rawValue, $1.value) }
+            .map { "\($0.name)\($0.kind.rawValue)\"\($0.value)\"" }.joined(separator: ",")
+        return (selector.name ?? "") + "{" + matchers + "}" + (selector.offset != 0 ? " offset \(selector.offset)" : "")
+    }
+
+    /// Metric names the expression reads ("" for a selector without a name); empty for constants.
+    var metricNames: Set<String> {
+        switch self {
+        case .number, .string: return []
+        case let .paren(inner), let .unary(_, inner): return inner.metricNames
+        case let .vectorSelector(selector), let .matrixSelector(selector, _): return [selector.name ?? ""]
+        case let .binary(_, lhs, rhs, _): return lhs.metricNames.union(rhs.metricNames)
+        case let .aggregate(_, param, operand, _): return (param?.metricNames ?? []).union(operand.metricNames)
+        case let .call(_, arguments): return arguments.reduce(into: Set<String>()) { $0.formUnion($1.metricNames) }
+        }
+    }
+}
