@@ -96,27 +96,28 @@ struct ClientView: Encodable, Sendable {
     var kbps: Double
 
     init(live client: ClientSnapshot, now: Date = Date()) {
-        id = client.id.uuidString.lowercased()
-        ip = client.ip
-        userAgent = client.userAgent
-        connectedAt = client.connectedAt
-        lastActivityAt = client.lastActivityAt
-        disconnectedAt = client.disconnectedAt
-        disconnectReason = client.disconnectReason?.rawValue
-        bytesSent = client.bytesSent
-        kbps = Self.rate(bytes: client.bytesSent, from: client.connectedAt, to: client.disconnectedAt ?? now)
+        self.init(id: client.id.uuidString, ip: client.ip, userAgent: client.userAgent, connectedAt: client.connectedAt,
+                  lastActivityAt: client.lastActivityAt, disconnectedAt: client.disconnectedAt,
+                  disconnectReason: client.disconnectReason, bytesSent: client.bytesSent, now: now)
     }
 
     init(history row: SharedStreamClientRecord, now: Date = Date()) {
-        id = row.clientId.lowercased()
-        ip = row.ip
-        userAgent = row.userAgent
-        connectedAt = row.connectedAt
-        lastActivityAt = row.lastActivityAt
-        disconnectedAt = row.disconnectedAt
-        disconnectReason = row.disconnectReason?.rawValue
-        bytesSent = row.bytesSent
-        kbps = Self.rate(bytes: row.bytesSent, from: row.connectedAt, to: row.disconnectedAt ?? now)
+        self.init(id: row.clientId, ip: row.ip, userAgent: row.userAgent, connectedAt: row.connectedAt,
+                  lastActivityAt: row.lastActivityAt, disconnectedAt: row.disconnectedAt,
+                  disconnectReason: row.disconnectReason, bytesSent: row.bytesSent, now: now)
+    }
+
+    private init(id: String, ip: String, userAgent: String?, connectedAt: Date, lastActivityAt: Date, disconnectedAt: Date?,
+                 disconnectReason: ClientSnapshot.DisconnectReason?, bytesSent: Int64, now: Date) {
+        self.id = id.lowercased()
+        self.ip = ip
+        self.userAgent = userAgent
+        self.connectedAt = connectedAt
+        self.lastActivityAt = lastActivityAt
+        self.disconnectedAt = disconnectedAt
+        self.disconnectReason = disconnectReason?.rawValue
+        self.bytesSent = bytesSent
+        kbps = Self.rate(bytes: bytesSent, from: connectedAt, to: disconnectedAt ?? now)
     }
 
     static func rate(bytes: Int64, from: Date, to: Date) -> Double {
