@@ -68,11 +68,8 @@ public final class StreamHistoryRecorder: StreamRecorder {
             row.errorCount = stream.errorCount
             row.restartCount = stream.restartCount
             row.lastError = stream.lastError
-            if row.id == nil {
-                try row.insert(db)
-            } else {
-                try row.update(db)
-            }
+            // Insert when new, update when the row is known.
+            try row.save(db)
             guard let streamID = row.id else { continue }
             rows.streams[stream.id] = streamID
 
@@ -86,11 +83,7 @@ public final class StreamHistoryRecorder: StreamRecorder {
                 clientRow.disconnectedAt = client.disconnectedAt
                 clientRow.bytesSent = client.bytesSent
                 clientRow.disconnectReason = client.disconnectReason
-                if clientRow.id == nil {
-                    try clientRow.insert(db)
-                } else {
-                    try clientRow.update(db)
-                }
+                try clientRow.save(db)
                 if client.disconnectedAt == nil {
                     rows.clients[client.id] = clientRow.id
                 } else {
