@@ -1,17 +1,7 @@
 import Foundation
 
-/// Encodes metric families built as values (tests, small collectors) in either text format.
-public enum MetricsEncoder {
-    public static func encode(_ families: [MetricFamily], format: ExpositionFormat) -> String {
-        String(decoding: encodeBytes(families, format: format), as: UTF8.self)
-    }
-
-    public static func encodeBytes(_ families: [MetricFamily], format: ExpositionFormat) -> [UInt8] {
-        var writer = MetricsWriter(format: format)
-        for family in families { writer.write(family) }
-        return writer.finish()
-    }
-
+/// The number forms both text formats share: sample values and histogram bounds.
+enum MetricsEncoder {
     /// A sample value: integers without a fraction, others as Swift's shortest round-trip form.
     static func number(_ value: Double) -> String {
         if value.isNaN { return "NaN" }

@@ -115,15 +115,3 @@ public enum StaleMarker {
     public static var value: Double { Double(bitPattern: bits) }
     public static func isStale(_ value: Double) -> Bool { value.bitPattern == bits }
 }
-
-/// Prometheus' order of label sets: pairs compared in name order, name then value.
-enum LabelOrder {
-    static func less(_ a: Labels, _ b: Labels) -> Bool {
-        let left = a.sorted { $0.key < $1.key }, right = b.sorted { $0.key < $1.key }
-        for (x, y) in zip(left, right) {
-            if x.key != y.key { return x.key < y.key }
-            if x.value != y.value { return x.value < y.value }
-        }
-        return left.count < right.count
-    }
-}

@@ -28,10 +28,6 @@ enum VectorMatching {
         }
     }
 
-    static func signature(_ labels: Labels, _ modifiers: BinaryModifiers) -> String {
-        Keyer(modifiers).key(Sample(labels: labels, value: 0))
-    }
-
     static func set(_ op: BinaryOp, _ left: [Sample], _ right: [Sample], _ modifiers: BinaryModifiers) -> [Sample] {
         let keyer = Keyer(modifiers)
         let rightSigs = Set(right.map(keyer.key))

@@ -84,13 +84,9 @@ public final class SampleStore: SeriesSource, Sendable {
     /// The newest sample of each matching series at or before `time`, if within `lookback`
     /// and not a staleness marker: an instant selector without building series.
     public func latest(matching matchers: [LabelMatcherSpec], at time: Int64, lookback: Int64) -> [Sample] {
-        let name = matchers.first { $0.matcher.name == "__name__" && $0.matcher.kind == .equal }?.matcher.value
-        let rest = name == nil ? matchers : matchers.filter { !($0.matcher.name == "__name__" && $0.matcher.kind == .equal) }
-        return table.withLock { table -> [Sample] in
-            let candidates = name.map { table.byName[$0] ?? [] }
-                ?? table.byName.values.flatMap { $0 }.sorted { $0.signature < $1.signature }
+        table.withLock { table -> [Sample] in
             var result: [Sample] = []
-            for entry in candidates where rest.allSatisfy({ $0.matches(entry.labels) }) {
+            for entry in Self.matching(matchers, in: table) {
                 let points = entry.points
                 var low = 0, high = points.count
                 while low < high {
@@ -106,21 +102,25 @@ public final class SampleStore: SeriesSource, Sendable {
         }
     }
 
+    /// The series satisfying every matcher, in label order. A `__name__="x"` matcher reads only
+    /// that name's (already ordered) series and is not checked again.
+    private static func matching(_ matchers: [LabelMatcherSpec], in table: Table) -> [Entry] {
+        func isName(_ spec: LabelMatcherSpec) -> Bool { spec.matcher.name == "__name__" && spec.matcher.kind == .equal }
+        guard let name = matchers.first(where: isName)?.matcher.value else {
+            return table.byName.values.joined().filter { entry in matchers.allSatisfy { $0.matches(entry.labels) } }
+                .sorted { $0.signature < $1.signature }
+        }
+        let rest = matchers.filter { !isName($0) }
+        let candidates = table.byName[name] ?? []
+        return rest.isEmpty ? candidates : candidates.filter { entry in rest.allSatisfy { $0.matches(entry.labels) } }
+    }
+
     public var seriesCount: Int { table.withLock { $0.bySignature.count } }
 
     public func series(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64) -> [Series] {
-        let name = matchers.first { $0.matcher.name == "__name__" && $0.matcher.kind == .equal }?.matcher.value
-        // With the name index, the name matcher is already satisfied.
-        let rest = name == nil ? matchers : matchers.filter { !($0.matcher.name == "__name__" && $0.matcher.kind == .equal) }
-        return table.withLock { table -> [Series] in
-            let candidates: [Entry]
-            if let name {
-                candidates = table.byName[name] ?? []
-            } else {
-                candidates = table.byName.keys.sorted().flatMap { table.byName[$0] ?? [] }.sorted { $0.signature < $1.signature }
-            }
+        table.withLock { table -> [Series] in
             var result: [Series] = []
-            for entry in candidates where rest.allSatisfy({ $0.matches(entry.labels) }) {
+            for entry in Self.matching(matchers, in: table) {
                 let points = entry.points
                 var low = 0, high = points.count
                 while low < high {
