@@ -163,8 +163,6 @@ import Testing
     @Test func bucketsMatchAHandComputationForEveryPeriod() async throws {
         let setup = try SharedStreamingTests.Setup()
         let api = APIClient(port: setup.app.port)
-        // Buckets are aligned to the clock: start clear of a minute boundary so none passes mid-test.
-        if Int64(Date().timeIntervalSince1970) % 60 >= 55 { try await Task.sleep(for: .seconds(6)) }
         let now = Int64(Date().timeIntervalSince1970)
         let minute = now / 60 * 60, fiveMinutes = now / 300 * 300, quarter = now / 900 * 900, twoHours = now / 7200 * 7200
 
@@ -176,27 +174,41 @@ import Testing
         let day = try Self.insert(setup.app.database, channel: "a", samples: [(quarter - 27_000 + 100, 8_000_000, 10, 0), (quarter - 27_000 + 800, 6_000_000, 20, 4)])
         let week = try Self.insert(setup.app.database, channel: "b", samples: [(twoHours - 288_000 + 100, 1_500, 7, 1), (twoHours - 288_000 + 7000, 2_500, 9, 2)])
 
-        func expectOnly(_ values: [Double], count: Int, at index: Int, _ value: Double, _ label: String) {
+        /// The series has `count` buckets, `value` in the one starting at `start`, 0 elsewhere. The
+        /// bucket is found by its time, so a clock boundary passing mid-test moves it, not the sums.
+        func expectOnly(_ reply: APIClient.Reply, count: Int, bucket start: Int64, _ value: Double, _ label: String) {
+            let points = reply.data["points"] as? [[String: Any]] ?? []
+            let values = Self.values(reply)
+            let formatter = ISO8601DateFormatter()
+            let index = points.firstIndex { ($0["t"] as? String).flatMap(formatter.date(from:)).map { Int64($0.timeIntervalSince1970) } == start }
             #expect(values.count == count, "\(label): \(values.count) buckets")
-            #expect(values.indices.contains(index) && values[index] == value, "\(label): bucket \(index) is \(values.indices.contains(index) ? values[index] : -1)")
+            guard let index else {
+                Issue.record("\(label): no bucket starts at \(start)")
+                return
+            }
+            #expect(values[index] == value, "\(label): bucket \(index) is \(values[index])")
             #expect(values.enumerated().allSatisfy { $0.offset == index || $0.element == 0 }, "\(label): other buckets are 0")
         }
 
         let hour = "/api/monitor/performance?period=1h&metric="
-        expectOnly(Self.values(try await api.get(hour + "bandwidth")), count: 60, at: 57, 2500, "1h bandwidth")
-        expectOnly(Self.values(try await api.get(hour + "clients")), count: 60, at: 57, 4, "1h clients")
-        expectOnly(Self.values(try await api.get(hour + "streams")), count: 60, at: 57, 2, "1h streams")
-        expectOnly(Self.values(try await api.get(hour + "errors")), count: 60, at: 57, 3, "1h errors")
+        expectOnly(try await api.get(hour + "bandwidth"), count: 60, bucket: minute - 120, 2500, "1h bandwidth")
+        expectOnly(try await api.get(hour + "clients"), count: 60, bucket: minute - 120, 4, "1h clients")
+        expectOnly(try await api.get(hour + "streams"), count: 60, bucket: minute - 120, 2, "1h streams")
+        expectOnly(try await api.get(hour + "errors"), count: 60, bucket: minute - 120, 3, "1h errors")
         let first = try await api.get(hour + "bandwidth")
         #expect(first.data["bucket_seconds"] as? Int == 60)
         #expect(first.data["unit"] as? String == "kbps")
+        // With the clock where the test started, the bucket two minutes back is the 58th of 60.
+        if Int64(Date().timeIntervalSince1970) / 60 * 60 == minute {
+            #expect(Self.values(first).firstIndex(of: 2500) == 57)
+        }
 
-        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=6h&metric=bandwidth&stream=\(six)")), count: 72, at: 51, 3000, "6h bandwidth")
-        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=6h&metric=errors&stream=\(six)")), count: 72, at: 51, 5, "6h errors")
-        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=24h&metric=clients&stream=\(day)")), count: 96, at: 65, 15, "24h clients")
-        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=24h&metric=bandwidth&stream=\(day)")), count: 96, at: 65, 7000, "24h bandwidth")
-        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=7d&metric=bandwidth&stream=\(week)")), count: 84, at: 43, 2, "7d bandwidth")
-        expectOnly(Self.values(try await api.get("/api/monitor/performance?period=7d&metric=clients&stream=\(week)")), count: 84, at: 43, 8, "7d clients")
+        expectOnly(try await api.get("/api/monitor/performance?period=6h&metric=bandwidth&stream=\(six)"), count: 72, bucket: fiveMinutes - 6000, 3000, "6h bandwidth")
+        expectOnly(try await api.get("/api/monitor/performance?period=6h&metric=errors&stream=\(six)"), count: 72, bucket: fiveMinutes - 6000, 5, "6h errors")
+        expectOnly(try await api.get("/api/monitor/performance?period=24h&metric=clients&stream=\(day)"), count: 96, bucket: quarter - 27_000, 15, "24h clients")
+        expectOnly(try await api.get("/api/monitor/performance?period=24h&metric=bandwidth&stream=\(day)"), count: 96, bucket: quarter - 27_000, 7000, "24h bandwidth")
+        expectOnly(try await api.get("/api/monitor/performance?period=7d&metric=bandwidth&stream=\(week)"), count: 84, bucket: twoHours - 288_000, 2, "7d bandwidth")
+        expectOnly(try await api.get("/api/monitor/performance?period=7d&metric=clients&stream=\(week)"), count: 84, bucket: twoHours - 288_000, 8, "7d clients")
 
         #expect(try await api.get("/api/monitor/performance?period=2h").status == 400)
         #expect(try await api.get("/api/monitor/performance?metric=bytes").status == 400)
