@@ -8,23 +8,35 @@ import SharecastCore
 ///
 /// `record` only queues; a serial queue writes each batch in one transaction, so the streaming
 /// layer never waits on the database, and a second of activity costs one commit.
+///
+/// Stream rows are written with every batch; a viewer's row when it joins, when it leaves, and
+/// otherwise at most every `clientRefreshInterval` (its bytes and last activity are live in the
+/// monitor API anyway): with a thousand viewers, rewriting every row every second cost a third of
+/// a core.
 public final class StreamHistoryRecorder: StreamRecorder {
     struct Rows {
         var streams: [UUID: Int64] = [:]
-        var clients: [UUID: Int64] = [:]
+        /// Row id and when it was last written, for viewers still connected.
+        var clients: [UUID: (id: Int64, writtenAt: Date)] = [:]
     }
 
     let database: SharecastDatabase
     let logger: Logger
     /// Told how long each batch took to write, in seconds (for `sharecast_db_write_duration_seconds`).
     let onWrite: (@Sendable (Double) -> Void)?
+    /// How stale a connected viewer's row may get before it is rewritten.
+    let clientRefreshInterval: TimeInterval
     private let queue = DispatchQueue(label: "sharecast.history")
     /// Touched only on `queue`.
     nonisolated(unsafe) private var rows = Rows()
 
-    public init(database: SharecastDatabase, logger: Logger, onWrite: (@Sendable (Double) -> Void)? = nil) {
+    public init(
+        database: SharecastDatabase, logger: Logger, clientRefreshInterval: TimeInterval = 10,
+        onWrite: (@Sendable (Double) -> Void)? = nil
+    ) {
         self.database = database
         self.logger = logger
+        self.clientRefreshInterval = clientRefreshInterval
         self.onWrite = onWrite
     }
 
@@ -74,18 +86,22 @@ public final class StreamHistoryRecorder: StreamRecorder {
             rows.streams[stream.id] = streamID
 
             for client in stream.clients {
+                let known = rows.clients[client.id]
+                if let known, client.disconnectedAt == nil, now.timeIntervalSince(known.writtenAt) < clientRefreshInterval {
+                    continue
+                }
                 var clientRow = SharedStreamClientRecord(
                     streamId: streamID, clientId: client.id.uuidString, ip: client.ip, userAgent: client.userAgent,
                     connectedAt: client.connectedAt
                 )
-                clientRow.id = rows.clients[client.id]
+                clientRow.id = known?.id
                 clientRow.lastActivityAt = client.lastActivityAt
                 clientRow.disconnectedAt = client.disconnectedAt
                 clientRow.bytesSent = client.bytesSent
                 clientRow.disconnectReason = client.disconnectReason
                 try clientRow.save(db)
-                if client.disconnectedAt == nil {
-                    rows.clients[client.id] = clientRow.id
+                if client.disconnectedAt == nil, let id = clientRow.id {
+                    rows.clients[client.id] = (id, now)
                 } else {
                     rows.clients[client.id] = nil
                 }

@@ -6,7 +6,6 @@ import SharecastCore
 public struct SharedStreamClientRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "shared_stream_clients"
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     /// Why a client left: the streaming layer's reasons, stored by their raw values.
     public typealias DisconnectReason = ClientSnapshot.DisconnectReason
@@ -30,6 +29,21 @@ public struct SharedStreamClientRecord: Codable, Sendable, Equatable, FetchableR
         self.connectedAt = connectedAt
         lastActivityAt = connectedAt
         bytesSent = 0
+    }
+
+    /// Written column by column: the history recorder saves these rows every second, and the
+    /// generic encoder with its snake-case conversion cost more than the SQL itself.
+    public func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["stream_id"] = streamId
+        container["client_id"] = clientId
+        container["ip"] = ip
+        container["user_agent"] = userAgent
+        container["connected_at"] = connectedAt
+        container["last_activity_at"] = lastActivityAt
+        container["disconnected_at"] = disconnectedAt
+        container["bytes_sent"] = bytesSent
+        container["disconnect_reason"] = disconnectReason?.rawValue
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

@@ -6,7 +6,6 @@ import SharecastCore
 public struct SharedStreamRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "shared_streams"
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public enum Format: String, Codable, Sendable { case ts, hls, builtin }
     public typealias Status = StreamSnapshot.Status
@@ -48,6 +47,29 @@ public struct SharedStreamRecord: Codable, Sendable, Equatable, FetchableRecord,
         bandwidthBps = 0
         errorCount = 0
         restartCount = 0
+    }
+
+    /// Written column by column: the history recorder saves these rows every second, and the
+    /// generic encoder with its snake-case conversion cost more than the SQL itself.
+    public func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["session_id"] = sessionId
+        container["channel_id"] = channelId
+        container["source_url"] = sourceUrl
+        container["format"] = format.rawValue
+        container["status"] = status.rawValue
+        container["health"] = health.rawValue
+        container["started_at"] = startedAt
+        container["stopped_at"] = stoppedAt
+        container["updated_at"] = updatedAt
+        container["client_count"] = clientCount
+        container["peak_client_count"] = peakClientCount
+        container["bytes_in"] = bytesIn
+        container["bytes_out"] = bytesOut
+        container["bandwidth_bps"] = bandwidthBps
+        container["error_count"] = errorCount
+        container["restart_count"] = restartCount
+        container["last_error"] = lastError
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

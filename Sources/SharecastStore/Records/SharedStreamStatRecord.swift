@@ -5,7 +5,6 @@ import GRDB
 public struct SharedStreamStatRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "shared_stream_stats"
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var id: Int64?
     public var streamId: Int64
@@ -27,6 +26,20 @@ public struct SharedStreamStatRecord: Codable, Sendable, Equatable, FetchableRec
         self.bytesOut = bytesOut
         self.bufferFill = bufferFill
         self.errorCount = errorCount
+    }
+
+    /// Written column by column: the history recorder saves these rows every second, and the
+    /// generic encoder with its snake-case conversion cost more than the SQL itself.
+    public func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["stream_id"] = streamId
+        container["sampled_at"] = sampledAt
+        container["client_count"] = clientCount
+        container["bandwidth_bps"] = bandwidthBps
+        container["bytes_in"] = bytesIn
+        container["bytes_out"] = bytesOut
+        container["buffer_fill"] = bufferFill
+        container["error_count"] = errorCount
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
