@@ -170,11 +170,14 @@ mapfile -t channel_urls < <(curl -s "http://127.0.0.1:$metrics_port/playlist.m3u
 load_pid=$!
 sleep 8
 curl -s "http://127.0.0.1:$metrics_port/metrics" > "$work/www/metrics.txt"
-timing() { # url -> median seconds over 30 fetches
-  for _ in $(seq 1 30); do curl -s -o /dev/null -w '%{time_total}\n' "$1"; done | sort -n | sed -n 15p
-}
-scrape_time=$(timing "http://127.0.0.1:$metrics_port/metrics")
-file_time=$(timing "http://127.0.0.1:$nginx_port/metrics.txt")
+# Scrapes and file fetches alternate (61 of each), so both meet the same moments of the load;
+# each figure is its median.
+for _ in $(seq 1 61); do
+  curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$metrics_port/metrics" >> "$work/scrape-times"
+  curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$nginx_port/metrics.txt" >> "$work/file-times"
+done
+scrape_time=$(sort -n "$work/scrape-times" | sed -n 31p)
+file_time=$(sort -n "$work/file-times" | sed -n 31p)
 # The handler's own time (collect + encode), from Sharecast's histogram of it.
 handler_ms=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | awk '
   /^sharecast_http_request_duration_seconds_sum\{handler="metrics"\}/ { sum = $2 }

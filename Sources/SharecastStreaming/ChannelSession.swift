@@ -48,9 +48,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     private var aligner = TSPacketAligner()
     let bytesIn = Atomic<Int64>(0)
     let lastDataNanoseconds = Atomic<UInt64>(0)
-    /// The slowest viewer's position as of the last housekeeping pass (`Int64.max` without
-    /// viewers), so a scrape reads one atomic instead of walking every viewer.
-    let slowestCursor = Atomic<Int64>(.max)
+    /// The ring's fill behind the slowest viewer as of the last housekeeping pass (a `Double`'s
+    /// bits), so a scrape reads one atomic instead of walking every viewer or taking the ring's lock.
+    let bufferFillBits = Atomic<UInt64>(0)
     /// Set by housekeeping while the upstream is quiet past the stall threshold.
     private let stalled = Atomic<Bool>(false)
     let counters: ChannelCounters
@@ -272,7 +272,11 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         let write = buffer.writePosition
         let clients = state.withLock { Array($0.clients.values) }
         var slowest = Int64.max
-        defer { slowestCursor.store(slowest, ordering: .relaxed) }
+        defer {
+            // Four places are what a scrape needs, and decimals that short are written without a String.
+            let fill = slowest == .max ? 0 : (min(1, max(0, Double(write - slowest) / Double(buffer.capacity))) * 10_000).rounded() / 10_000
+            bufferFillBits.store(fill.bitPattern, ordering: .relaxed)
+        }
         for client in clients {
             let cursor = client.cursorEstimate
             slowest = min(slowest, cursor)
@@ -340,7 +344,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
 
 /// What the metrics need of a session: cheaper than a snapshot (no strings built, no viewers).
 public struct SessionFigures: Sendable {
-    public var channelID: String
+    public var channelID: String { counters.channelID }
+    /// The channel's counters, by which a scrape finds the channel's row.
+    public var counters: ChannelCounters
     public var status: StreamSnapshot.Status
     public var clientCount: Int
     public var bufferFill: Double
@@ -353,16 +359,14 @@ extension ChannelSession {
     /// `now` is the Unix time and `uptime` the monotonic nanoseconds of the scrape, read once
     /// for all sessions.
     func figures(now: Double, uptime: UInt64) -> SessionFigures {
-        let write = buffer.writePosition
         let lastData = lastDataNanoseconds.load(ordering: .relaxed)
-        // Milliseconds and four places are what a scrape needs, and decimals that short are
-        // written without formatting a String.
+        // Milliseconds are what a scrape needs, and decimals that short are written without
+        // formatting a String.
         func rounded(_ value: Double, _ scale: Double) -> Double { (value * scale).rounded() / scale }
         let lastDataAt = lastData == 0 ? 0 : rounded(now - Double(uptime &- lastData) / 1e9, 1000)
-        let slowest = slowestCursor.load(ordering: .relaxed)
-        let fill = slowest == .max ? 0 : rounded(min(1, max(0, Double(write - slowest) / Double(buffer.capacity))), 10_000)
+        let fill = Double(bitPattern: bufferFillBits.load(ordering: .relaxed))
         return state.withLock { state in
-            SessionFigures(channelID: channel.id, status: state.status, clientCount: state.clients.count, bufferFill: fill,
+            SessionFigures(counters: counters, status: state.status, clientCount: state.clients.count, bufferFill: fill,
                            lastDataAt: lastDataAt, startedAt: rounded(startedAt.timeIntervalSince1970, 1000))
         }
     }

@@ -25,6 +25,9 @@ public final class ChannelCounters: Sendable {
     let onBackup = Atomic<Bool>(false)
     /// One per `UpstreamFailure.Kind.allCases`, in that order.
     let upstreamErrors: [Counter]
+    /// The channel's row in the scrape table, so a scrape places session figures without hashing
+    /// channel ids (-1 when not in the table).
+    let row = Atomic<Int>(-1)
 
     init(channelID: String) {
         self.channelID = channelID
@@ -95,8 +98,10 @@ public final class StreamingMetrics: Sendable {
         var errorSeries = SeriesTable()
 
         mutating func rebuild(keeping keep: (ChannelCounters) -> Bool = { _ in true }) {
+            for channel in byID.values { channel.row.store(-1, ordering: .relaxed) }
             byID = byID.filter { keep($0.value) }
             sorted = byID.values.sorted { $0.channelID < $1.channelID }
+            for (row, channel) in sorted.enumerated() { channel.row.store(row, ordering: .relaxed) }
             series = SeriesTable()
             errorSeries = SeriesTable()
             for channel in sorted {
@@ -126,51 +131,70 @@ public final class StreamingMetrics: Sendable {
             return table
         }
         let channels = table.sorted, series = table.series
-        let byChannel = Dictionary(sessions.map { ($0.channelID, $0) }, uniquingKeysWith: { first, _ in first })
-        let figures = channels.map { byChannel[$0.channelID] }
+        var figures = [SessionFigures?](repeating: nil, count: channels.count)
+        for session in sessions {
+            // A row read while the table was rebuilt is checked against the table in hand.
+            let row = session.counters.row.load(ordering: .relaxed)
+            if row >= 0, row < channels.count, channels[row] === session.counters, figures[row] == nil { figures[row] = session }
+        }
 
-        func counter(_ name: String, _ help: String, _ unit: String? = nil, _ value: (ChannelCounters) -> UInt64) {
+        // Every value read in one pass over the channels: the atomics sit on cache lines the
+        // streaming threads keep writing, and reading them family by family took each line's
+        // miss once per family instead of once per scrape.
+        func column<T>(_ rows: Int = channels.count) -> [T] {
+            var values = [T]()
+            values.reserveCapacity(rows)
+            return values
+        }
+        var received: [UInt64] = column(), sent: [UInt64] = column(), restarts: [UInt64] = column(), packets: [UInt64] = column()
+        var continuity: [UInt64] = column(), syncLosses: [UInt64] = column(), stalls: [UInt64] = column()
+        var errors: [UInt64] = column(channels.count * UpstreamFailure.Kind.allCases.count)
+        var up: [Double] = column(), clients: [Double] = column(), fill: [Double] = column(), lastData: [Double] = column()
+        var started: [Double] = column(), rate: [Double] = column(), backup: [Double] = column()
+        for (channel, session) in zip(channels, figures) {
+            received.append(channel.receivedBytes.load(ordering: .relaxed))
+            sent.append(channel.sentBytes.load(ordering: .relaxed))
+            restarts.append(channel.restarts.load(ordering: .relaxed))
+            packets.append(channel.tsPackets.load(ordering: .relaxed))
+            continuity.append(channel.continuityErrors.load(ordering: .relaxed))
+            syncLosses.append(channel.syncLosses.load(ordering: .relaxed))
+            stalls.append(channel.stalls.load(ordering: .relaxed))
+            rate.append(Double(channel.bitrate.load(ordering: .relaxed)) / 8)
+            backup.append(channel.onBackup.load(ordering: .relaxed) ? 1 : 0)
+            for counter in channel.upstreamErrors { errors.append(counter.current) }
+            // Gauges of a channel without a running session read 0.
+            up.append(session.map { $0.status == .active || $0.status == .idle ? 1 : 0 } ?? 0)
+            clients.append(Double(session?.clientCount ?? 0))
+            fill.append(session?.bufferFill ?? 0)
+            lastData.append(session?.lastDataAt ?? 0)
+            started.append(session?.startedAt ?? 0)
+        }
+
+        func counters(_ name: String, _ help: String, _ unit: String? = nil, _ values: [UInt64]) {
             writer.family(name, .counter, help: help, unit: unit)
-            writer.counters(series, channels.map(value))
+            writer.counters(series, values)
         }
-        /// Gauges of a channel without a running session read 0.
-        func gauge(_ name: String, _ help: String, _ unit: String? = nil, _ value: (ChannelCounters, SessionFigures) -> Double) {
+        func gauges(_ name: String, _ help: String, _ unit: String? = nil, _ values: [Double]) {
             writer.family(name, .gauge, help: help, unit: unit)
-            writer.gauges(series, zip(channels, figures).map { channel, session in session.map { value(channel, $0) } ?? 0 })
+            writer.gauges(series, values)
         }
 
-        gauge("sharecast_stream_up", "1 while the channel's upstream is delivering, else 0.") { _, session in
-            session.status == .active || session.status == .idle ? 1 : 0
-        }
-        gauge("sharecast_stream_clients", "Viewers of the channel now.") { _, session in Double(session.clientCount) }
-        counter("sharecast_stream_upstream_received_bytes", "Bytes received from the channel's upstream.", "bytes") {
-            $0.receivedBytes.load(ordering: .relaxed)
-        }
-        counter("sharecast_stream_sent_bytes", "Bytes sent to the channel's viewers.", "bytes") { $0.sentBytes.load(ordering: .relaxed) }
-        counter("sharecast_stream_restarts", "Upstream reconnections of the channel.") { $0.restarts.load(ordering: .relaxed) }
+        gauges("sharecast_stream_up", "1 while the channel's upstream is delivering, else 0.", nil, up)
+        gauges("sharecast_stream_clients", "Viewers of the channel now.", nil, clients)
+        counters("sharecast_stream_upstream_received_bytes", "Bytes received from the channel's upstream.", "bytes", received)
+        counters("sharecast_stream_sent_bytes", "Bytes sent to the channel's viewers.", "bytes", sent)
+        counters("sharecast_stream_restarts", "Upstream reconnections of the channel.", nil, restarts)
         writer.family("sharecast_stream_upstream_errors", .counter, help: "Upstream failures of the channel, by kind.")
-        writer.counters(table.errorSeries, channels.flatMap { $0.upstreamErrors.map(\.current) })
-        gauge("sharecast_stream_buffer_fill_ratio", "Share of the ring holding data the slowest viewer has not read.", "ratio") { _, session in
-            session.bufferFill
-        }
-        gauge("sharecast_stream_last_data_timestamp_seconds", "When the channel's upstream last delivered bytes.", "seconds") { _, session in
-            session.lastDataAt
-        }
-        gauge("sharecast_stream_started_timestamp_seconds", "When the channel's running session started.", "seconds") { _, session in
-            session.startedAt
-        }
-        counter("sharecast_stream_ts_packets", "TS packets received from the upstream.") { $0.tsPackets.load(ordering: .relaxed) }
-        counter("sharecast_stream_ts_continuity_errors", "Continuity counter errors in the upstream's TS.") {
-            $0.continuityErrors.load(ordering: .relaxed)
-        }
-        counter("sharecast_stream_ts_sync_losses", "Times the upstream's TS lost packet sync.") { $0.syncLosses.load(ordering: .relaxed) }
-        gauge("sharecast_stream_rate_bytes_per_second", "The upstream's rate measured from its PCRs (bytes, as Prometheus' base unit).") { channel, _ in
-            Double(channel.bitrate.load(ordering: .relaxed)) / 8
-        }
-        counter("sharecast_stream_stalls", "Times the upstream sent nothing for more than 3 s.") { $0.stalls.load(ordering: .relaxed) }
-        gauge("sharecast_stream_upstream_backup", "1 while the channel streams from a backup URL rather than its primary.") { channel, _ in
-            channel.onBackup.load(ordering: .relaxed) ? 1 : 0
-        }
+        writer.counters(table.errorSeries, errors)
+        gauges("sharecast_stream_buffer_fill_ratio", "Share of the ring holding data the slowest viewer has not read.", "ratio", fill)
+        gauges("sharecast_stream_last_data_timestamp_seconds", "When the channel's upstream last delivered bytes.", "seconds", lastData)
+        gauges("sharecast_stream_started_timestamp_seconds", "When the channel's running session started.", "seconds", started)
+        counters("sharecast_stream_ts_packets", "TS packets received from the upstream.", nil, packets)
+        counters("sharecast_stream_ts_continuity_errors", "Continuity counter errors in the upstream's TS.", nil, continuity)
+        counters("sharecast_stream_ts_sync_losses", "Times the upstream's TS lost packet sync.", nil, syncLosses)
+        gauges("sharecast_stream_rate_bytes_per_second", "The upstream's rate measured from its PCRs (bytes, as Prometheus' base unit).", nil, rate)
+        counters("sharecast_stream_stalls", "Times the upstream sent nothing for more than 3 s.", nil, stalls)
+        gauges("sharecast_stream_upstream_backup", "1 while the channel streams from a backup URL rather than its primary.", nil, backup)
     }
 
     /// `sharecast_streams{state}`: running sessions by state.

@@ -137,6 +137,13 @@ import Testing
         // What Prometheus 2.42 sends.
         #expect(ExpositionFormat.negotiate(accept: "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1") == .openMetrics)
         #expect(ExpositionFormat.negotiate(accept: "application/openmetrics-text; q=0") == .prometheus)
+        #expect(ExpositionFormat.negotiate(accept: "text/plain, Application/OpenMetrics-Text ;version=1.0.0") == .openMetrics)
+        #expect(ExpositionFormat.negotiate(accept: "application/openmetrics-text;q = 0.0, text/plain") == .prometheus)
+        #expect(ExpositionFormat.negotiate(accept: "application/openmetrics-textx") == .prometheus)
+        #expect(ExpositionFormat.negotiate(accept: "") == .prometheus)
+        #expect(HeaderToken.hasPrefix(" gzip;q=1".utf8[...], "gzip"))
+        #expect(!HeaderToken.hasPrefix("deflate".utf8[...], "gzip"))
+        #expect(!HeaderToken.equals("gzipx".utf8[...], "gzip"))
     }
 
     @Test func gzipRoundTripsThroughTheSystemGunzip() throws {

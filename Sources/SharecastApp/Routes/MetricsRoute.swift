@@ -1,4 +1,3 @@
-import Foundation
 import SharecastHTTP
 import SharecastMetrics
 
@@ -8,15 +7,16 @@ enum MetricsRoute {
     static func handler(registry: MetricsRegistry) -> Router.Handler {
         { request in
             let format = ExpositionFormat.negotiate(accept: request.headers["Accept"])
-            let body = registry.expose(format)
+            let exposed = registry.exposition(format)
             var headers = HTTPHeaders([("Content-Type", format.contentType), ("Cache-Control", "no-store")])
-            let acceptsGzip = request.headers["Accept-Encoding"]?.split(separator: ",")
-                .contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("gzip") } ?? false
-            if acceptsGzip, let compressed = Gzip.compress(body) {
+            let acceptsGzip = request.headers["Accept-Encoding"]?.utf8.split(separator: UInt8(ascii: ","))
+                .contains { HeaderToken.hasPrefix($0, "gzip") } ?? false
+            if acceptsGzip, let compressed = exposed.withUnsafeBytes({ Gzip.compress($0) }) {
                 headers.add("Content-Encoding", "gzip")
                 return HTTPResponse(headers: headers, body: .bytes(compressed))
             }
-            return HTTPResponse(headers: headers, body: .bytes(body))
+            guard let (memory, count) = exposed.take() else { return HTTPResponse(headers: headers, body: .bytes([])) }
+            return HTTPResponse(headers: headers, body: .memory(ResponseMemory(takingMallocated: memory, count: count)))
         }
     }
 }

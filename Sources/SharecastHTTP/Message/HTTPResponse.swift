@@ -5,6 +5,8 @@ import Foundation
 public struct HTTPResponse: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
+        /// Sent without a copy; see `ResponseMemory`.
+        case memory(ResponseMemory)
         case stream(any StreamingBody)
     }
 

@@ -133,6 +133,11 @@ extension ServerContext {
             handle = bytes.withUnsafeBytes { raw in
                 MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
             }
+        case let .memory(memory):
+            let count = memory.count
+            guard let raw = memory.take() else { return MHD_Result.NO }
+            handle = MHD_create_response_from_buffer(count, raw, .RESPMEM_MUST_FREE)
+            if handle == nil { free(raw) }
         case let .stream(body):
             let stream = StreamConnection(body: body, connection: connection, server: self)
             streams.withLock { $0[ObjectIdentifier(stream)] = stream }

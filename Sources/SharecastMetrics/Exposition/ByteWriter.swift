@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A growing UTF-8 buffer with the exposition formats' escaping and number forms.
 ///
 /// It owns raw memory rather than an `[UInt8]`: a scrape is thousands of small appends, and an
@@ -11,6 +15,12 @@ struct ByteWriter {
 
     /// A copy of what was written.
     var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage.base, count: storage.count)) }
+
+    /// What was written, without a copy; the writer is left empty.
+    func finish() -> ExposedBytes {
+        let (memory, count) = storage.relinquish()
+        return ExposedBytes(mallocated: memory, count: count)
+    }
     var count: Int { storage.count }
 
     func truncate(to count: Int) {
@@ -121,9 +131,10 @@ struct ByteWriter {
     }
 }
 
-/// The memory behind a `ByteWriter`, freed with it.
+/// The memory behind a `ByteWriter`, freed with it unless `relinquish()` handed it on.
 ///
-/// Its properties skip the runtime exclusivity check (a thread-local lookup per access, which
+/// It is `malloc` memory so that a scrape's bytes can go to the HTTP server, which frees them
+/// with `free()` once sent, without another copy. Its properties skip the runtime exclusivity check (a thread-local lookup per access, which
 /// cost more than the copies): a storage has one writer, never shared across threads.
 final class ByteStorage {
     @exclusivity(unchecked) var base: UnsafeMutablePointer<UInt8>
@@ -132,11 +143,25 @@ final class ByteStorage {
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64)
-        base = .allocate(capacity: self.capacity)
+        base = Self.allocate(self.capacity)
     }
 
     deinit {
-        base.deallocate()
+        free(base)
+    }
+
+    /// The written bytes' memory, now the caller's to `free()`; the storage starts over empty.
+    func relinquish() -> (memory: UnsafeMutableRawPointer, count: Int) {
+        let written = (UnsafeMutableRawPointer(base), count)
+        capacity = 64
+        base = Self.allocate(capacity)
+        count = 0
+        return written
+    }
+
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<UInt8> {
+        guard let memory = malloc(capacity) else { fatalError("out of memory (\(capacity) bytes)") }
+        return memory.assumingMemoryBound(to: UInt8.self)
     }
 
     @inline(__always)
@@ -146,10 +171,8 @@ final class ByteStorage {
 
     private func grow(to needed: Int) {
         let larger = max(needed, capacity * 2)
-        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
-        fresh.initialize(from: base, count: count)
-        base.deallocate()
-        base = fresh
+        guard let fresh = realloc(base, larger) else { fatalError("out of memory (\(larger) bytes)") }
+        base = fresh.assumingMemoryBound(to: UInt8.self)
         capacity = larger
     }
 }

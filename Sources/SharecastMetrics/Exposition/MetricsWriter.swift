@@ -164,10 +164,10 @@ public struct MetricsWriter {
     }
 
     /// The scrape's bytes, with OpenMetrics' `# EOF`.
-    public mutating func finish() -> [UInt8] {
+    public mutating func finish() -> ExposedBytes {
         dropEmptyFamily()
         if format == .openMetrics { out.append("# EOF\n") }
-        return out.bytes
+        return out.finish()
     }
 
     private mutating func created(_ labels: LabelSet, _ created: RenderedNumber) {

@@ -80,6 +80,11 @@ public final class MetricsRegistry: Sendable {
 
     /// One scrape: every family with its current values, in `format`.
     public func expose(_ format: ExpositionFormat) -> [UInt8] {
+        exposition(format).bytes
+    }
+
+    /// One scrape, in memory the HTTP layer can send and free without a copy.
+    public func exposition(_ format: ExpositionFormat) -> ExposedBytes {
         var writer = MetricsWriter(format: format, capacity: lastSize.load(ordering: .relaxed) + 4096)
         for family in registered.withLock({ $0 }) {
             writer.family(family.name, family.kind, help: family.help, unit: family.unit)
@@ -99,9 +104,9 @@ public final class MetricsRegistry: Sendable {
             }
         }
         for collector in collectors.withLock({ $0 }) { collector(&writer) }
-        let bytes = writer.finish()
-        lastSize.store(bytes.count, ordering: .relaxed)
-        return bytes
+        let exposed = writer.finish()
+        lastSize.store(exposed.count, ordering: .relaxed)
+        return exposed
     }
 
     public func exposeText(_ format: ExpositionFormat) -> String {
