@@ -78,7 +78,7 @@ public final class Application: Sendable {
             recorder: StreamHistoryRecorder(database: database, logger: logger, onWrite: { dbWrites.observe($0) }),
             metrics: metrics.streaming, logger: logger
         )
-        metrics.attach(sessions: sessions, catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
+        metrics.attach(catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
 
         let sessions = self.sessions, database = self.database, catalog = self.catalog
         let bufferPath = config.sharedStreaming.bufferPath

@@ -48,9 +48,6 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     private var aligner = TSPacketAligner()
     let bytesIn = Atomic<Int64>(0)
     let lastDataNanoseconds = Atomic<UInt64>(0)
-    /// The ring's fill behind the slowest viewer as of the last housekeeping pass (a `Double`'s
-    /// bits), so a scrape reads one atomic instead of walking every viewer or taking the ring's lock.
-    let bufferFillBits = Atomic<UInt64>(0)
     /// Set by housekeeping while the upstream is quiet past the stall threshold.
     private let stalled = Atomic<Bool>(false)
     let counters: ChannelCounters
@@ -67,6 +64,28 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "channel"] = "\(channel.id)"
         self.logger = logger
+        // The newest session of a channel owns its published gauges.
+        counters.lastDataNanoseconds.store(0, ordering: .relaxed)
+        counters.bufferFillBits.store(0, ordering: .relaxed)
+        let live = ChannelCounters.LiveFigures(owner: ObjectIdentifier(self), status: .starting, clients: 0,
+                                               startedAt: (startedAt.timeIntervalSince1970 * 1000).rounded() / 1000)
+        counters.live.withLock { $0 = live }
+    }
+
+    /// Publishes the gauges a scrape reads; called under `state`'s lock after each change, and
+    /// only while this session owns them. A finished session withdraws them (its gauges read 0).
+    private func publish(_ state: State) {
+        let owner = ObjectIdentifier(self)
+        let finished = state.status == .stopped || state.status == .error
+        counters.live.withLock { live in
+            guard live?.owner == owner else { return }
+            if finished {
+                live = nil
+            } else {
+                live?.status = state.status
+                live?.clients = state.clients.count
+            }
+        }
     }
 
     /// Attaches and starts the source; called once by the manager right after creation.
@@ -87,6 +106,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             state.peakClients = max(state.peakClients, state.clients.count)
             state.idleSince = nil
             if state.status == .idle { state.status = state.connected ? .active : .starting }
+            publish(state)
             return true
         }
         if attached { metrics.clientsConnected.increment() }
@@ -105,6 +125,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
                 state.status = .idle
                 state.idleSince = ContinuousClock.now
             }
+            publish(state)
             return state.clients.count
         }
         logger.info("client left", metadata: [
@@ -125,7 +146,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     public func sourceReceived(_ bytes: UnsafeMutableRawBufferPointer) {
         bytesIn.add(Int64(bytes.count), ordering: .relaxed)
         counters.receivedBytes.wrappingAdd(UInt64(bytes.count), ordering: .relaxed)
-        lastDataNanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+        let now = DispatchTime.now().uptimeNanoseconds
+        lastDataNanoseconds.store(now, ordering: .relaxed)
+        counters.lastDataNanoseconds.store(now, ordering: .relaxed)
         let buffer = self.buffer
         let before = (aligner.packets, aligner.continuityErrors, aligner.syncLosses)
         aligner.feed(bytes) { packets, join in
@@ -160,6 +183,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             let wasRestart = state.withLock { state -> Bool in
                 defer { state.connected = true }
                 if state.status == .starting { state.status = state.clients.isEmpty ? .idle : .active }
+                publish(state)
                 return state.restartCount > 0
             }
             logger.info(wasRestart ? "upstream reconnected" : "upstream connected", metadata: ["url": "\(StreamURLDisplay.redacted(url))"])
@@ -249,6 +273,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             state.status = status
             state.stoppedAt = Date()
             if let reason { state.lastError = reason }
+            publish(state)
             return true
         }
         guard first else { return }
@@ -275,7 +300,10 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         defer {
             // Four places are what a scrape needs, and decimals that short are written without a String.
             let fill = slowest == .max ? 0 : (min(1, max(0, Double(write - slowest) / Double(buffer.capacity))) * 10_000).rounded() / 10_000
-            bufferFillBits.store(fill.bitPattern, ordering: .relaxed)
+            // Published for scrapes (only while this session owns the channel's gauges).
+            if counters.live.withLock({ $0?.owner == ObjectIdentifier(self) }) {
+                counters.bufferFillBits.store(fill.bitPattern, ordering: .relaxed)
+            }
         }
         for client in clients {
             let cursor = client.cursorEstimate
@@ -343,35 +371,6 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
 }
 
 /// What the metrics need of a session: cheaper than a snapshot (no strings built, no viewers).
-public struct SessionFigures: Sendable {
-    public var channelID: String { counters.channelID }
-    /// The channel's counters, by which a scrape finds the channel's row.
-    public var counters: ChannelCounters
-    public var status: StreamSnapshot.Status
-    public var clientCount: Int
-    public var bufferFill: Double
-    /// Unix seconds; 0 when no data came yet.
-    public var lastDataAt: Double
-    public var startedAt: Double
-}
-
-extension ChannelSession {
-    /// `now` is the Unix time and `uptime` the monotonic nanoseconds of the scrape, read once
-    /// for all sessions.
-    func figures(now: Double, uptime: UInt64) -> SessionFigures {
-        let lastData = lastDataNanoseconds.load(ordering: .relaxed)
-        // Milliseconds are what a scrape needs, and decimals that short are written without
-        // formatting a String.
-        func rounded(_ value: Double, _ scale: Double) -> Double { (value * scale).rounded() / scale }
-        let lastDataAt = lastData == 0 ? 0 : rounded(now - Double(uptime &- lastData) / 1e9, 1000)
-        let fill = Double(bitPattern: bufferFillBits.load(ordering: .relaxed))
-        return state.withLock { state in
-            SessionFigures(counters: counters, status: state.status, clientCount: state.clients.count, bufferFill: fill,
-                           lastDataAt: lastDataAt, startedAt: rounded(startedAt.timeIntervalSince1970, 1000))
-        }
-    }
-}
-
 /// URLs as they may be shown and stored: without the query (providers put credentials there).
 enum StreamURLDisplay {
     static func redacted(_ url: String) -> String {

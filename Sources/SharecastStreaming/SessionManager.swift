@@ -179,14 +179,6 @@ public final class SessionManager: Sendable {
         shared.sessions.withLock { Array($0.values) }.map { $0.snapshot(recording: false, withClients: withClients) }
     }
 
-    /// The running sessions' figures for a metrics scrape.
-    public func figures() -> [SessionFigures] {
-        let now = Date().timeIntervalSince1970, uptime = DispatchTime.now().uptimeNanoseconds
-        // Read in place under the table's lock (the housekeeping pass takes the same locks in the
-        // same order): copying the sessions out first cost a retain and release of each.
-        return shared.sessions.withLock { table in table.values.map { $0.figures(now: now, uptime: uptime) } }
-    }
-
     public var sessionCount: Int { shared.sessions.withLock { $0.count } }
 
     /// Asks for a `shared_stream_stats` row per running session with the next recording (within a

@@ -25,9 +25,24 @@ public final class ChannelCounters: Sendable {
     let onBackup = Atomic<Bool>(false)
     /// One per `UpstreamFailure.Kind.allCases`, in that order.
     let upstreamErrors: [Counter]
-    /// The channel's row in the scrape table, so a scrape places session figures without hashing
-    /// channel ids (-1 when not in the table).
-    let row = Atomic<Int>(-1)
+    /// The running session's gauges, published by the session when they change, so a scrape
+    /// reads them here instead of visiting every session under its locks. nil without a running
+    /// session (its gauges then read 0).
+    let live = Mutex<LiveFigures?>(nil)
+    /// Monotonic nanoseconds of the running session's last upstream bytes (0: none yet).
+    let lastDataNanoseconds = Atomic<UInt64>(0)
+    /// The ring's fill behind the slowest viewer, as of the last housekeeping pass (a `Double`'s bits).
+    let bufferFillBits = Atomic<UInt64>(0)
+
+    /// What a running session publishes; `owner` is the session, so a session that has been
+    /// replaced cannot overwrite its successor's figures.
+    struct LiveFigures: Sendable {
+        var owner: ObjectIdentifier
+        var status: StreamSnapshot.Status
+        var clients: Int
+        /// Unix seconds, to the millisecond.
+        var startedAt: Double
+    }
 
     init(channelID: String) {
         self.channelID = channelID
@@ -98,10 +113,8 @@ public final class StreamingMetrics: Sendable {
         var errorSeries = SeriesTable()
 
         mutating func rebuild(keeping keep: (ChannelCounters) -> Bool = { _ in true }) {
-            for channel in byID.values { channel.row.store(-1, ordering: .relaxed) }
             byID = byID.filter { keep($0.value) }
             sorted = byID.values.sorted { $0.channelID < $1.channelID }
-            for (row, channel) in sorted.enumerated() { channel.row.store(row, ordering: .relaxed) }
             series = SeriesTable()
             errorSeries = SeriesTable()
             for channel in sorted {
@@ -123,7 +136,7 @@ public final class StreamingMetrics: Sendable {
 
     /// Writes the per-channel families for the channels in `catalog`; counters of channels that
     /// left the catalog are dropped. Gauges of a channel without a running session read 0.
-    public func writeChannels(into writer: inout MetricsWriter, sessions: [SessionFigures], catalog: Set<String>) {
+    public func writeChannels(into writer: inout MetricsWriter, catalog: Set<String>) {
         let table = channels.withLock { table -> ChannelTable in
             if table.byID.keys.contains(where: { !catalog.contains($0) }) {
                 table.rebuild { catalog.contains($0.channelID) }
@@ -131,16 +144,8 @@ public final class StreamingMetrics: Sendable {
             return table
         }
         let channels = table.sorted, series = table.series
-        var figures = [SessionFigures?](repeating: nil, count: channels.count)
-        for session in sessions {
-            // A row read while the table was rebuilt is checked against the table in hand.
-            let row = session.counters.row.load(ordering: .relaxed)
-            if row >= 0, row < channels.count, channels[row] === session.counters, figures[row] == nil { figures[row] = session }
-        }
+        let now = Date().timeIntervalSince1970, uptime = DispatchTime.now().uptimeNanoseconds
 
-        // Every value read in one pass over the channels: the atomics sit on cache lines the
-        // streaming threads keep writing, and reading them family by family took each line's
-        // miss once per family instead of once per scrape.
         func column<T>(_ rows: Int = channels.count) -> [T] {
             var values = [T]()
             values.reserveCapacity(rows)
@@ -151,7 +156,10 @@ public final class StreamingMetrics: Sendable {
         var errors: [UInt64] = column(channels.count * UpstreamFailure.Kind.allCases.count)
         var up: [Double] = column(), clients: [Double] = column(), fill: [Double] = column(), lastData: [Double] = column()
         var started: [Double] = column(), rate: [Double] = column(), backup: [Double] = column()
-        for (channel, session) in zip(channels, figures) {
+        var states: [StreamSnapshot.Status: Int] = [:]
+        for channel in channels {
+            let session = channel.live.withLock { $0 }
+            if let session { states[session.status, default: 0] += 1 }
             received.append(channel.receivedBytes.load(ordering: .relaxed))
             sent.append(channel.sentBytes.load(ordering: .relaxed))
             restarts.append(channel.restarts.load(ordering: .relaxed))
@@ -164,11 +172,16 @@ public final class StreamingMetrics: Sendable {
             for counter in channel.upstreamErrors { errors.append(counter.current) }
             // Gauges of a channel without a running session read 0.
             up.append(session.map { $0.status == .active || $0.status == .idle ? 1 : 0 } ?? 0)
-            clients.append(Double(session?.clientCount ?? 0))
-            fill.append(session?.bufferFill ?? 0)
-            lastData.append(session?.lastDataAt ?? 0)
+            clients.append(Double(session?.clients ?? 0))
             started.append(session?.startedAt ?? 0)
+            fill.append(session == nil ? 0 : Double(bitPattern: channel.bufferFillBits.load(ordering: .relaxed)))
+            let last = channel.lastDataNanoseconds.load(ordering: .relaxed)
+            // Milliseconds are what a scrape needs, and decimals that short are written without a String.
+            lastData.append(session == nil || last == 0 ? 0 : ((now - Double(uptime &- last) / 1e9) * 1000).rounded() / 1000)
         }
+
+        writer.family("sharecast_streams", .gauge, help: "Running streams by state.")
+        for (state, labels) in Self.stateLabels { writer.gauge(labels, Double(states[state] ?? 0)) }
 
         func counters(_ name: String, _ help: String, _ unit: String? = nil, _ values: [UInt64]) {
             writer.family(name, .counter, help: help, unit: unit)
@@ -198,13 +211,6 @@ public final class StreamingMetrics: Sendable {
     }
 
     /// `sharecast_streams{state}`: running sessions by state.
-    public static func writeStates(into writer: inout MetricsWriter, _ sessions: [SessionFigures]) {
-        writer.family("sharecast_streams", .gauge, help: "Running streams by state.")
-        for (state, labels) in stateLabels {
-            writer.gauge(labels, Double(sessions.count { $0.status == state }))
-        }
-    }
-
     static let stateLabels: [(StreamSnapshot.Status, LabelSet)] = [StreamSnapshot.Status.starting, .active, .idle].map {
         ($0, [("state", $0.rawValue)])
     }

@@ -35,6 +35,8 @@ import Testing
         let running = try await Self.scrape(setup.app.port)
         #expect(running.contentType == "text/plain; version=0.0.4; charset=utf-8")
         #expect(running.body.contains(#"sharecast_stream_clients{channel="a"} 1"#))
+        #expect(running.body.contains(#"sharecast_streams{state="active"} 1"#))
+        #expect(!running.body.contains(#"sharecast_stream_started_timestamp_seconds{channel="a"} 0"#))
         #expect(try await Self.lint(running.body, in: setup.directory) == "")
 
         viewer.close()
@@ -45,7 +47,18 @@ import Testing
         // Counters keep their values after the session stopped.
         let sent = stopped.body.split(separator: "\n").first { $0.hasPrefix(#"sharecast_stream_sent_bytes_total{channel="a"}"#) }
         #expect(sent.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 > 20_000 } == true)
+        #expect(stopped.body.contains(#"sharecast_stream_started_timestamp_seconds{channel="a"} 0"#))
+        #expect(stopped.body.contains(#"sharecast_stream_last_data_timestamp_seconds{channel="a"} 0"#))
+        #expect(stopped.body.contains(#"sharecast_streams{state="active"} 0"#))
         #expect(try await Self.lint(stopped.body, in: setup.directory) == "")
+
+        // A new session of the channel publishes its own gauges.
+        let next = try setup.viewer("a")
+        try await waitUntil { next.bodyCount > 20_000 }
+        let again = try await Self.scrape(setup.app.port)
+        #expect(again.body.contains(#"sharecast_stream_clients{channel="a"} 1"#))
+        #expect(again.body.contains(#"sharecast_stream_up{channel="a"} 1"#))
+        next.close()
     }
 
     @Test func theReferenceParserReadsTheOpenMetricsScrape() async throws {

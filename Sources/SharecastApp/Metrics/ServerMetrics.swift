@@ -37,12 +37,10 @@ final class ServerMetrics: Sendable {
     }
 
     /// Adds the collectors that need the running parts.
-    func attach(sessions: SessionManager, catalog: ChannelCatalog, database: SharecastDatabase, bufferPath: String) {
+    func attach(catalog: ChannelCatalog, database: SharecastDatabase, bufferPath: String) {
         let streaming = self.streaming
-        registry.addCollector { [sessions, catalog] writer in
-            let figures = sessions.figures()
-            StreamingMetrics.writeStates(into: &writer, figures)
-            streaming.writeChannels(into: &writer, sessions: figures, catalog: catalog.current.channelIDs)
+        registry.addCollector { [catalog] writer in
+            streaming.writeChannels(into: &writer, catalog: catalog.current.channelIDs)
         }
         let dbUp = CachedValue<Bool>()
         registry.addCollector { [database] writer in
