@@ -9,20 +9,19 @@ enum Aggregator {
         // `by (a, b)` keys on those labels' values alone; no grouping is one group; only
         // `without` needs each sample's remaining labels.
         let byNames = grouping.flatMap { $0.without ? nil : $0.labels.filter { $0 != "__name__" } }
-        for (index, sample) in samples.enumerated() {
-            let key: String
-            if grouping == nil {
-                key = ""
-            } else if let byNames {
-                var made = ""
-                for name in byNames {
-                    made += sample.labels[name] ?? ""
-                    made += "\u{1}"
-                }
-                key = made
-            } else {
-                key = groupLabels(sample.labels, grouping).signature()
+        // Keys are kept with the series they were made from (see `SeriesLabels`).
+        let spec = grouping.map { ($0.without ? "without\u{1}" : "by\u{1}") + $0.labels.joined(separator: "\u{1}") } ?? ""
+        func makeKey(_ labels: Labels) -> String {
+            guard let byNames else { return groupLabels(labels, grouping).signature() }
+            var made = ""
+            for name in byNames {
+                made += labels[name] ?? ""
+                made += "\u{1}"
             }
+            return made
+        }
+        for (index, sample) in samples.enumerated() {
+            let key = grouping == nil ? "" : sample.key(spec, make: makeKey)
             if groups[key] == nil {
                 order.append(key)
                 groups[key] = (groupLabels(sample.labels, grouping), [])

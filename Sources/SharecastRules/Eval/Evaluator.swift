@@ -38,7 +38,7 @@ public struct Evaluator: Sendable {
         case let .unary(_, operand):
             switch try eval(operand, t) {
             case let .scalar(value): return .scalar(-value)
-            case let .vector(samples): return .vector(samples.map { Sample(labels: $0.unnamed, value: -$0.value) })
+            case let .vector(samples): return .vector(samples.map { $0.droppingName(value: -$0.value) })
             default: throw PromQLError("unary minus needs a scalar or an instant vector")
             }
         case let .binary(op, lhs, rhs, modifiers):
@@ -83,16 +83,19 @@ public struct Evaluator: Sendable {
         }
         return source.series(matching: matchers(selector), from: reference - lookback, through: reference).compactMap { series in
             guard let last = series.points.last, !StaleMarker.isStale(last.v) else { return nil }
-            return Sample(labels: series.labels, value: last.v, unnamed: series.unnamed)
+            return Sample(series: series.identity, value: last.v)
         }
     }
 
     func matrix(_ selector: VectorSelector, _ range: Int64, _ t: Int64) -> [Series] {
         let reference = t - selector.offset
+        if let store = source as? SampleStore {
+            return store.series(matching: matchers(selector), from: reference - range, through: reference, droppingStale: true)
+        }
         return source.series(matching: matchers(selector), from: reference - range, through: reference).compactMap { series in
             guard series.points.contains(where: { StaleMarker.isStale($0.v) }) else { return series }
             let points = series.points.filter { !StaleMarker.isStale($0.v) }
-            return points.isEmpty ? nil : Series(labels: series.labels, points: points[...], unnamed: series.unnamed)
+            return points.isEmpty ? nil : Series(series.identity, points: points[...])
         }
     }
 
@@ -118,10 +121,10 @@ public struct Evaluator: Sendable {
     private func scalarSide(_ op: BinaryOp, _ sample: Sample, _ a: Double, _ b: Double, _ returnBool: Bool) -> Sample? {
         let (value, keep) = Self.apply(op, a, b)
         if op.isComparison {
-            if returnBool { return Sample(labels: sample.unnamed, value: keep ? 1 : 0) }
+            if returnBool { return sample.droppingName(value: keep ? 1 : 0) }
             return keep ? sample : nil
         }
-        return Sample(labels: sample.unnamed, value: value)
+        return sample.droppingName(value: value)
     }
 
     /// The arithmetic result, or for comparisons the left value and whether the comparison holds.

@@ -69,11 +69,11 @@ enum Functions {
         }
         func perSeries(_ index: Int = 0, _ compute: (ArraySlice<Point>) -> Double?) throws(PromQLError) -> QueryValue {
             .vector(try matrix(index).series.compactMap { series in
-                compute(series.points).map { Sample(labels: series.unnamed, value: $0) }
+                compute(series.points).map { Sample(unnamedOf: series.identity, value: $0) }
             })
         }
         func mapValues(_ transform: (Double) -> Double) throws(PromQLError) -> QueryValue {
-            .vector(try vector(0).map { Sample(labels: $0.unnamed, value: transform($0.value)) })
+            .vector(try vector(0).map { $0.droppingName(value: transform($0.value)) })
         }
 
         switch name {
@@ -82,7 +82,7 @@ enum Functions {
             return .vector(series.compactMap { series in
                 extrapolatedRate(series.points, start: t - offset - range, end: t - offset, range: range,
                                  isCounter: name != "delta", isRate: name == "rate")
-                    .map { Sample(labels: series.unnamed, value: $0) }
+                    .map { Sample(unnamedOf: series.identity, value: $0) }
             })
         case "irate", "idelta":
             return try perSeries { points in

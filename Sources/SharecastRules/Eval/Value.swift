@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Label sets of series and samples, `__name__` included.
 public typealias Labels = [String: String]
 
@@ -23,32 +25,106 @@ public extension Dictionary where Key == String, Value == String {
     }
 }
 
+/// One series' labels, made once when the store first sees the series and shared by every sample
+/// and range read from it: a sample then costs one reference, and the keys vector matching and
+/// grouping compare are made once per series rather than once per sample and rule.
+public final class SeriesLabels: Sendable {
+    public let labels: Labels
+    /// `labels` without `__name__`.
+    let unnamed: Labels
+    let signature: String
+    let unnamedSignature: String
+    /// Match and grouping keys by what they were made for (see `key(_:unnamed:make:)`).
+    private let keys = Mutex<[String: String]>([:])
+
+    public init(_ labels: Labels) {
+        self.labels = labels
+        unnamed = labels.droppingName
+        signature = labels.signature()
+        unnamedSignature = unnamed.signature()
+    }
+
+    /// The key `spec` makes of these labels (or of them without the name), made once. `spec`
+    /// must say everything `make` depends on: the same spec always means the same key.
+    func key(_ spec: String, unnamed: Bool, make: (Labels) -> String) -> String {
+        let slot = unnamed ? spec + "\u{3}" : spec
+        if let known = keys.withLock({ $0[slot] }) { return known }
+        let made = make(unnamed ? self.unnamed : labels)
+        keys.withLock { $0[slot] = made }
+        return made
+    }
+}
+
 /// One element of an instant vector.
 public struct Sample: Sendable, Equatable {
-    public var labels: Labels
+    /// Where the labels are: a store series' (as read, or without the name), or the sample's own.
+    enum Storage: Sendable {
+        case series(SeriesLabels)
+        case unnamedSeries(SeriesLabels)
+        case own(Labels)
+    }
+
+    var storage: Storage
     public var value: Double
-    /// `labels` without `__name__` when the sample came straight from a selector (so operators
-    /// that drop the name do not copy the labels).
-    var cachedUnnamed: Labels?
-    /// The signature of `unnamed`, when the store made it once for the series.
-    var cachedUnnamedSignature: String?
 
     public init(labels: Labels, value: Double) {
-        self.labels = labels
+        storage = .own(labels)
         self.value = value
     }
 
-    init(labels: Labels, value: Double, unnamed: Labels?, unnamedSignature: String? = nil) {
-        self.labels = labels
+    init(series: SeriesLabels, value: Double) {
+        storage = .series(series)
         self.value = value
-        cachedUnnamed = unnamed
-        cachedUnnamedSignature = unnamedSignature
     }
 
-    var unnamed: Labels { cachedUnnamed ?? labels.droppingName }
+    /// A sample with the series' labels less the metric name.
+    init(unnamedOf series: SeriesLabels, value: Double) {
+        storage = .unnamedSeries(series)
+        self.value = value
+    }
+
+    public var labels: Labels {
+        get {
+            switch storage {
+            case let .series(series): series.labels
+            case let .unnamedSeries(series): series.unnamed
+            case let .own(labels): labels
+            }
+        }
+        set { storage = .own(newValue) }
+    }
+
+    var unnamed: Labels {
+        switch storage {
+        case let .series(series), let .unnamedSeries(series): series.unnamed
+        case let .own(labels): labels.droppingName
+        }
+    }
+
+    /// This sample's labels less the name, with `value`.
+    func droppingName(value: Double) -> Sample {
+        switch storage {
+        case let .series(series), let .unnamedSeries(series): Sample(unnamedOf: series, value: value)
+        case let .own(labels): Sample(labels: labels.droppingName, value: value)
+        }
+    }
 
     /// The key of the labels without the metric name: what default vector matching compares.
-    var unnamedSignature: String { cachedUnnamedSignature ?? labels.signature(excluding: ["__name__"]) }
+    var unnamedSignature: String {
+        switch storage {
+        case let .series(series), let .unnamedSeries(series): series.unnamedSignature
+        case let .own(labels): labels.signature(excluding: ["__name__"])
+        }
+    }
+
+    /// A key made from the labels by `make`, kept with the series when the sample has one.
+    func key(_ spec: String, make: (Labels) -> String) -> String {
+        switch storage {
+        case let .series(series): series.key(spec, unnamed: false, make: make)
+        case let .unnamedSeries(series): series.key(spec, unnamed: true, make: make)
+        case let .own(labels): make(labels)
+        }
+    }
 
     public static func == (a: Sample, b: Sample) -> Bool {
         a.labels == b.labels && (a.value == b.value || (a.value.isNaN && b.value.isNaN))
@@ -68,19 +144,24 @@ public struct Point: Sendable, Equatable {
 
 /// A series with its points in time order (a slice of the store's points: no copy).
 public struct Series: Sendable, Equatable {
-    public var labels: Labels
-    /// `labels` without `__name__`, made once per series rather than once per function result.
-    public var unnamed: Labels
+    public let identity: SeriesLabels
     public var points: ArraySlice<Point>
 
-    public init(labels: Labels, points: ArraySlice<Point>, unnamed: Labels? = nil) {
-        self.labels = labels
+    public var labels: Labels { identity.labels }
+    /// `labels` without `__name__`, made once per series rather than once per function result.
+    public var unnamed: Labels { identity.unnamed }
+
+    public init(_ identity: SeriesLabels, points: ArraySlice<Point>) {
+        self.identity = identity
         self.points = points
-        self.unnamed = unnamed ?? labels.droppingName
     }
 
     public init(labels: Labels, points: [Point]) {
-        self.init(labels: labels, points: points[...])
+        self.init(SeriesLabels(labels), points: points[...])
+    }
+
+    public static func == (a: Series, b: Series) -> Bool {
+        a.labels == b.labels && a.points == b.points
     }
 }
 

@@ -6,25 +6,32 @@ enum VectorMatching {
     struct Keyer {
         let on: [String]?
         let ignoring: Set<String>
+        /// What the key is made of, to find it again among a series' keys.
+        let spec: String
 
         init(_ modifiers: BinaryModifiers) {
             on = modifiers.on == true ? modifiers.matchingLabels.sorted() : nil
             ignoring = modifiers.on == true ? [] : Set(modifiers.matchingLabels)
+            spec = (on.map { "on\u{1}" + $0.joined(separator: "\u{1}") } ?? "ignoring\u{1}" + ignoring.sorted().joined(separator: "\u{1}"))
         }
 
         func key(_ sample: Sample) -> String {
+            if on == nil, ignoring.isEmpty { return sample.unnamedSignature }
+            return sample.key(spec, make: make)
+        }
+
+        private func make(_ labels: Labels) -> String {
             if let on {
                 var key = ""
                 for name in on {
                     key += name
                     key += "\u{1}"
-                    key += sample.labels[name] ?? ""
+                    key += labels[name] ?? ""
                     key += "\u{2}"
                 }
                 return key
             }
-            if ignoring.isEmpty { return sample.unnamedSignature }
-            return sample.labels.signature(excluding: ignoring.union(["__name__"]))
+            return labels.signature(excluding: ignoring.union(["__name__"]))
         }
     }
 

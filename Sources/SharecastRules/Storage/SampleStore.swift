@@ -7,17 +7,15 @@ import Synchronization
 /// averages follow), so a selector with a name reads only that name's series, already sorted.
 public final class SampleStore: SeriesSource, Sendable {
     final class Entry: @unchecked Sendable {
-        let labels: Labels
-        let unnamed: Labels
-        let signature: String
-        let unnamedSignature: String
+        let identity: SeriesLabels
+        var labels: Labels { identity.labels }
+        var signature: String { identity.signature }
         var points: [Point] = []
+        /// Staleness markers among `points`: ranges of a series without any are read as they are.
+        var staleCount = 0
 
-        init(labels: Labels, signature: String) {
-            self.labels = labels
-            self.signature = signature
-            unnamed = labels.droppingName
-            unnamedSignature = labels.signature(excluding: ["__name__"])
+        init(_ identity: SeriesLabels) {
+            self.identity = identity
         }
     }
 
@@ -39,7 +37,7 @@ public final class SampleStore: SeriesSource, Sendable {
             if let existing = table.bySignature[signature] {
                 entry = existing
             } else {
-                entry = Entry(labels: labels, signature: signature)
+                entry = Entry(SeriesLabels(labels))
                 table.bySignature[signature] = entry
                 let name = labels["__name__"] ?? ""
                 var list = table.byName[name] ?? []
@@ -52,9 +50,13 @@ public final class SampleStore: SeriesSource, Sendable {
                 table.byName[name] = list
             }
             if let last = entry.points.last, last.t >= point.t {
-                if last.t == point.t { entry.points[entry.points.count - 1] = point }
+                if last.t == point.t {
+                    entry.staleCount += (StaleMarker.isStale(point.v) ? 1 : 0) - (StaleMarker.isStale(last.v) ? 1 : 0)
+                    entry.points[entry.points.count - 1] = point
+                }
                 return
             }
+            if StaleMarker.isStale(point.v) { entry.staleCount += 1 }
             entry.points.append(point)
         }
     }
@@ -66,6 +68,7 @@ public final class SampleStore: SeriesSource, Sendable {
             for entry in table.bySignature.values {
                 guard let first = entry.points.first, first.t < cutoff else { continue }
                 let keep = entry.points.firstIndex { $0.t >= cutoff } ?? entry.points.count
+                if entry.staleCount > 0 { entry.staleCount -= entry.points[..<keep].count { StaleMarker.isStale($0.v) } }
                 entry.points.removeFirst(keep)
                 if entry.points.isEmpty {
                     table.bySignature[entry.signature] = nil
@@ -86,53 +89,70 @@ public final class SampleStore: SeriesSource, Sendable {
     public func latest(matching matchers: [LabelMatcherSpec], at time: Int64, lookback: Int64) -> [Sample] {
         table.withLock { table -> [Sample] in
             var result: [Sample] = []
-            for entry in Self.matching(matchers, in: table) {
-                let points = entry.points
-                var low = 0, high = points.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if points[middle].t <= time { low = middle + 1 } else { high = middle }
+            Self.forEachMatching(matchers, in: table) { entry in
+                entry.points.withUnsafeBufferPointer { points in
+                    var low = 0, high = points.count
+                    while low < high {
+                        let middle = (low + high) / 2
+                        if points[middle].t <= time { low = middle + 1 } else { high = middle }
+                    }
+                    guard low > 0 else { return }
+                    let point = points[low - 1]
+                    guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { return }
+                    result.append(Sample(series: entry.identity, value: point.v))
                 }
-                guard low > 0 else { continue }
-                let point = points[low - 1]
-                guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { continue }
-                result.append(Sample(labels: entry.labels, value: point.v, unnamed: entry.unnamed, unnamedSignature: entry.unnamedSignature))
             }
             return result
         }
     }
 
-    /// The series satisfying every matcher, in label order. A `__name__="x"` matcher reads only
-    /// that name's (already ordered) series and is not checked again.
-    private static func matching(_ matchers: [LabelMatcherSpec], in table: Table) -> [Entry] {
+    /// Calls `body` with each series satisfying every matcher, in label order. A `__name__="x"`
+    /// matcher reads only that name's (already ordered) series and is not checked again.
+    private static func forEachMatching(_ matchers: [LabelMatcherSpec], in table: Table, _ body: (Entry) -> Void) {
         func isName(_ spec: LabelMatcherSpec) -> Bool { spec.matcher.name == "__name__" && spec.matcher.kind == .equal }
         guard let name = matchers.first(where: isName)?.matcher.value else {
-            return table.byName.values.joined().filter { entry in matchers.allSatisfy { $0.matches(entry.labels) } }
-                .sorted { $0.signature < $1.signature }
+            let all = table.byName.values.joined().filter { entry in matchers.allSatisfy { $0.matches(entry.labels) } }
+            for entry in all.sorted(by: { $0.signature < $1.signature }) { body(entry) }
+            return
         }
         let rest = matchers.filter { !isName($0) }
-        let candidates = table.byName[name] ?? []
-        return rest.isEmpty ? candidates : candidates.filter { entry in rest.allSatisfy { $0.matches(entry.labels) } }
+        guard let candidates = table.byName[name] else { return }
+        for entry in candidates where rest.isEmpty || rest.allSatisfy({ $0.matches(entry.labels) }) { body(entry) }
     }
 
     public var seriesCount: Int { table.withLock { $0.bySignature.count } }
 
     public func series(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64) -> [Series] {
+        series(matching: matchers, from: from, through: through, droppingStale: false)
+    }
+
+    /// `droppingStale` leaves staleness markers out (what range selectors want); a series
+    /// without any is returned as a slice of the store's points, without a copy.
+    func series(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64, droppingStale: Bool) -> [Series] {
         table.withLock { table -> [Series] in
             var result: [Series] = []
-            for entry in Self.matching(matchers, in: table) {
+            Self.forEachMatching(matchers, in: table) { entry in
                 let points = entry.points
-                var low = 0, high = points.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if points[middle].t < from { low = middle + 1 } else { high = middle }
+                let (low, end) = points.withUnsafeBufferPointer { points -> (Int, Int) in
+                    var low = 0, high = points.count
+                    while low < high {
+                        let middle = (low + high) / 2
+                        if points[middle].t < from { low = middle + 1 } else { high = middle }
+                    }
+                    var end = low, top = points.count
+                    while end < top {
+                        let middle = (end + top) / 2
+                        if points[middle].t <= through { end = middle + 1 } else { top = middle }
+                    }
+                    return (low, end)
                 }
-                var end = low, top = points.count
-                while end < top {
-                    let middle = (end + top) / 2
-                    if points[middle].t <= through { end = middle + 1 } else { top = middle }
+                guard low < end else { return }
+                if droppingStale, entry.staleCount > 0 {
+                    let kept = points[low..<end].filter { !StaleMarker.isStale($0.v) }
+                    if !kept.isEmpty { result.append(Series(entry.identity, points: kept[...])) }
+                } else {
+                    result.append(Series(entry.identity, points: points[low..<end]))
                 }
-                if low < end { result.append(Series(labels: entry.labels, points: points[low..<end], unnamed: entry.unnamed)) }
             }
             return result
         }

@@ -1,0 +1,70 @@
+import Testing
+@testable import SharecastRules
+
+/// The rule evaluator's store: staleness markers left out of ranges and instant reads, also after
+/// a point is replaced and after trimming; series read in label order.
+@Suite struct SampleStoreTests {
+    static let labels: Labels = ["__name__": "up", "job": "a"]
+
+    func range(_ store: SampleStore, _ expression: String, at time: Int64) throws -> [[Double]] {
+        guard case let .matrix(series) = try Evaluator(source: store).evaluate(try Query(expression), at: time) else { return [] }
+        return series.map { $0.points.map(\.v) }
+    }
+
+    func instant(_ store: SampleStore, _ expression: String, at time: Int64) throws -> [Double] {
+        guard case let .vector(samples) = try Evaluator(source: store).evaluate(try Query(expression), at: time) else { return [] }
+        return samples.map(\.value)
+    }
+
+    @Test func staleMarkersAreLeftOutThroughReplacementAndTrimming() throws {
+        let store = SampleStore()
+        store.append(Self.labels, Point(t: 0, v: 1))
+        store.append(Self.labels, Point(t: 15_000, v: StaleMarker.value))
+        store.append(Self.labels, Point(t: 30_000, v: 3))
+        #expect(try range(store, "up[1m]", at: 30_000) == [[1, 3]])
+        #expect(try instant(store, "up", at: 20_000) == [])
+        #expect(try instant(store, "up", at: 30_000) == [3])
+
+        // A point at the same time replaces: a stale marker becomes a value and back.
+        store.append(Self.labels, Point(t: 15_000, v: 2))
+        store.append(Self.labels, Point(t: 30_000, v: 4))
+        #expect(try range(store, "up[1m]", at: 30_000) == [[1, 4]])
+        store.append(Self.labels, Point(t: 30_000, v: StaleMarker.value))
+        #expect(try range(store, "up[1m]", at: 30_000) == [[1]])
+        #expect(try instant(store, "up", at: 30_000) == [])
+
+        store.append(Self.labels, Point(t: 45_000, v: 5))
+        store.trim(before: 20_000)
+        #expect(try range(store, "up[1m]", at: 45_000) == [[5]])
+        store.append(Self.labels, Point(t: 60_000, v: 6))
+        #expect(try range(store, "up[1m]", at: 60_000) == [[5, 6]])
+    }
+
+    @Test func seriesComeInLabelOrderAndKeysFollowTheLabels() throws {
+        let store = SampleStore()
+        for job in ["c", "a", "b"] {
+            store.append(["__name__": "up", "job": job, "instance": "x"], Point(t: 0, v: job == "a" ? 1 : 2))
+        }
+        guard case let .vector(samples) = try Evaluator(source: store).evaluate(try Query("up"), at: 0) else {
+            Issue.record("not a vector")
+            return
+        }
+        #expect(samples.map { $0.labels["job"] } == ["a", "b", "c"])
+        // The same grouping twice (keys kept with the series the second time) and a changed sample.
+        let query = try Query("sum by (instance) (up) + on(instance) group_left count by (instance) (up)")
+        for _ in 0..<2 {
+            #expect(try Evaluator(source: store).evaluate(query, at: 0).vectorValues == [8])
+        }
+        var changed = samples[0]
+        changed.labels["instance"] = "y"
+        #expect(changed.key("test\u{1}instance") { $0["instance"] ?? "" } == "y")
+        #expect(samples[0].key("test\u{1}instance") { $0["instance"] ?? "" } == "x")
+    }
+}
+
+extension QueryValue {
+    var vectorValues: [Double] {
+        guard case let .vector(samples) = self else { return [] }
+        return samples.map(\.value)
+    }
+}
