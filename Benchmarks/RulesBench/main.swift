@@ -4,6 +4,9 @@ import SharecastRules
 // 100 rules over 10 000 series: the time of one evaluation round, as Sharecast's rule manager
 // runs it (every group, in order, against the in-memory store), after 10 minutes of samples at
 // a 15 s interval. Prints figures; never decides pass or fail.
+//
+// Diagnostics: PER_TEMPLATE=N first prints each rule shape's best time over N evaluations on its
+// own (warm caches); ONLY=K keeps shape K (for profiling one shape).
 
 let channels = 1000
 let store = SampleStore()
@@ -61,6 +64,21 @@ try rules.write(to: file, atomically: true, encoding: .utf8)
 let groups = try RuleFileLoader.load(paths: [file.path])
 let states = groups.map(GroupState.init)
 
+if let repeats = ProcessInfo.processInfo.environment["PER_TEMPLATE"].map({ Int($0) ?? 10 }) {
+    let only = ProcessInfo.processInfo.environment["ONLY"].flatMap { Int($0) }
+    for (number, template) in templates.enumerated() where only == nil || only == number {
+        let expr = template.replacingOccurrences(of: "%R", with: "5").replacingOccurrences(of: "%V", with: "0").replacingOccurrences(of: "%T", with: "0")
+        let query = try Query(expr)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let started = ContinuousClock.now
+            _ = try Evaluator(source: store).evaluate(query, at: end)
+            let elapsed = ContinuousClock.now - started
+            best = min(best, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        }
+        print(String(format: "%.3f ms  %@", best, expr))
+    }
+}
 var rounds: [Double] = []
 for round in 0..<30 {
     let started = ContinuousClock.now
