@@ -134,8 +134,9 @@ public final class StreamingMetrics: Sendable {
         }
     }
 
-    /// Writes the per-channel families for the channels in `catalog`; counters of channels that
-    /// left the catalog are dropped. Gauges of a channel without a running session read 0.
+    /// Writes `sharecast_streams{state}` and the per-channel families for the channels in
+    /// `catalog`; counters of channels that left the catalog are dropped. Gauges of a channel
+    /// without a running session read 0.
     public func writeChannels(into writer: inout MetricsWriter, catalog: Set<String>) {
         let table = channels.withLock { table -> ChannelTable in
             if table.byID.keys.contains(where: { !catalog.contains($0) }) {
@@ -210,7 +211,7 @@ public final class StreamingMetrics: Sendable {
         gauges("sharecast_stream_upstream_backup", "1 while the channel streams from a backup URL rather than its primary.", nil, backup)
     }
 
-    /// `sharecast_streams{state}`: running sessions by state.
+    /// The series of `sharecast_streams{state}`, running sessions by state.
     static let stateLabels: [(StreamSnapshot.Status, LabelSet)] = [StreamSnapshot.Status.starting, .active, .idle].map {
         ($0, [("state", $0.rawValue)])
     }
