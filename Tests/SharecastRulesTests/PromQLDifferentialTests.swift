@@ -40,6 +40,9 @@ import Testing
         "vector(1)", "scalar(sum(m2))", "time()", "time() - 60", "timestamp(m2)",
         #"label_replace(m2, "dst", "$1-x", "job", "(.*)")"#, #"label_replace(m2, "inst", "", "inst", "1")"#,
         #"label_replace(m1, "both", "${1}_$2", "job", "(a)(.*)")"#, "sort(m2)", "sort_desc(m2)",
+        // An empty side ends matching before duplicates on the other side are an error.
+        "nope * on(job) m2", "m2 + on(job) nope", "m2 / on(job) group_left nope", "nope and m2", "m2 and nope",
+        "m2 unless nope", "nope unless m2", "nope or m2", "m2 or nope",
     ]
 
     struct Case {
@@ -103,7 +106,8 @@ import Testing
                     if let value { store.append(labels, Point(t: Int64(index) * 60_000, v: value)) }
                 }
             }
-            let evaluator = Evaluator(source: store)
+            // Groupings kept across the group's evaluations, as a rule group keeps them across rounds.
+            let evaluator = Evaluator(source: store, cache: nil, plans: PlanCache())
             yaml += "  - interval: 1m\n    input_series:\n"
             for (text, values) in series {
                 yaml += "      - series: '\(text)'\n        values: '\(values)'\n"

@@ -2,35 +2,13 @@ import Foundation
 
 /// `sum`, `avg`, `count`, `topk`... by or without labels, as the Prometheus engine computes them.
 enum Aggregator {
-    static func aggregate(_ aggregation: Aggregation, parameter: Double?, _ samples: [Sample], grouping: Grouping?) -> [Sample] {
-        var order: [String] = []
-        // Per group: its labels, and its members' positions in `samples` (not copies of them).
-        var groups: [String: (labels: Labels, members: [Int])] = [:]
-        // `by (a, b)` keys on those labels' values alone; no grouping is one group; only
-        // `without` needs each sample's remaining labels.
-        let byNames = grouping.flatMap { $0.without ? nil : $0.labels.filter { $0 != "__name__" } }
-        // Keys are kept with the series they were made from (see `SeriesLabels`).
-        let spec = grouping.map { ($0.without ? "without\u{1}" : "by\u{1}") + $0.labels.joined(separator: "\u{1}") } ?? ""
-        func makeKey(_ labels: Labels) -> String {
-            guard let byNames else { return groupLabels(labels, grouping).signature() }
-            var made = ""
-            for name in byNames {
-                made += labels[name] ?? ""
-                made += "\u{1}"
-            }
-            return made
-        }
-        for (index, sample) in samples.enumerated() {
-            let key = grouping == nil ? "" : sample.key(spec, make: makeKey)
-            if groups[key] == nil {
-                order.append(key)
-                groups[key] = (groupLabels(sample.labels, grouping), [])
-            }
-            groups[key]?.members.append(index)
-        }
+    static func aggregate(_ aggregation: Aggregation, parameter: Double?, _ samples: [Sample], grouping: Grouping?,
+                          plans: PlanCache? = nil) -> [Sample] {
+        let (groupOf, groupLabels) = groups(samples, grouping, plans)
+        var members = [[Int]](repeating: [], count: groupLabels.count)
+        for (index, group) in groupOf.enumerated() { members[group].append(index) }
         var result: [Sample] = []
-        for key in order {
-            guard let (labels, members) = groups[key] else { continue }
+        for (labels, members) in zip(groupLabels, members) {
             let values = members.map { samples[$0].value }
             switch aggregation {
             case .sum: result.append(Sample(labels: labels, value: values.reduce(0, +)))
@@ -50,6 +28,45 @@ enum Aggregator {
             }
         }
         return result
+    }
+
+    /// Each sample's group and each group's labels (groups in order of first appearance), from
+    /// `plans` when the same series were grouped the same way before.
+    static func groups(_ samples: [Sample], _ grouping: Grouping?, _ plans: PlanCache?) -> (groupOf: [Int], labels: [Labels]) {
+        guard let grouping else { return ([Int](repeating: 0, count: samples.count), samples.isEmpty ? [] : [[:]]) }
+        // `by (a, b)` keys on those labels' values alone; only `without` needs each sample's
+        // remaining labels. Keys are kept with the series they were made from (see `SeriesLabels`).
+        let byNames = grouping.without ? nil : grouping.labels.filter { $0 != "__name__" }
+        let spec = (grouping.without ? "without\u{1}" : "by\u{1}") + grouping.labels.joined(separator: "\u{1}")
+        let key = plans.map { _ in PlanCache.key(spec, samples) }
+        if let plans, let key, let plan = plans.grouping(key, for: samples) { return (plan.groupOf, plan.groupLabels) }
+        func makeKey(_ labels: Labels) -> String {
+            guard let byNames else { return groupLabels(labels, grouping).signature() }
+            var made = ""
+            for name in byNames {
+                made += labels[name] ?? ""
+                made += "\u{1}"
+            }
+            return made
+        }
+        var groupOf: [Int] = []
+        groupOf.reserveCapacity(samples.count)
+        var labels: [Labels] = []
+        var byKey: [String: Int] = [:]
+        for sample in samples {
+            let made = sample.key(spec, make: makeKey)
+            if let group = byKey[made] {
+                groupOf.append(group)
+            } else {
+                byKey[made] = labels.count
+                groupOf.append(labels.count)
+                labels.append(groupLabels(sample.labels, grouping))
+            }
+        }
+        if let plans, let key, let plan = PlanCache.GroupingPlan(samples, groupOf: groupOf, groupLabels: labels) {
+            plans.store(plan, key)
+        }
+        return (groupOf, labels)
     }
 
     /// The k best members in order (NaN last; ties keep input order), by insertion into a list

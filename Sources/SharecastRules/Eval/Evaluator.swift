@@ -9,15 +9,19 @@ public struct Evaluator: Sendable {
     public var lookback: Int64 = 300_000
     /// Shared by the rules of one evaluation round (see `SelectorCache`).
     let cache: SelectorCache?
+    /// Kept by a rule group across its rounds (see `PlanCache`).
+    let plans: PlanCache?
 
     public init(source: any SeriesSource) {
         self.source = source
         cache = nil
+        plans = nil
     }
 
-    init(source: any SeriesSource, cache: SelectorCache?) {
+    init(source: any SeriesSource, cache: SelectorCache?, plans: PlanCache? = nil) {
         self.source = source
         self.cache = cache
+        self.plans = plans
     }
 
     public func evaluate(_ query: Query, at time: Int64) throws(PromQLError) -> QueryValue {
@@ -59,7 +63,7 @@ public struct Evaluator: Sendable {
                 return value
             }
             guard case let .vector(samples) = try eval(operand, t) else { throw PromQLError("\(aggregation.rawValue) needs an instant vector") }
-            return .vector(Aggregator.aggregate(aggregation, parameter: parameter, samples, grouping: grouping))
+            return .vector(Aggregator.aggregate(aggregation, parameter: parameter, samples, grouping: grouping, plans: plans))
         case let .call(name, arguments):
             return try Functions.call(name, arguments, at: t, evaluator: self)
         default:
@@ -111,6 +115,15 @@ public struct Evaluator: Sendable {
         case let (.scalar(a), .vector(samples)):
             return .vector(samples.compactMap { sample in scalarSide(op, sample, a, sample.value, modifiers.returnBool) })
         case let (.vector(left), .vector(right)):
+            // With an empty side nothing can match, and as in Prometheus that ends the operation
+            // before duplicates on the other side could be an error (and keeps quiet alerts cheap).
+            if left.isEmpty || right.isEmpty {
+                switch op {
+                case .or: return .vector(left.isEmpty ? right : left)
+                case .unless: return .vector(left)
+                default: return .vector([])
+                }
+            }
             if op.isSet { return .vector(VectorMatching.set(op, left, right, modifiers)) }
             return .vector(try VectorMatching.binary(op, left, right, modifiers))
         default:

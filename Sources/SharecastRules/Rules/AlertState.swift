@@ -26,6 +26,8 @@ public final class GroupState: @unchecked Sendable {
     /// The series each rule wrote at its last evaluation: those it does not write again get a
     /// staleness marker, as Prometheus writes them, so they vanish from instant queries at once.
     var written: [[String: Labels]]
+    /// Groupings worked out in earlier rounds (see `PlanCache`).
+    let plans = PlanCache()
 
     /// Resolved alerts are kept (and sent as resolved) for this long.
     static let resolvedRetention: Int64 = 15 * 60_000
@@ -53,7 +55,7 @@ public final class GroupState: @unchecked Sendable {
     public func evaluate(at time: Int64, source: any SeriesSource, store: SampleStore, externalLabels: Labels = [:]) {
         let started = ContinuousClock.now
         let cache = SelectorCache()
-        let evaluator = Evaluator(source: source, cache: cache)
+        let evaluator = Evaluator(source: source, cache: cache, plans: plans)
         for (index, rule) in group.rules.enumerated() {
             let ruleStarted = ContinuousClock.now
             var output: [String: Labels] = [:]

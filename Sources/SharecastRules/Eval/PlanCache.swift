@@ -1,0 +1,78 @@
+import Synchronization
+
+/// How the samples of an aggregation fall into groups, kept across evaluation rounds.
+///
+/// A rule's aggregation sees the same series in the same order round after round (only their
+/// values change), so the grouping worked out once from label keys is reused for as long as the
+/// input series are the same objects: checking that is a pointer comparison per sample, where
+/// making and hashing a key was most of an aggregation's time. A plan holds its series, so their
+/// identities cannot be reused by other series while it exists.
+final class PlanCache: Sendable {
+    struct Key: Hashable {
+        let spec: String
+        let first: ObjectIdentifier?
+        let count: Int
+    }
+
+    struct GroupingPlan: Sendable {
+        /// Each sample's series and whether its labels were read without the name.
+        let members: [(series: SeriesLabels, unnamed: Bool)]
+        /// Each sample's group, and each group's labels, in order of first appearance.
+        let groupOf: [Int]
+        let groupLabels: [Labels]
+
+        func fits(_ samples: [Sample]) -> Bool {
+            guard samples.count == members.count else { return false }
+            for (sample, member) in zip(samples, members) {
+                switch sample.storage {
+                case let .series(series): if series !== member.series || member.unnamed { return false }
+                case let .unnamedSeries(series): if series !== member.series || !member.unnamed { return false }
+                case .own: return false
+                }
+            }
+            return true
+        }
+
+        /// A plan for `samples` when every one comes from a store series, else nil.
+        init?(_ samples: [Sample], groupOf: [Int], groupLabels: [Labels]) {
+            var members: [(series: SeriesLabels, unnamed: Bool)] = []
+            members.reserveCapacity(samples.count)
+            for sample in samples {
+                switch sample.storage {
+                case let .series(series): members.append((series, false))
+                case let .unnamedSeries(series): members.append((series, true))
+                case .own: return nil
+                }
+            }
+            self.members = members
+            self.groupOf = groupOf
+            self.groupLabels = groupLabels
+        }
+    }
+
+    private let groupings = Mutex<[Key: GroupingPlan]>([:])
+    /// Plans beyond this many are dropped all at once (rules were reloaded or series churned).
+    static let limit = 1024
+
+    static func key(_ spec: String, _ samples: [Sample]) -> Key {
+        let first: ObjectIdentifier? = samples.first.flatMap { sample in
+            switch sample.storage {
+            case let .series(series), let .unnamedSeries(series): ObjectIdentifier(series)
+            case .own: nil
+            }
+        }
+        return Key(spec: spec, first: first, count: samples.count)
+    }
+
+    func grouping(_ key: Key, for samples: [Sample]) -> GroupingPlan? {
+        guard key.first != nil, let plan = groupings.withLock({ $0[key] }), plan.fits(samples) else { return nil }
+        return plan
+    }
+
+    func store(_ plan: GroupingPlan, _ key: Key) {
+        groupings.withLock { plans in
+            if plans.count >= Self.limit { plans.removeAll() }
+            plans[key] = plan
+        }
+    }
+}
