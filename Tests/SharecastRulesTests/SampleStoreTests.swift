@@ -40,6 +40,23 @@ import Testing
         #expect(try range(store, "up[1m]", at: 60_000) == [[5, 6]])
     }
 
+    @Test func selectionsFollowSeriesComingAndGoing() throws {
+        let store = SampleStore()
+        store.append(["__name__": "up", "job": "a"], Point(t: 0, v: 1))
+        store.append(["__name__": "up", "job": "b"], Point(t: 0, v: 2))
+        #expect(try instant(store, #"up{job!="b"}"#, at: 0) == [1])
+        // A new series matching the same selector is seen at once.
+        store.append(["__name__": "up", "job": "c"], Point(t: 60_000, v: 3))
+        #expect(try instant(store, #"up{job!="b"}"#, at: 60_000) == [1, 3])
+        // Its newest point is not read for an earlier time.
+        #expect(try instant(store, #"up{job!="b"}"#, at: 30_000) == [1])
+        // A series trimmed away is gone from the same selection.
+        store.append(["__name__": "up", "job": "c"], Point(t: 400_000, v: 4))
+        store.trim(before: 100_000)
+        #expect(try instant(store, #"up{job!="b"}"#, at: 400_000) == [4])
+        #expect(try range(store, #"up{job!="b"}[10m]"#, at: 400_000) == [[4]])
+    }
+
     @Test func seriesComeInLabelOrderAndKeysFollowTheLabels() throws {
         let store = SampleStore()
         for job in ["c", "a", "b"] {

@@ -11,6 +11,9 @@ public final class SampleStore: SeriesSource, Sendable {
         var labels: Labels { identity.labels }
         var signature: String { identity.signature }
         var points: [Point] = []
+        /// The last of `points`, kept here so an instant read at the newest time touches only
+        /// the entry (`t` is `Int64.min` while there are none).
+        var newest = Point(t: .min, v: 0)
         /// Staleness markers among `points`: ranges of a series without any are read as they are.
         var staleCount = 0
 
@@ -23,7 +26,14 @@ public final class SampleStore: SeriesSource, Sendable {
         var bySignature: [String: Entry] = [:]
         /// Per metric name, in signature order (which is label order).
         var byName: [String: [Entry]] = [:]
+        /// Counts series coming and going: a selection made at the same generation still holds.
+        var generation = 0
+        /// The series each selector (by its matchers) selected, and at which generation: rules
+        /// select the same series round after round, so the labels are matched once, not per round.
+        var selections: [String: (generation: Int, entries: [Entry])] = [:]
     }
+    /// Selections beyond this many are dropped all at once (rules were reloaded many times).
+    static let selectionLimit = 4096
 
     private let table = Mutex(Table())
 
@@ -48,16 +58,19 @@ public final class SampleStore: SeriesSource, Sendable {
                 }
                 list.insert(entry, at: low)
                 table.byName[name] = list
+                table.generation += 1
             }
             if let last = entry.points.last, last.t >= point.t {
                 if last.t == point.t {
                     entry.staleCount += (StaleMarker.isStale(point.v) ? 1 : 0) - (StaleMarker.isStale(last.v) ? 1 : 0)
                     entry.points[entry.points.count - 1] = point
+                    entry.newest = point
                 }
                 return
             }
             if StaleMarker.isStale(point.v) { entry.staleCount += 1 }
             entry.points.append(point)
+            entry.newest = point
         }
     }
 
@@ -76,6 +89,7 @@ public final class SampleStore: SeriesSource, Sendable {
                 }
             }
             if emptied {
+                table.generation += 1
                 for (name, list) in table.byName {
                     let kept = list.filter { !$0.points.isEmpty }
                     table.byName[name] = kept.isEmpty ? nil : kept
@@ -88,33 +102,53 @@ public final class SampleStore: SeriesSource, Sendable {
     /// and not a staleness marker: an instant selector without building series.
     public func latest(matching matchers: [LabelMatcherSpec], at time: Int64, lookback: Int64) -> [Sample] {
         table.withLock { table -> [Sample] in
+            let entries = Self.selection(matchers, in: &table)
             var result: [Sample] = []
+            result.reserveCapacity(entries.count)
             var hint = PartitionHint()
-            Self.forEachMatching(matchers, in: table) { entry in
-                entry.points.withUnsafeBufferPointer { points in
-                    let low = hint.partition(points) { $0 <= time }
-                    guard low > 0 else { return }
-                    let point = points[low - 1]
-                    guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { return }
-                    result.append(Sample(series: entry.identity, value: point.v))
+            for entry in entries {
+                var point = entry.newest
+                if point.t > time {
+                    let found: Point? = entry.points.withUnsafeBufferPointer { points in
+                        let low = hint.partition(points) { $0 <= time }
+                        return low > 0 ? points[low - 1] : nil
+                    }
+                    guard let found else { continue }
+                    point = found
                 }
+                guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { continue }
+                result.append(Sample(series: entry.identity, value: point.v))
             }
             return result
         }
     }
 
-    /// Calls `body` with each series satisfying every matcher, in label order. A `__name__="x"`
-    /// matcher reads only that name's (already ordered) series and is not checked again.
-    private static func forEachMatching(_ matchers: [LabelMatcherSpec], in table: Table, _ body: (Entry) -> Void) {
+    /// The series satisfying every matcher, in label order: from `selections` when no series
+    /// came or went since they were matched.
+    private static func selection(_ matchers: [LabelMatcherSpec], in table: inout Table) -> [Entry] {
+        // Lengths first, so no name or value can make two selectors' keys the same.
+        var key = ""
+        for spec in matchers {
+            key += "\(spec.matcher.name.utf8.count):\(spec.matcher.name)\(spec.matcher.kind.rawValue)\(spec.matcher.value.utf8.count):\(spec.matcher.value)"
+        }
+        if let known = table.selections[key], known.generation == table.generation { return known.entries }
+        let entries = matching(matchers, in: table)
+        if table.selections.count >= selectionLimit { table.selections.removeAll() }
+        table.selections[key] = (table.generation, entries)
+        return entries
+    }
+
+    /// The series satisfying every matcher, in label order. A `__name__="x"` matcher reads only
+    /// that name's (already ordered) series and is not checked again.
+    private static func matching(_ matchers: [LabelMatcherSpec], in table: Table) -> [Entry] {
         func isName(_ spec: LabelMatcherSpec) -> Bool { spec.matcher.name == "__name__" && spec.matcher.kind == .equal }
         guard let name = matchers.first(where: isName)?.matcher.value else {
-            let all = table.byName.values.joined().filter { entry in matchers.allSatisfy { $0.matches(entry.labels) } }
-            for entry in all.sorted(by: { $0.signature < $1.signature }) { body(entry) }
-            return
+            return table.byName.values.joined().filter { entry in matchers.allSatisfy { $0.matches(entry.labels) } }
+                .sorted { $0.signature < $1.signature }
         }
         let rest = matchers.filter { !isName($0) }
-        guard let candidates = table.byName[name] else { return }
-        for entry in candidates where rest.isEmpty || rest.allSatisfy({ $0.matches(entry.labels) }) { body(entry) }
+        guard let candidates = table.byName[name] else { return [] }
+        return rest.isEmpty ? candidates : candidates.filter { entry in rest.allSatisfy { $0.matches(entry.labels) } }
     }
 
     public var seriesCount: Int { table.withLock { $0.bySignature.count } }
@@ -127,14 +161,16 @@ public final class SampleStore: SeriesSource, Sendable {
     /// without any is returned as a slice of the store's points, without a copy.
     func series(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64, droppingStale: Bool) -> [Series] {
         table.withLock { table -> [Series] in
+            let entries = Self.selection(matchers, in: &table)
             var result: [Series] = []
+            result.reserveCapacity(entries.count)
             var startHint = PartitionHint(), endHint = PartitionHint()
-            Self.forEachMatching(matchers, in: table) { entry in
+            for entry in entries {
                 let points = entry.points
                 let (low, end) = points.withUnsafeBufferPointer { points -> (Int, Int) in
                     (startHint.partition(points) { $0 < from }, endHint.partition(points) { $0 <= through })
                 }
-                guard low < end else { return }
+                guard low < end else { continue }
                 if droppingStale, entry.staleCount > 0 {
                     let kept = points[low..<end].filter { !StaleMarker.isStale($0.v) }
                     if !kept.isEmpty { result.append(Series(entry.identity, points: kept[...])) }
