@@ -57,6 +57,17 @@ import Testing
         #expect(try range(store, #"up{job!="b"}[10m]"#, at: 400_000) == [[4]])
     }
 
+    @Test func selectorsWithoutANameReadEveryMetricInLabelOrder() throws {
+        let store = SampleStore()
+        store.append(["__name__": "y", "job": "a"], Point(t: 0, v: 3))
+        store.append(["__name__": "x", "job": "b"], Point(t: 0, v: 2))
+        store.append(["__name__": "x", "job": "a"], Point(t: 0, v: 1))
+        store.append(["__name__": "z", "job": "b"], Point(t: 0, v: 4))
+        #expect(try instant(store, #"{job="a"}"#, at: 0) == [1, 3])
+        #expect(try instant(store, #"{job=~"a|b"}"#, at: 0) == [1, 2, 3, 4])
+        #expect(try range(store, #"{job="b"}[1m]"#, at: 0) == [[2], [4]])
+    }
+
     @Test func seriesComeInLabelOrderAndKeysFollowTheLabels() throws {
         let store = SampleStore()
         for job in ["c", "a", "b"] {
