@@ -115,7 +115,7 @@ enum Aggregator {
         return mean
     }
 
-    static func extreme(_ values: [Double], _ better: (Double, Double) -> Bool) -> Double {
+    static func extreme(_ values: some Sequence<Double>, _ better: (Double, Double) -> Bool) -> Double {
         var result = Double.nan
         for value in values where result.isNaN || better(value, result) { result = value }
         return result

@@ -67,8 +67,20 @@ enum Functions {
             }
             return (series, range, selector.offset)
         }
+        /// `compute` on each series of the range argument `index`. Reading the store directly,
+        /// each series' points go to `compute` as they lie there, with no range vector built
+        /// in between (that was most of a rule like `rate(x[5m]) > 1` over many series).
         func perSeries(_ index: Int = 0, _ compute: (ArraySlice<Point>) -> Double?) throws(PromQLError) -> QueryValue {
-            .vector(try matrix(index).series.compactMap { series in
+            let argument = unwrap(arguments[index])
+            if let store = evaluator.source as? SampleStore, case let .matrixSelector(selector, range) = argument {
+                let reference = t - selector.offset
+                var result: [Sample] = []
+                store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference) { identity, points in
+                    if let value = compute(points) { result.append(Sample(unnamedOf: identity, value: value)) }
+                }
+                return .vector(result)
+            }
+            return .vector(try matrix(index).series.compactMap { series in
                 compute(series.points).map { Sample(unnamedOf: series.identity, value: $0) }
             })
         }
@@ -78,12 +90,13 @@ enum Functions {
 
         switch name {
         case "rate", "increase", "delta":
-            let (series, range, offset) = try matrix(0)
-            return .vector(series.compactMap { series in
-                extrapolatedRate(series.points, start: t - offset - range, end: t - offset, range: range,
-                                 isCounter: name != "delta", isRate: name == "rate")
-                    .map { Sample(unnamedOf: series.identity, value: $0) }
-            })
+            guard case let .matrixSelector(selector, range) = unwrap(arguments[0]) else {
+                throw PromQLError("argument 1 of \(name) must be a range vector")
+            }
+            let (start, end) = (t - selector.offset - range, t - selector.offset)
+            return try perSeries { points in
+                extrapolatedRate(points, start: start, end: end, range: range, isCounter: name != "delta", isRate: name == "rate")
+            }
         case "irate", "idelta":
             return try perSeries { points in
                 guard points.count >= 2 else { return nil }
@@ -114,10 +127,10 @@ enum Functions {
                 }
                 return count
             }
-        case "avg_over_time": return try perSeries { Kahan.mean($0.map(\.v)) }
-        case "min_over_time": return try perSeries { Aggregator.extreme($0.map(\.v), <) }
-        case "max_over_time": return try perSeries { Aggregator.extreme($0.map(\.v), >) }
-        case "sum_over_time": return try perSeries { Kahan.sum($0.map(\.v)) }
+        case "avg_over_time": return try perSeries { Kahan.mean($0.lazy.map(\.v)) }
+        case "min_over_time": return try perSeries { Aggregator.extreme($0.lazy.map(\.v), <) }
+        case "max_over_time": return try perSeries { Aggregator.extreme($0.lazy.map(\.v), >) }
+        case "sum_over_time": return try perSeries { Kahan.sum($0.lazy.map(\.v)) }
         case "count_over_time": return try perSeries { Double($0.count) }
         case "last_over_time":
             return .vector(try matrix(0).series.compactMap { series in series.points.last.map { Sample(labels: series.labels, value: $0.v) } })

@@ -14,13 +14,13 @@ enum Kahan {
         return (total, c)
     }
 
-    static func sum(_ values: [Double]) -> Double {
+    static func sum(_ values: some Sequence<Double>) -> Double {
         var sum = 0.0, c = 0.0
         for value in values { (sum, c) = add(value, sum, c) }
         return sum.isInfinite ? sum : sum + c
     }
 
-    static func mean(_ values: [Double]) -> Double {
+    static func mean(_ values: some Sequence<Double>) -> Double {
         var mean = 0.0, count = 0.0, c = 0.0
         for value in values {
             count += 1

@@ -52,8 +52,10 @@ public final class SampleStore: SeriesSource, Sendable {
         }
 
         /// Each row's points in `[from, through]`, as slices of the stored points unless stale
-        /// markers are to be dropped from a series that has some.
-        func ranges(_ rows: ArraySlice<Row>, from: Int64, through: Int64, droppingStale: Bool, into result: inout [Series]) {
+        /// markers are to be dropped from a series that has some; series without points there
+        /// are skipped.
+        func forEachRange(_ rows: ArraySlice<Row>, from: Int64, through: Int64, droppingStale: Bool,
+                          _ body: (SeriesLabels, ArraySlice<Point>) -> Void) {
             var startHint = PartitionHint(), endHint = PartitionHint()
             for row in rows {
                 let series = points[row.row]
@@ -63,9 +65,9 @@ public final class SampleStore: SeriesSource, Sendable {
                 guard low < end else { continue }
                 if droppingStale, staleCounts[row.row] > 0 {
                     let kept = series[low..<end].filter { !StaleMarker.isStale($0.v) }
-                    if !kept.isEmpty { result.append(Series(identities[row.row], points: kept[...])) }
+                    if !kept.isEmpty { body(identities[row.row], kept[...]) }
                 } else {
-                    result.append(Series(identities[row.row], points: series[low..<end]))
+                    body(identities[row.row], series[low..<end])
                 }
             }
         }
@@ -230,9 +232,23 @@ public final class SampleStore: SeriesSource, Sendable {
             var result: [Series] = []
             result.reserveCapacity(rows.count)
             Self.forEachBlock(rows) { block, rows in
-                table.blocks[block].ranges(rows, from: from, through: through, droppingStale: droppingStale, into: &result)
+                table.blocks[block].forEachRange(rows, from: from, through: through, droppingStale: droppingStale) { identity, points in
+                    result.append(Series(identity, points: points))
+                }
             }
             return result
+        }
+    }
+
+    /// Calls `body` with each matching series and its points in `[from, through]` (staleness
+    /// markers left out), in label order, without building series: for functions of a range.
+    /// `body` runs under the store's lock and must not call back into the store.
+    func forEachRange(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64, _ body: (SeriesLabels, ArraySlice<Point>) -> Void) {
+        table.withLock { table in
+            let rows = Self.selection(matchers, in: &table)
+            Self.forEachBlock(rows) { block, rows in
+                table.blocks[block].forEachRange(rows, from: from, through: through, droppingStale: true, body)
+            }
         }
     }
 }
