@@ -57,6 +57,40 @@ import Testing
         #expect(try range(store, #"up{job!="b"}[10m]"#, at: 400_000) == [[4]])
     }
 
+    /// Series growing, trimmed and sliding within the shared points array, against a plain
+    /// array per series.
+    @Test func pointsSurviveGrowthTrimsAndCompaction() throws {
+        let store = SampleStore()
+        var model: [String: [Point]] = [:]
+        var state: UInt64 = 42
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let jobs = (0..<6).map { "j\($0)" }
+        for step in 1...600 {
+            let time = Int64(step) * 1000
+            for job in jobs where next(3) != 0 {
+                let point = Point(t: time, v: next(5) == 0 ? StaleMarker.value : Double(next(1000)))
+                store.append(["__name__": "m", "job": job], point)
+                model[job, default: []].append(point)
+            }
+            if step % 97 == 0 {
+                let cutoff = time - Int64(next(150)) * 1000
+                store.trim(before: cutoff)
+                for job in jobs { model[job]?.removeAll { $0.t < cutoff } }
+                model = model.filter { !$0.value.isEmpty }
+            }
+            if step % 13 == 0 {
+                let expected = jobs.compactMap { job -> [Double]? in
+                    let values = (model[job] ?? []).filter { !StaleMarker.isStale($0.v) }.map(\.v)
+                    return values.isEmpty ? nil : values
+                }
+                #expect(try range(store, "m[1000s]", at: time) == expected, "step \(step)")
+            }
+        }
+    }
+
     @Test func selectorsWithoutANameReadEveryMetricInLabelOrder() throws {
         let store = SampleStore()
         store.append(["__name__": "y", "job": "a"], Point(t: 0, v: 3))

@@ -9,45 +9,140 @@ import Synchronization
 /// until a series comes or goes.
 public final class SampleStore: SeriesSource, Sendable {
     /// One metric name's series, column by column, in the order they first came.
+    ///
+    /// All the series' points share one array, each series in its own segment, so reading a
+    /// range of every series walks one block of memory instead of one allocation per series.
+    /// A series appends at the end of its segment; when the segment is full it moves its points
+    /// back to the segment's start if it is mostly trimmed, or to a segment twice the size at the
+    /// end of the array otherwise (the array is compacted when holes reach half the segments).
     struct Block {
         var identities: [SeriesLabels] = []
-        var points: [[Point]] = []
+        var arena: [Point] = []
+        var segmentStart: [Int] = []
+        var segmentSize: [Int] = []
+        /// Where each series' oldest point is in `arena`, and how many it has.
+        var first: [Int] = []
+        var count: [Int] = []
         /// The last of each series' points, so an instant read at the newest time touches only
         /// this column (`t` is `Int64.min` while there are none).
         var newest: [Point] = []
         /// Staleness markers among each series' points: ranges without any are read as they are.
         var staleCounts: [Int] = []
+        static let initialSegment = 16
+
+        var rows: Int { identities.count }
+
+        mutating func addRow(_ identity: SeriesLabels) -> Int {
+            identities.append(identity)
+            segmentStart.append(arena.count)
+            segmentSize.append(Self.initialSegment)
+            first.append(arena.count)
+            count.append(0)
+            newest.append(Point(t: .min, v: 0))
+            staleCounts.append(0)
+            arena.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: Self.initialSegment))
+            return identities.count - 1
+        }
 
         mutating func add(_ point: Point, at row: Int) {
             let stale = StaleMarker.isStale(point.v)
-            if let last = points[row].last, last.t >= point.t {
-                if last.t == point.t {
-                    staleCounts[row] += (stale ? 1 : 0) - (StaleMarker.isStale(last.v) ? 1 : 0)
-                    points[row][points[row].count - 1] = point
-                    newest[row] = point
+            if count[row] > 0 {
+                let lastIndex = first[row] + count[row] - 1
+                let last = arena[lastIndex]
+                if last.t >= point.t {
+                    if last.t == point.t {
+                        staleCounts[row] += (stale ? 1 : 0) - (StaleMarker.isStale(last.v) ? 1 : 0)
+                        arena[lastIndex] = point
+                        newest[row] = point
+                    }
+                    return
                 }
+            }
+            if first[row] + count[row] == segmentStart[row] + segmentSize[row] { makeRoom(row) }
+            arena[first[row] + count[row]] = point
+            count[row] += 1
+            if stale { staleCounts[row] += 1 }
+            newest[row] = point
+        }
+
+        private mutating func makeRoom(_ row: Int) {
+            let points = first[row]..<(first[row] + count[row])
+            if count[row] <= segmentSize[row] / 2 {
+                // Mostly trimmed: slide back to the segment's start.
+                let start = segmentStart[row]
+                for (offset, index) in points.enumerated() { arena[start + offset] = arena[index] }
+                first[row] = start
                 return
             }
-            if stale { staleCounts[row] += 1 }
-            points[row].append(point)
-            newest[row] = point
+            let size = segmentSize[row] * 2
+            let start = arena.count
+            // Copied out first: appending a slice of the array itself would copy all of it.
+            let moving = Array(arena[points])
+            arena.append(contentsOf: moving)
+            arena.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: size - count[row]))
+            segmentStart[row] = start
+            segmentSize[row] = size
+            first[row] = start
+            // Growing leaves the old segment behind as a hole; holes past half the live
+            // segments' size are taken out.
+            if 2 * arena.count > 3 * segmentSize.reduce(0, +) { compact() }
+        }
+
+        /// Lays the segments out again without holes.
+        private mutating func compact() {
+            var fresh: [Point] = []
+            fresh.reserveCapacity(segmentSize.reduce(0, +))
+            for row in 0..<rows {
+                let start = fresh.count
+                fresh.append(contentsOf: arena[first[row]..<(first[row] + count[row])])
+                fresh.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: segmentSize[row] - count[row]))
+                segmentStart[row] = start
+                first[row] = start
+            }
+            arena = fresh
+        }
+
+        /// Drops each series' points older than `cutoff`; true when a series was left without any.
+        mutating func trim(before cutoff: Int64) -> Bool {
+            var emptied = false
+            for row in 0..<rows where count[row] > 0 && arena[first[row]].t < cutoff {
+                var dropped = 0
+                while dropped < count[row], arena[first[row] + dropped].t < cutoff {
+                    if StaleMarker.isStale(arena[first[row] + dropped].v) { staleCounts[row] -= 1 }
+                    dropped += 1
+                }
+                first[row] += dropped
+                count[row] -= dropped
+                if count[row] == 0 { emptied = true }
+            }
+            return emptied
+        }
+
+        /// The block without its series that have no points left.
+        func withoutEmptySeries() -> Block {
+            var block = Block()
+            for row in 0..<rows where count[row] > 0 {
+                let kept = block.addRow(identities[row])
+                for index in first[row]..<(first[row] + count[row]) { block.add(arena[index], at: kept) }
+            }
+            return block
         }
 
         /// The newest sample at or before `time` of each row, within `lookback`, unless stale.
         func latest(_ rows: ArraySlice<Row>, at time: Int64, lookback: Int64, into result: inout [Sample]) {
             var hint = PartitionHint()
-            for row in rows {
-                var point = newest[row.row]
-                if point.t > time {
-                    let found: Point? = points[row.row].withUnsafeBufferPointer { points in
+            arena.withUnsafeBufferPointer { arena in
+                for row in rows {
+                    var point = newest[row.row]
+                    if point.t > time {
+                        let points = UnsafeBufferPointer(rebasing: arena[first[row.row]..<(first[row.row] + count[row.row])])
                         let low = hint.partition(points) { $0 <= time }
-                        return low > 0 ? points[low - 1] : nil
+                        guard low > 0 else { continue }
+                        point = points[low - 1]
                     }
-                    guard let found else { continue }
-                    point = found
+                    guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { continue }
+                    result.append(Sample(series: identities[row.row], value: point.v))
                 }
-                guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { continue }
-                result.append(Sample(series: identities[row.row], value: point.v))
             }
         }
 
@@ -58,16 +153,18 @@ public final class SampleStore: SeriesSource, Sendable {
                           _ body: (SeriesLabels, ArraySlice<Point>) -> Void) {
             var startHint = PartitionHint(), endHint = PartitionHint()
             for row in rows {
-                let series = points[row.row]
-                let (low, end) = series.withUnsafeBufferPointer { points -> (Int, Int) in
-                    (startHint.partition(points) { $0 < from }, endHint.partition(points) { $0 <= through })
+                let start = first[row.row], stored = first[row.row]..<(first[row.row] + count[row.row])
+                let (low, end) = arena.withUnsafeBufferPointer { arena -> (Int, Int) in
+                    let points = UnsafeBufferPointer(rebasing: arena[stored])
+                    return (startHint.partition(points) { $0 < from }, endHint.partition(points) { $0 <= through })
                 }
                 guard low < end else { continue }
+                let window = arena[(start + low)..<(start + end)]
                 if droppingStale, staleCounts[row.row] > 0 {
-                    let kept = series[low..<end].filter { !StaleMarker.isStale($0.v) }
+                    let kept = window.filter { !StaleMarker.isStale($0.v) }
                     if !kept.isEmpty { body(identities[row.row], kept[...]) }
                 } else {
-                    body(identities[row.row], series[low..<end])
+                    body(identities[row.row], window)
                 }
             }
         }
@@ -116,11 +213,7 @@ public final class SampleStore: SeriesSource, Sendable {
                     table.blocks.append(Block())
                     table.blockByName[name] = block
                 }
-                row = Row(block: block, row: table.blocks[block].identities.count)
-                table.blocks[block].identities.append(SeriesLabels(labels))
-                table.blocks[block].points.append([])
-                table.blocks[block].newest.append(Point(t: .min, v: 0))
-                table.blocks[block].staleCounts.append(0)
+                row = Row(block: block, row: table.blocks[block].addRow(SeriesLabels(labels)))
                 table.rowBySignature[signature] = row
                 table.generation += 1
             }
@@ -132,26 +225,10 @@ public final class SampleStore: SeriesSource, Sendable {
     public func trim(before cutoff: Int64) {
         table.withLock { table in
             for index in table.blocks.indices {
-                var emptied = false
-                for row in table.blocks[index].points.indices {
-                    guard let first = table.blocks[index].points[row].first, first.t < cutoff else { continue }
-                    let keep = table.blocks[index].points[row].firstIndex { $0.t >= cutoff } ?? table.blocks[index].points[row].count
-                    if table.blocks[index].staleCounts[row] > 0 {
-                        table.blocks[index].staleCounts[row] -= table.blocks[index].points[row][..<keep].count { StaleMarker.isStale($0.v) }
-                    }
-                    table.blocks[index].points[row].removeFirst(keep)
-                    if table.blocks[index].points[row].isEmpty { emptied = true }
-                }
-                guard emptied else { continue }
+                guard table.blocks[index].trim(before: cutoff) else { continue }
                 // Series without points leave; the rest of the block moves up.
                 let old = table.blocks[index]
-                var block = Block()
-                for row in old.points.indices where !old.points[row].isEmpty {
-                    block.identities.append(old.identities[row])
-                    block.points.append(old.points[row])
-                    block.newest.append(old.newest[row])
-                    block.staleCounts.append(old.staleCounts[row])
-                }
+                let block = old.withoutEmptySeries()
                 for identity in old.identities { table.rowBySignature[identity.signature] = nil }
                 for (row, identity) in block.identities.enumerated() { table.rowBySignature[identity.signature] = Row(block: index, row: row) }
                 table.blocks[index] = block
