@@ -111,9 +111,9 @@ public struct Evaluator: Sendable {
             let (value, keep) = Self.apply(op, a, b)
             return .scalar(op.isComparison ? (keep ? 1 : 0) : value)
         case let (.vector(samples), .scalar(b)):
-            return .vector(samples.compactMap { sample in scalarSide(op, sample, sample.value, b, modifiers.returnBool) })
+            return .vector(Self.withScalar(op, samples, modifiers.returnBool) { (a: $0, b: b) })
         case let (.scalar(a), .vector(samples)):
-            return .vector(samples.compactMap { sample in scalarSide(op, sample, a, sample.value, modifiers.returnBool) })
+            return .vector(Self.withScalar(op, samples, modifiers.returnBool) { (a: a, b: $0) })
         case let (.vector(left), .vector(right)):
             // With an empty side nothing can match, and as in Prometheus that ends the operation
             // before duplicates on the other side could be an error (and keeps quiet alerts cheap).
@@ -131,13 +131,27 @@ public struct Evaluator: Sendable {
         }
     }
 
-    private func scalarSide(_ op: BinaryOp, _ sample: Sample, _ a: Double, _ b: Double, _ returnBool: Bool) -> Sample? {
-        let (value, keep) = Self.apply(op, a, b)
-        if op.isComparison {
-            if returnBool { return sample.droppingName(value: keep ? 1 : 0) }
-            return keep ? sample : nil
+    /// A vector and a scalar: `operands` places the sample's value on its side. A comparison
+    /// without `bool` keeps the samples for which it holds, as they are (and touches no other:
+    /// most alert conditions keep none).
+    private static func withScalar(_ op: BinaryOp, _ samples: [Sample], _ returnBool: Bool,
+                                   _ operands: (Double) -> (a: Double, b: Double)) -> [Sample] {
+        var result: [Sample] = []
+        if !op.isComparison || returnBool { result.reserveCapacity(samples.count) }
+        for index in samples.indices {
+            let (a, b) = operands(samples[index].value)
+            let (value, keep) = apply(op, a, b)
+            if op.isComparison {
+                if returnBool {
+                    result.append(samples[index].droppingName(value: keep ? 1 : 0))
+                } else if keep {
+                    result.append(samples[index])
+                }
+            } else {
+                result.append(samples[index].droppingName(value: value))
+            }
         }
-        return sample.droppingName(value: value)
+        return result
     }
 
     /// The arithmetic result, or for comparisons the left value and whether the comparison holds.
