@@ -68,10 +68,15 @@ import Testing
             return Int((state >> 33) % UInt64(bound))
         }
         let jobs = (0..<6).map { "j\($0)" }
+        // Even jobs are counters that only go up (so `increase` may skip its scan for resets),
+        // odd ones go up and down; some points are staleness markers.
+        var totals: [String: Double] = [:]
         for step in 1...600 {
             let time = Int64(step) * 1000
-            for job in jobs where next(3) != 0 {
-                let point = Point(t: time, v: next(5) == 0 ? StaleMarker.value : Double(next(1000)))
+            for (number, job) in jobs.enumerated() where next(3) != 0 {
+                totals[job, default: 0] += Double(next(1000))
+                let value = number % 2 == 0 ? totals[job, default: 0] : Double(next(1000))
+                let point = Point(t: time, v: next(number % 2 == 0 ? 50 : 5) == 0 ? StaleMarker.value : value)
                 store.append(["__name__": "m", "job": job], point)
                 model[job, default: []].append(point)
             }
@@ -87,6 +92,11 @@ import Testing
                     return values.isEmpty ? nil : values
                 }
                 #expect(try range(store, "m[1000s]", at: time) == expected, "step \(step)")
+                let increases = jobs.compactMap { job -> Double? in
+                    let points = (model[job] ?? []).filter { !StaleMarker.isStale($0.v) && $0.t >= time - 1_000_000 }
+                    return Functions.extrapolatedRate(points[...], start: time - 1_000_000, end: time, range: 1_000_000, isCounter: true, isRate: false)
+                }
+                #expect(try instant(store, "increase(m[1000s])", at: time) == increases, "step \(step)")
             }
         }
     }

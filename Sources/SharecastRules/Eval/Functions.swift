@@ -71,17 +71,21 @@ enum Functions {
         /// each series' points go to `compute` as they lie there, with no range vector built
         /// in between (that was most of a rule like `rate(x[5m]) > 1` over many series).
         func perSeries(_ index: Int = 0, _ compute: (ArraySlice<Point>) -> Double?) throws(PromQLError) -> QueryValue {
+            try perSeries(index) { points, _ in compute(points) }
+        }
+        /// The same, telling `compute` whether the points are known never to go down.
+        func perSeries(_ index: Int = 0, _ compute: (ArraySlice<Point>, Bool) -> Double?) throws(PromQLError) -> QueryValue {
             let argument = unwrap(arguments[index])
             if let store = evaluator.source as? SampleStore, case let .matrixSelector(selector, range) = argument {
                 let reference = t - selector.offset
                 var result: [Sample] = []
-                store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference) { identity, points in
-                    if let value = compute(points) { result.append(Sample(unnamedOf: identity, value: value)) }
+                store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference) { identity, points, rising in
+                    if let value = compute(points, rising) { result.append(Sample(unnamedOf: identity, value: value)) }
                 }
                 return .vector(result)
             }
             return .vector(try matrix(index).series.compactMap { series in
-                compute(series.points).map { Sample(unnamedOf: series.identity, value: $0) }
+                compute(series.points, false).map { Sample(unnamedOf: series.identity, value: $0) }
             })
         }
         func mapValues(_ transform: (Double) -> Double) throws(PromQLError) -> QueryValue {
@@ -94,8 +98,9 @@ enum Functions {
                 throw PromQLError("argument 1 of \(name) must be a range vector")
             }
             let (start, end) = (t - selector.offset - range, t - selector.offset)
-            return try perSeries { points in
-                extrapolatedRate(points, start: start, end: end, range: range, isCounter: name != "delta", isRate: name == "rate")
+            return try perSeries { points, rising in
+                extrapolatedRate(points, start: start, end: end, range: range, isCounter: name != "delta", isRate: name == "rate",
+                                 knownNoResets: rising)
             }
         case "irate", "idelta":
             return try perSeries { points in
@@ -292,10 +297,12 @@ enum Functions {
 
     /// Prometheus' extrapolated rate: the increase over the samples, corrected for counter resets,
     /// extrapolated to the range's edges unless a sample is further than 1.1 average intervals away.
-    static func extrapolatedRate(_ points: ArraySlice<Point>, start: Int64, end: Int64, range: Int64, isCounter: Bool, isRate: Bool) -> Double? {
+    /// `knownNoResets` skips the scan for counter resets when the store knows there is none.
+    static func extrapolatedRate(_ points: ArraySlice<Point>, start: Int64, end: Int64, range: Int64, isCounter: Bool, isRate: Bool,
+                                 knownNoResets: Bool = false) -> Double? {
         guard points.count >= 2, let first = points.first, let last = points.last else { return nil }
         var result = last.v - first.v
-        if isCounter {
+        if isCounter, !knownNoResets {
             var previous = 0.0
             for point in points {
                 if point.v < previous { result += previous }

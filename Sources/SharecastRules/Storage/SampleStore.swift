@@ -18,6 +18,10 @@ public final class SampleStore: SeriesSource, Sendable {
     struct Block {
         var identities: [SeriesLabels] = []
         var arena: [Point] = []
+        /// Beside each point in `arena`: how many times the series went down, up to that point,
+        /// between consecutive points that are not staleness markers. Equal counts at both ends
+        /// of a range mean no counter reset inside it, and `rate` need not look at every point.
+        var drops: [Int] = []
         var segmentStart: [Int] = []
         var segmentSize: [Int] = []
         /// Where each series' oldest point is in `arena`, and how many it has.
@@ -28,6 +32,10 @@ public final class SampleStore: SeriesSource, Sendable {
         var newest: [Point] = []
         /// Staleness markers among each series' points: ranges without any are read as they are.
         var staleCounts: [Int] = []
+        /// The newest value that is not a staleness marker (NaN before any), and whether `drops`
+        /// is exact for the series (a replaced point may have changed it).
+        var lastValue: [Double] = []
+        var dropsExact: [Bool] = []
         static let initialSegment = 16
 
         var rows: Int { identities.count }
@@ -40,7 +48,10 @@ public final class SampleStore: SeriesSource, Sendable {
             count.append(0)
             newest.append(Point(t: .min, v: 0))
             staleCounts.append(0)
+            lastValue.append(.nan)
+            dropsExact.append(true)
             arena.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: Self.initialSegment))
+            drops.append(contentsOf: repeatElement(0, count: Self.initialSegment))
             return identities.count - 1
         }
 
@@ -54,12 +65,20 @@ public final class SampleStore: SeriesSource, Sendable {
                         staleCounts[row] += (stale ? 1 : 0) - (StaleMarker.isStale(last.v) ? 1 : 0)
                         arena[lastIndex] = point
                         newest[row] = point
+                        dropsExact[row] = false
                     }
                     return
                 }
             }
             if first[row] + count[row] == segmentStart[row] + segmentSize[row] { makeRoom(row) }
-            arena[first[row] + count[row]] = point
+            let index = first[row] + count[row]
+            var dropped = count[row] > 0 ? drops[index - 1] : 0
+            if !stale {
+                if point.v < lastValue[row] { dropped += 1 }
+                lastValue[row] = point.v
+            }
+            arena[index] = point
+            drops[index] = dropped
             count[row] += 1
             if stale { staleCounts[row] += 1 }
             newest[row] = point
@@ -70,16 +89,21 @@ public final class SampleStore: SeriesSource, Sendable {
             if count[row] <= segmentSize[row] / 2 {
                 // Mostly trimmed: slide back to the segment's start.
                 let start = segmentStart[row]
-                for (offset, index) in points.enumerated() { arena[start + offset] = arena[index] }
+                for (offset, index) in points.enumerated() {
+                    arena[start + offset] = arena[index]
+                    drops[start + offset] = drops[index]
+                }
                 first[row] = start
                 return
             }
             let size = segmentSize[row] * 2
             let start = arena.count
             // Copied out first: appending a slice of the array itself would copy all of it.
-            let moving = Array(arena[points])
+            let moving = Array(arena[points]), movingDrops = Array(drops[points])
             arena.append(contentsOf: moving)
             arena.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: size - count[row]))
+            drops.append(contentsOf: movingDrops)
+            drops.append(contentsOf: repeatElement(0, count: size - count[row]))
             segmentStart[row] = start
             segmentSize[row] = size
             first[row] = start
@@ -90,16 +114,20 @@ public final class SampleStore: SeriesSource, Sendable {
 
         /// Lays the segments out again without holes.
         private mutating func compact() {
-            var fresh: [Point] = []
+            var fresh: [Point] = [], freshDrops: [Int] = []
             fresh.reserveCapacity(segmentSize.reduce(0, +))
+            freshDrops.reserveCapacity(fresh.capacity)
             for row in 0..<rows {
-                let start = fresh.count
-                fresh.append(contentsOf: arena[first[row]..<(first[row] + count[row])])
+                let start = fresh.count, points = first[row]..<(first[row] + count[row])
+                fresh.append(contentsOf: arena[points])
                 fresh.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: segmentSize[row] - count[row]))
+                freshDrops.append(contentsOf: drops[points])
+                freshDrops.append(contentsOf: repeatElement(0, count: segmentSize[row] - count[row]))
                 segmentStart[row] = start
                 first[row] = start
             }
             arena = fresh
+            drops = freshDrops
         }
 
         /// Drops each series' points older than `cutoff`; true when a series was left without any.
@@ -124,6 +152,7 @@ public final class SampleStore: SeriesSource, Sendable {
             for row in 0..<rows where count[row] > 0 {
                 let kept = block.addRow(identities[row])
                 for index in first[row]..<(first[row] + count[row]) { block.add(arena[index], at: kept) }
+                block.dropsExact[kept] = dropsExact[row]
             }
             return block
         }
@@ -148,9 +177,9 @@ public final class SampleStore: SeriesSource, Sendable {
 
         /// Each row's points in `[from, through]`, as slices of the stored points unless stale
         /// markers are to be dropped from a series that has some; series without points there
-        /// are skipped.
+        /// are skipped. The flag tells whether the points are known never to go down.
         func forEachRange(_ rows: ArraySlice<Row>, from: Int64, through: Int64, droppingStale: Bool,
-                          _ body: (SeriesLabels, ArraySlice<Point>) -> Void) {
+                          _ body: (SeriesLabels, ArraySlice<Point>, Bool) -> Void) {
             var startHint = PartitionHint(), endHint = PartitionHint()
             for row in rows {
                 let start = first[row.row], stored = first[row.row]..<(first[row.row] + count[row.row])
@@ -162,9 +191,10 @@ public final class SampleStore: SeriesSource, Sendable {
                 let window = arena[(start + low)..<(start + end)]
                 if droppingStale, staleCounts[row.row] > 0 {
                     let kept = window.filter { !StaleMarker.isStale($0.v) }
-                    if !kept.isEmpty { body(identities[row.row], kept[...]) }
+                    if !kept.isEmpty { body(identities[row.row], kept[...], false) }
                 } else {
-                    body(identities[row.row], window)
+                    let rising = dropsExact[row.row] && staleCounts[row.row] == 0 && drops[start + low] == drops[start + end - 1]
+                    body(identities[row.row], window, rising)
                 }
             }
         }
@@ -309,7 +339,7 @@ public final class SampleStore: SeriesSource, Sendable {
             var result: [Series] = []
             result.reserveCapacity(rows.count)
             Self.forEachBlock(rows) { block, rows in
-                table.blocks[block].forEachRange(rows, from: from, through: through, droppingStale: droppingStale) { identity, points in
+                table.blocks[block].forEachRange(rows, from: from, through: through, droppingStale: droppingStale) { identity, points, _ in
                     result.append(Series(identity, points: points))
                 }
             }
@@ -319,8 +349,10 @@ public final class SampleStore: SeriesSource, Sendable {
 
     /// Calls `body` with each matching series and its points in `[from, through]` (staleness
     /// markers left out), in label order, without building series: for functions of a range.
+    /// The flag is true when the points are known never to go down (no counter reset among them).
     /// `body` runs under the store's lock and must not call back into the store.
-    func forEachRange(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64, _ body: (SeriesLabels, ArraySlice<Point>) -> Void) {
+    func forEachRange(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64,
+                      _ body: (SeriesLabels, ArraySlice<Point>, Bool) -> Void) {
         table.withLock { table in
             let rows = Self.selection(matchers, in: &table)
             Self.forEachBlock(rows) { block, rows in
