@@ -87,7 +87,7 @@ public struct Evaluator: Sendable {
         }
         return source.series(matching: matchers(selector), from: reference - lookback, through: reference).compactMap { series in
             guard let last = series.points.last, !StaleMarker.isStale(last.v) else { return nil }
-            return Sample(series: series.identity, value: last.v)
+            return Sample(series: series.ref, value: last.v)
         }
     }
 
@@ -99,7 +99,7 @@ public struct Evaluator: Sendable {
         return source.series(matching: matchers(selector), from: reference - range, through: reference).compactMap { series in
             guard series.points.contains(where: { StaleMarker.isStale($0.v) }) else { return series }
             let points = series.points.filter { !StaleMarker.isStale($0.v) }
-            return points.isEmpty ? nil : Series(series.identity, points: points[...])
+            return points.isEmpty ? nil : Series(series.ref, points: points[...])
         }
     }
 

@@ -85,7 +85,7 @@ enum Functions {
                 return .vector(result)
             }
             return .vector(try matrix(index).series.compactMap { series in
-                compute(series.points, false).map { Sample(unnamedOf: series.identity, value: $0) }
+                compute(series.points, false).map { Sample(unnamedOf: series.ref, value: $0) }
             })
         }
         func mapValues(_ transform: (Double) -> Double) throws(PromQLError) -> QueryValue {

@@ -25,8 +25,8 @@ final class PlanCache: Sendable {
             guard samples.count == members.count else { return false }
             for (sample, member) in zip(samples, members) {
                 switch sample.storage {
-                case let .series(series): if series !== member.series || member.unnamed { return false }
-                case let .unnamedSeries(series): if series !== member.series || !member.unnamed { return false }
+                case let .series(series): if series.identity !== member.series || member.unnamed { return false }
+                case let .unnamedSeries(series): if series.identity !== member.series || !member.unnamed { return false }
                 case .own: return false
                 }
             }
@@ -39,8 +39,8 @@ final class PlanCache: Sendable {
             members.reserveCapacity(samples.count)
             for sample in samples {
                 switch sample.storage {
-                case let .series(series): members.append((series, false))
-                case let .unnamedSeries(series): members.append((series, true))
+                case let .series(series): members.append((series.identity, false))
+                case let .unnamedSeries(series): members.append((series.identity, true))
                 case .own: return nil
                 }
             }
@@ -57,7 +57,7 @@ final class PlanCache: Sendable {
     static func key(_ spec: String, _ samples: [Sample]) -> Key {
         let first: ObjectIdentifier? = samples.first.flatMap { sample in
             switch sample.storage {
-            case let .series(series), let .unnamedSeries(series): ObjectIdentifier(series)
+            case let .series(series), let .unnamedSeries(series): ObjectIdentifier(series.identity)
             case .own: nil
             }
         }

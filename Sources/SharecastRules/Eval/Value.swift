@@ -55,12 +55,31 @@ public final class SeriesLabels: Sendable {
     }
 }
 
+/// A series' labels as the store keeps them: a row of the column of label sets of one metric.
+/// A sample read from the store holds the column (one reference, shared by every sample of that
+/// metric, so copying samples does not touch each series' own object) and its row.
+public struct SeriesRef: Sendable {
+    let column: [SeriesLabels]
+    let index: Int
+
+    init(column: [SeriesLabels], index: Int) {
+        self.column = column
+        self.index = index
+    }
+
+    init(_ identity: SeriesLabels) {
+        self.init(column: [identity], index: 0)
+    }
+
+    var identity: SeriesLabels { column[index] }
+}
+
 /// One element of an instant vector.
 public struct Sample: Sendable, Equatable {
     /// Where the labels are: a store series' (as read, or without the name), or the sample's own.
     enum Storage: Sendable {
-        case series(SeriesLabels)
-        case unnamedSeries(SeriesLabels)
+        case series(SeriesRef)
+        case unnamedSeries(SeriesRef)
         case own(Labels)
     }
 
@@ -72,13 +91,13 @@ public struct Sample: Sendable, Equatable {
         self.value = value
     }
 
-    init(series: SeriesLabels, value: Double) {
+    init(series: SeriesRef, value: Double) {
         storage = .series(series)
         self.value = value
     }
 
     /// A sample with the series' labels less the metric name.
-    init(unnamedOf series: SeriesLabels, value: Double) {
+    init(unnamedOf series: SeriesRef, value: Double) {
         storage = .unnamedSeries(series)
         self.value = value
     }
@@ -86,8 +105,8 @@ public struct Sample: Sendable, Equatable {
     public var labels: Labels {
         get {
             switch storage {
-            case let .series(series): series.labels
-            case let .unnamedSeries(series): series.unnamed
+            case let .series(series): series.identity.labels
+            case let .unnamedSeries(series): series.identity.unnamed
             case let .own(labels): labels
             }
         }
@@ -96,7 +115,7 @@ public struct Sample: Sendable, Equatable {
 
     var unnamed: Labels {
         switch storage {
-        case let .series(series), let .unnamedSeries(series): series.unnamed
+        case let .series(series), let .unnamedSeries(series): series.identity.unnamed
         case let .own(labels): labels.droppingName
         }
     }
@@ -112,7 +131,7 @@ public struct Sample: Sendable, Equatable {
     /// The key of the labels without the metric name: what default vector matching compares.
     var unnamedSignature: String {
         switch storage {
-        case let .series(series), let .unnamedSeries(series): series.unnamedSignature
+        case let .series(series), let .unnamedSeries(series): series.identity.unnamedSignature
         case let .own(labels): labels.signature(excluding: ["__name__"])
         }
     }
@@ -120,8 +139,8 @@ public struct Sample: Sendable, Equatable {
     /// A key made from the labels by `make`, kept with the series when the sample has one.
     func key(_ spec: String, make: (Labels) -> String) -> String {
         switch storage {
-        case let .series(series): series.key(spec, unnamed: false, make: make)
-        case let .unnamedSeries(series): series.key(spec, unnamed: true, make: make)
+        case let .series(series): series.identity.key(spec, unnamed: false, make: make)
+        case let .unnamedSeries(series): series.identity.key(spec, unnamed: true, make: make)
         case let .own(labels): make(labels)
         }
     }
@@ -144,15 +163,21 @@ public struct Point: Sendable, Equatable {
 
 /// A series with its points in time order (a slice of the store's points: no copy).
 public struct Series: Sendable, Equatable {
-    public let identity: SeriesLabels
+    let ref: SeriesRef
     public var points: ArraySlice<Point>
+
+    public var identity: SeriesLabels { ref.identity }
 
     public var labels: Labels { identity.labels }
     /// `labels` without `__name__`, made once per series rather than once per function result.
     public var unnamed: Labels { identity.unnamed }
 
     public init(_ identity: SeriesLabels, points: ArraySlice<Point>) {
-        self.identity = identity
+        self.init(SeriesRef(identity), points: points)
+    }
+
+    init(_ ref: SeriesRef, points: ArraySlice<Point>) {
+        self.ref = ref
         self.points = points
     }
 

@@ -170,7 +170,7 @@ public final class SampleStore: SeriesSource, Sendable {
                         point = points[low - 1]
                     }
                     guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { continue }
-                    result.append(Sample(series: identities[row.row], value: point.v))
+                    result.append(Sample(series: SeriesRef(column: identities, index: row.row), value: point.v))
                 }
             }
         }
@@ -179,7 +179,7 @@ public final class SampleStore: SeriesSource, Sendable {
         /// markers are to be dropped from a series that has some; series without points there
         /// are skipped. The flag tells whether the points are known never to go down.
         func forEachRange(_ rows: ArraySlice<Row>, from: Int64, through: Int64, droppingStale: Bool,
-                          _ body: (SeriesLabels, ArraySlice<Point>, Bool) -> Void) {
+                          _ body: (SeriesRef, ArraySlice<Point>, Bool) -> Void) {
             var startHint = PartitionHint(), endHint = PartitionHint()
             for row in rows {
                 let start = first[row.row], stored = first[row.row]..<(first[row.row] + count[row.row])
@@ -191,10 +191,10 @@ public final class SampleStore: SeriesSource, Sendable {
                 let window = arena[(start + low)..<(start + end)]
                 if droppingStale, staleCounts[row.row] > 0 {
                     let kept = window.filter { !StaleMarker.isStale($0.v) }
-                    if !kept.isEmpty { body(identities[row.row], kept[...], false) }
+                    if !kept.isEmpty { body(SeriesRef(column: identities, index: row.row), kept[...], false) }
                 } else {
                     let rising = dropsExact[row.row] && staleCounts[row.row] == 0 && drops[start + low] == drops[start + end - 1]
-                    body(identities[row.row], window, rising)
+                    body(SeriesRef(column: identities, index: row.row), window, rising)
                 }
             }
         }
@@ -352,7 +352,7 @@ public final class SampleStore: SeriesSource, Sendable {
     /// The flag is true when the points are known never to go down (no counter reset among them).
     /// `body` runs under the store's lock and must not call back into the store.
     func forEachRange(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64,
-                      _ body: (SeriesLabels, ArraySlice<Point>, Bool) -> Void) {
+                      _ body: (SeriesRef, ArraySlice<Point>, Bool) -> Void) {
         table.withLock { table in
             let rows = Self.selection(matchers, in: &table)
             Self.forEachBlock(rows) { block, rows in
