@@ -71,15 +71,16 @@ enum Functions {
         /// each series' points go to `compute` as they lie there, with no range vector built
         /// in between (that was most of a rule like `rate(x[5m]) > 1` over many series).
         func perSeries(_ index: Int = 0, _ compute: (ArraySlice<Point>) -> Double?) throws(PromQLError) -> QueryValue {
-            try perSeries(index) { points, _ in compute(points) }
+            try perSeries(index, checkingRises: false) { points, _ in compute(points) }
         }
         /// The same, telling `compute` whether the points are known never to go down.
-        func perSeries(_ index: Int = 0, _ compute: (ArraySlice<Point>, Bool) -> Double?) throws(PromQLError) -> QueryValue {
+        func perSeries(_ index: Int = 0, checkingRises: Bool, _ compute: (ArraySlice<Point>, Bool) -> Double?) throws(PromQLError) -> QueryValue {
             let argument = unwrap(arguments[index])
             if let store = evaluator.source as? SampleStore, case let .matrixSelector(selector, range) = argument {
                 let reference = t - selector.offset
                 var result: [Sample] = []
-                store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference) { identity, points, rising in
+                store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference,
+                                   checkingRises: checkingRises) { identity, points, rising in
                     if let value = compute(points, rising) { result.append(Sample(unnamedOf: identity, value: value)) }
                 }
                 return .vector(result)
@@ -98,7 +99,7 @@ enum Functions {
                 throw PromQLError("argument 1 of \(name) must be a range vector")
             }
             let (start, end) = (t - selector.offset - range, t - selector.offset)
-            return try perSeries { points, rising in
+            return try perSeries(checkingRises: name != "delta") { points, rising in
                 extrapolatedRate(points, start: start, end: end, range: range, isCounter: name != "delta", isRate: name == "rate",
                                  knownNoResets: rising)
             }

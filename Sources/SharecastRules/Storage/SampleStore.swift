@@ -177,8 +177,9 @@ public final class SampleStore: SeriesSource, Sendable {
 
         /// Each row's points in `[from, through]`, as slices of the stored points unless stale
         /// markers are to be dropped from a series that has some; series without points there
-        /// are skipped. The flag tells whether the points are known never to go down.
-        func forEachRange(_ rows: ArraySlice<Row>, from: Int64, through: Int64, droppingStale: Bool,
+        /// are skipped. The flag tells whether the points are known never to go down (worked out
+        /// only when `checkingRises`: it reads two more columns).
+        func forEachRange(_ rows: ArraySlice<Row>, from: Int64, through: Int64, droppingStale: Bool, checkingRises: Bool = false,
                           _ body: (SeriesRef, ArraySlice<Point>, Bool) -> Void) {
             var startHint = PartitionHint(), endHint = PartitionHint()
             for row in rows {
@@ -193,7 +194,7 @@ public final class SampleStore: SeriesSource, Sendable {
                     let kept = window.filter { !StaleMarker.isStale($0.v) }
                     if !kept.isEmpty { body(SeriesRef(column: identities, index: row.row), kept[...], false) }
                 } else {
-                    let rising = dropsExact[row.row] && staleCounts[row.row] == 0 && drops[start + low] == drops[start + end - 1]
+                    let rising = checkingRises && dropsExact[row.row] && staleCounts[row.row] == 0 && drops[start + low] == drops[start + end - 1]
                     body(SeriesRef(column: identities, index: row.row), window, rising)
                 }
             }
@@ -349,14 +350,15 @@ public final class SampleStore: SeriesSource, Sendable {
 
     /// Calls `body` with each matching series and its points in `[from, through]` (staleness
     /// markers left out), in label order, without building series: for functions of a range.
-    /// The flag is true when the points are known never to go down (no counter reset among them).
-    /// `body` runs under the store's lock and must not call back into the store.
-    func forEachRange(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64,
+    /// With `checkingRises`, the flag is true when the points are known never to go down (no
+    /// counter reset among them). `body` runs under the store's lock and must not call back
+    /// into the store.
+    func forEachRange(matching matchers: [LabelMatcherSpec], from: Int64, through: Int64, checkingRises: Bool = false,
                       _ body: (SeriesRef, ArraySlice<Point>, Bool) -> Void) {
         table.withLock { table in
             let rows = Self.selection(matchers, in: &table)
             Self.forEachBlock(rows) { block, rows in
-                table.blocks[block].forEachRange(rows, from: from, through: through, droppingStale: true, body)
+                table.blocks[block].forEachRange(rows, from: from, through: through, droppingStale: true, checkingRises: checkingRises, body)
             }
         }
     }
