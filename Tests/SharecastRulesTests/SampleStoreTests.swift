@@ -45,6 +45,11 @@ import Testing
         store.append(["__name__": "up", "job": "a"], Point(t: 0, v: 1))
         store.append(["__name__": "up", "job": "b"], Point(t: 0, v: 2))
         #expect(try instant(store, #"up{job!="b"}"#, at: 0) == [1])
+        #expect(try instant(store, #"{job="a"}"#, at: 0) == [1])
+        // Another metric's new series: seen by selectors without a name, not by this one.
+        store.append(["__name__": "other", "job": "a"], Point(t: 0, v: 7))
+        #expect(try instant(store, #"up{job!="b"}"#, at: 0) == [1])
+        #expect(try instant(store, #"{job="a"}"#, at: 0) == [7, 1])
         // A new series matching the same selector is seen at once.
         store.append(["__name__": "up", "job": "c"], Point(t: 60_000, v: 3))
         #expect(try instant(store, #"up{job!="b"}"#, at: 60_000) == [1, 3])

@@ -36,6 +36,8 @@ public final class SampleStore: SeriesSource, Sendable {
         /// is exact for the series (a replaced point may have changed it).
         var lastValue: [Double] = []
         var dropsExact: [Bool] = []
+        /// Counts series coming to and going from this block (see `Table.selections`).
+        var generation = 0
         static let initialSegment = 16
 
         var rows: Int { identities.count }
@@ -52,6 +54,7 @@ public final class SampleStore: SeriesSource, Sendable {
             dropsExact.append(true)
             arena.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: Self.initialSegment))
             drops.append(contentsOf: repeatElement(0, count: Self.initialSegment))
+            generation += 1
             return identities.count - 1
         }
 
@@ -211,12 +214,14 @@ public final class SampleStore: SeriesSource, Sendable {
         var blocks: [Block] = []
         var blockByName: [String: Int] = [:]
         var rowBySignature: [String: Row] = [:]
-        /// Counts series coming and going: a selection made at the same generation still holds.
+        /// Counts series coming and going anywhere: a selection without a metric name made at
+        /// the same generation still holds (one with a name follows its block's generation, so
+        /// alerts coming and going do not send every other selector back to matching labels).
         var generation = 0
         /// The rows each selector (by its matchers) selected, in label order, and at which
         /// generation: rules select the same series round after round, so labels are matched and
         /// sorted once, not per round.
-        var selections: [String: (generation: Int, rows: [Row])] = [:]
+        var selections: [String: (block: Int?, generation: Int, rows: [Row])] = [:]
 
         func identity(_ row: Row) -> SeriesLabels { blocks[row.block].identities[row.row] }
     }
@@ -259,7 +264,8 @@ public final class SampleStore: SeriesSource, Sendable {
                 guard table.blocks[index].trim(before: cutoff) else { continue }
                 // Series without points leave; the rest of the block moves up.
                 let old = table.blocks[index]
-                let block = old.withoutEmptySeries()
+                var block = old.withoutEmptySeries()
+                block.generation = old.generation + 1
                 for identity in old.identities { table.rowBySignature[identity.signature] = nil }
                 for (row, identity) in block.identities.enumerated() { table.rowBySignature[identity.signature] = Row(block: index, row: row) }
                 table.blocks[index] = block
@@ -299,10 +305,15 @@ public final class SampleStore: SeriesSource, Sendable {
         for spec in matchers {
             key += "\(spec.matcher.name.utf8.count):\(spec.matcher.name)\(spec.matcher.kind.rawValue)\(spec.matcher.value.utf8.count):\(spec.matcher.value)"
         }
-        if let known = table.selections[key], known.generation == table.generation { return known.rows }
+        if let known = table.selections[key],
+           known.generation == (known.block.map { table.blocks[$0].generation } ?? table.generation) {
+            return known.rows
+        }
         let rows = matching(matchers, in: table)
+        let name = matchers.first { $0.matcher.name == "__name__" && $0.matcher.kind == .equal }?.matcher.value
+        let block = name.flatMap { table.blockByName[$0] }
         if table.selections.count >= selectionLimit { table.selections.removeAll() }
-        table.selections[key] = (table.generation, rows)
+        table.selections[key] = (block, block.map { table.blocks[$0].generation } ?? table.generation, rows)
         return rows
     }
 
