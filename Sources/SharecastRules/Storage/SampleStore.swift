@@ -18,10 +18,6 @@ public final class SampleStore: SeriesSource, Sendable {
     struct Block {
         var identities: [SeriesLabels] = []
         var arena: [Point] = []
-        /// Beside each point in `arena`: how many times the series went down, up to that point,
-        /// between consecutive points that are not staleness markers. Equal counts at both ends
-        /// of a range mean no counter reset inside it, and `rate` need not look at every point.
-        var drops: [Int] = []
         var segmentStart: [Int] = []
         var segmentSize: [Int] = []
         /// Where each series' oldest point is in `arena`, and how many it has.
@@ -32,10 +28,11 @@ public final class SampleStore: SeriesSource, Sendable {
         var newest: [Point] = []
         /// Staleness markers among each series' points: ranges without any are read as they are.
         var staleCounts: [Int] = []
-        /// The newest value that is not a staleness marker (NaN before any), and whether `drops`
-        /// is exact for the series (a replaced point may have changed it).
+        /// The newest value that is not a staleness marker (NaN before any), and the time of the
+        /// newest point that went down from the one before it: a range starting at or after that
+        /// time holds no counter reset, and `rate` need not look at every point.
         var lastValue: [Double] = []
-        var dropsExact: [Bool] = []
+        var lastDropAt: [Int64] = []
         /// Counts series coming to and going from this block (see `Table.selections`).
         var generation = 0
         static let initialSegment = 16
@@ -51,9 +48,8 @@ public final class SampleStore: SeriesSource, Sendable {
             newest.append(Point(t: .min, v: 0))
             staleCounts.append(0)
             lastValue.append(.nan)
-            dropsExact.append(true)
+            lastDropAt.append(.min)
             arena.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: Self.initialSegment))
-            drops.append(contentsOf: repeatElement(0, count: Self.initialSegment))
             generation += 1
             return identities.count - 1
         }
@@ -68,20 +64,18 @@ public final class SampleStore: SeriesSource, Sendable {
                         staleCounts[row] += (stale ? 1 : 0) - (StaleMarker.isStale(last.v) ? 1 : 0)
                         arena[lastIndex] = point
                         newest[row] = point
-                        dropsExact[row] = false
+                        // Whether the new value is a drop is not worked out: assume it is.
+                        lastDropAt[row] = point.t
                     }
                     return
                 }
             }
             if first[row] + count[row] == segmentStart[row] + segmentSize[row] { makeRoom(row) }
-            let index = first[row] + count[row]
-            var dropped = count[row] > 0 ? drops[index - 1] : 0
             if !stale {
-                if point.v < lastValue[row] { dropped += 1 }
+                if point.v < lastValue[row] { lastDropAt[row] = point.t }
                 lastValue[row] = point.v
             }
-            arena[index] = point
-            drops[index] = dropped
+            arena[first[row] + count[row]] = point
             count[row] += 1
             if stale { staleCounts[row] += 1 }
             newest[row] = point
@@ -92,21 +86,16 @@ public final class SampleStore: SeriesSource, Sendable {
             if count[row] <= segmentSize[row] / 2 {
                 // Mostly trimmed: slide back to the segment's start.
                 let start = segmentStart[row]
-                for (offset, index) in points.enumerated() {
-                    arena[start + offset] = arena[index]
-                    drops[start + offset] = drops[index]
-                }
+                for (offset, index) in points.enumerated() { arena[start + offset] = arena[index] }
                 first[row] = start
                 return
             }
             let size = segmentSize[row] * 2
             let start = arena.count
             // Copied out first: appending a slice of the array itself would copy all of it.
-            let moving = Array(arena[points]), movingDrops = Array(drops[points])
+            let moving = Array(arena[points])
             arena.append(contentsOf: moving)
             arena.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: size - count[row]))
-            drops.append(contentsOf: movingDrops)
-            drops.append(contentsOf: repeatElement(0, count: size - count[row]))
             segmentStart[row] = start
             segmentSize[row] = size
             first[row] = start
@@ -117,20 +106,16 @@ public final class SampleStore: SeriesSource, Sendable {
 
         /// Lays the segments out again without holes.
         private mutating func compact() {
-            var fresh: [Point] = [], freshDrops: [Int] = []
+            var fresh: [Point] = []
             fresh.reserveCapacity(segmentSize.reduce(0, +))
-            freshDrops.reserveCapacity(fresh.capacity)
             for row in 0..<rows {
-                let start = fresh.count, points = first[row]..<(first[row] + count[row])
-                fresh.append(contentsOf: arena[points])
+                let start = fresh.count
+                fresh.append(contentsOf: arena[first[row]..<(first[row] + count[row])])
                 fresh.append(contentsOf: repeatElement(Point(t: 0, v: 0), count: segmentSize[row] - count[row]))
-                freshDrops.append(contentsOf: drops[points])
-                freshDrops.append(contentsOf: repeatElement(0, count: segmentSize[row] - count[row]))
                 segmentStart[row] = start
                 first[row] = start
             }
             arena = fresh
-            drops = freshDrops
         }
 
         /// Drops each series' points older than `cutoff`; true when a series was left without any.
@@ -155,7 +140,7 @@ public final class SampleStore: SeriesSource, Sendable {
             for row in 0..<rows where count[row] > 0 {
                 let kept = block.addRow(identities[row])
                 for index in first[row]..<(first[row] + count[row]) { block.add(arena[index], at: kept) }
-                block.dropsExact[kept] = dropsExact[row]
+                block.lastDropAt[kept] = max(block.lastDropAt[kept], lastDropAt[row])
             }
             return block
         }
@@ -181,7 +166,7 @@ public final class SampleStore: SeriesSource, Sendable {
         /// Each row's points in `[from, through]`, as slices of the stored points unless stale
         /// markers are to be dropped from a series that has some; series without points there
         /// are skipped. The flag tells whether the points are known never to go down (worked out
-        /// only when `checkingRises`: it reads two more columns).
+        /// only when `checkingRises`).
         func forEachRange(_ rows: ArraySlice<Row>, from: Int64, through: Int64, droppingStale: Bool, checkingRises: Bool = false,
                           _ body: (SeriesRef, ArraySlice<Point>, Bool) -> Void) {
             var startHint = PartitionHint(), endHint = PartitionHint()
@@ -197,7 +182,7 @@ public final class SampleStore: SeriesSource, Sendable {
                     let kept = window.filter { !StaleMarker.isStale($0.v) }
                     if !kept.isEmpty { body(SeriesRef(column: identities, index: row.row), kept[...], false) }
                 } else {
-                    let rising = checkingRises && dropsExact[row.row] && staleCounts[row.row] == 0 && drops[start + low] == drops[start + end - 1]
+                    let rising = checkingRises && staleCounts[row.row] == 0 && lastDropAt[row.row] <= window[window.startIndex].t
                     body(SeriesRef(column: identities, index: row.row), window, rising)
                 }
             }
