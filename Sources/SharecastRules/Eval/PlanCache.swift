@@ -4,19 +4,20 @@ import Synchronization
 ///
 /// A rule's aggregation sees the same series in the same order round after round (only their
 /// values change), so the grouping worked out once from label keys is reused for as long as the
-/// input series are the same objects: checking that is a pointer comparison per sample, where
-/// making and hashing a key was most of an aggregation's time. A plan holds its series, so their
-/// identities cannot be reused by other series while it exists.
+/// input series are the same: checking that compares each sample's series number in the store
+/// (never reused there), where making and hashing a key was most of an aggregation's time.
+/// Samples from elsewhere (without a number) are grouped afresh each time.
 final class PlanCache: Sendable {
     struct Key: Hashable {
         let spec: String
-        let first: ObjectIdentifier?
+        let first: Int?
         let count: Int
     }
 
     struct GroupingPlan: Sendable {
-        /// Each sample's series and whether its labels were read without the name.
-        let members: [(series: SeriesLabels, unnamed: Bool)]
+        /// Each sample's series (its number in the store) and whether its labels were read
+        /// without the name.
+        let members: [(id: Int, unnamed: Bool)]
         /// Each sample's group, and each group's labels, in order of first appearance.
         let groupOf: [Int]
         let groupLabels: [Labels]
@@ -25,8 +26,8 @@ final class PlanCache: Sendable {
             guard samples.count == members.count else { return false }
             for (sample, member) in zip(samples, members) {
                 switch sample.storage {
-                case let .series(series): if series.identity !== member.series || member.unnamed { return false }
-                case let .unnamedSeries(series): if series.identity !== member.series || !member.unnamed { return false }
+                case let .series(series): if series.id != member.id || member.unnamed { return false }
+                case let .unnamedSeries(series): if series.id != member.id || !member.unnamed { return false }
                 case .own: return false
                 }
             }
@@ -35,13 +36,13 @@ final class PlanCache: Sendable {
 
         /// A plan for `samples` when every one comes from a store series, else nil.
         init?(_ samples: [Sample], groupOf: [Int], groupLabels: [Labels]) {
-            var members: [(series: SeriesLabels, unnamed: Bool)] = []
+            var members: [(id: Int, unnamed: Bool)] = []
             members.reserveCapacity(samples.count)
             for sample in samples {
                 switch sample.storage {
-                case let .series(series): members.append((series.identity, false))
-                case let .unnamedSeries(series): members.append((series.identity, true))
-                case .own: return nil
+                case let .series(series) where series.id >= 0: members.append((series.id, false))
+                case let .unnamedSeries(series) where series.id >= 0: members.append((series.id, true))
+                default: return nil
                 }
             }
             self.members = members
@@ -55,9 +56,9 @@ final class PlanCache: Sendable {
     static let limit = 1024
 
     static func key(_ spec: String, _ samples: [Sample]) -> Key {
-        let first: ObjectIdentifier? = samples.first.flatMap { sample in
+        let first: Int? = samples.first.flatMap { sample in
             switch sample.storage {
-            case let .series(series), let .unnamedSeries(series): ObjectIdentifier(series.identity)
+            case let .series(series), let .unnamedSeries(series): series.id >= 0 ? series.id : nil
             case .own: nil
             }
         }

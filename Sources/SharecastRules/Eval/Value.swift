@@ -61,14 +61,18 @@ public final class SeriesLabels: Sendable {
 public struct SeriesRef: Sendable {
     let column: [SeriesLabels]
     let index: Int
+    /// The series' number in its store, never reused there (-1 for series from elsewhere):
+    /// what kept groupings compare, without touching the series' labels.
+    let id: Int
 
-    init(column: [SeriesLabels], index: Int) {
+    init(column: [SeriesLabels], index: Int, id: Int) {
         self.column = column
         self.index = index
+        self.id = id
     }
 
     init(_ identity: SeriesLabels) {
-        self.init(column: [identity], index: 0)
+        self.init(column: [identity], index: 0, id: -1)
     }
 
     var identity: SeriesLabels { column[index] }

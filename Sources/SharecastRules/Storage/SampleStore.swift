@@ -17,6 +17,8 @@ public final class SampleStore: SeriesSource, Sendable {
     /// end of the array otherwise (the array is compacted when holes reach half the segments).
     struct Block {
         var identities: [SeriesLabels] = []
+        /// Each series' number in the store (see `SeriesRef.id`).
+        var ids: [Int] = []
         var arena: [Point] = []
         var segmentStart: [Int] = []
         var segmentSize: [Int] = []
@@ -39,8 +41,9 @@ public final class SampleStore: SeriesSource, Sendable {
 
         var rows: Int { identities.count }
 
-        mutating func addRow(_ identity: SeriesLabels) -> Int {
+        mutating func addRow(_ identity: SeriesLabels, id: Int) -> Int {
             identities.append(identity)
+            ids.append(id)
             segmentStart.append(arena.count)
             segmentSize.append(Self.initialSegment)
             first.append(arena.count)
@@ -138,7 +141,7 @@ public final class SampleStore: SeriesSource, Sendable {
         func withoutEmptySeries() -> Block {
             var block = Block()
             for row in 0..<rows where count[row] > 0 {
-                let kept = block.addRow(identities[row])
+                let kept = block.addRow(identities[row], id: ids[row])
                 for index in first[row]..<(first[row] + count[row]) { block.add(arena[index], at: kept) }
                 block.lastDropAt[kept] = max(block.lastDropAt[kept], lastDropAt[row])
             }
@@ -158,7 +161,7 @@ public final class SampleStore: SeriesSource, Sendable {
                         point = points[low - 1]
                     }
                     guard point.t >= time - lookback, !StaleMarker.isStale(point.v) else { continue }
-                    result.append(Sample(series: SeriesRef(column: identities, index: row.row), value: point.v))
+                    result.append(Sample(series: SeriesRef(column: identities, index: row.row, id: ids[row.row]), value: point.v))
                 }
             }
         }
@@ -180,10 +183,10 @@ public final class SampleStore: SeriesSource, Sendable {
                 let window = arena[(start + low)..<(start + end)]
                 if droppingStale, staleCounts[row.row] > 0 {
                     let kept = window.filter { !StaleMarker.isStale($0.v) }
-                    if !kept.isEmpty { body(SeriesRef(column: identities, index: row.row), kept[...], false) }
+                    if !kept.isEmpty { body(SeriesRef(column: identities, index: row.row, id: ids[row.row]), kept[...], false) }
                 } else {
                     let rising = checkingRises && staleCounts[row.row] == 0 && lastDropAt[row.row] <= window[window.startIndex].t
-                    body(SeriesRef(column: identities, index: row.row), window, rising)
+                    body(SeriesRef(column: identities, index: row.row, id: ids[row.row]), window, rising)
                 }
             }
         }
@@ -203,6 +206,8 @@ public final class SampleStore: SeriesSource, Sendable {
         /// the same generation still holds (one with a name follows its block's generation, so
         /// alerts coming and going do not send every other selector back to matching labels).
         var generation = 0
+        /// The number the next new series gets.
+        var nextID = 0
         /// The rows each selector (by its matchers) selected, in label order, and at which
         /// generation: rules select the same series round after round, so labels are matched and
         /// sorted once, not per round.
@@ -234,7 +239,8 @@ public final class SampleStore: SeriesSource, Sendable {
                     table.blocks.append(Block())
                     table.blockByName[name] = block
                 }
-                row = Row(block: block, row: table.blocks[block].addRow(SeriesLabels(labels)))
+                row = Row(block: block, row: table.blocks[block].addRow(SeriesLabels(labels), id: table.nextID))
+                table.nextID += 1
                 table.rowBySignature[signature] = row
                 table.generation += 1
             }
