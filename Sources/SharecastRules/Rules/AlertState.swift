@@ -28,6 +28,26 @@ public final class GroupState: @unchecked Sendable {
     var written: [[String: Labels]]
     /// Groupings worked out in earlier rounds (see `PlanCache`).
     let plans = PlanCache()
+    /// Per rule, the `ALERTS` and `ALERTS_FOR_STATE` label sets (with their signatures) of each
+    /// active alert, made when the alert changes state rather than every round.
+    var alertSeries: [[String: AlertSeries]]
+
+    struct AlertSeries {
+        var state: Alert.State
+        var alerts: (labels: Labels, signature: String)
+        var forState: (labels: Labels, signature: String)
+
+        init(_ alert: Alert) {
+            state = alert.state
+            var labels = alert.labels
+            labels["__name__"] = "ALERTS"
+            labels["alertstate"] = alert.state.rawValue
+            alerts = (labels, labels.signature())
+            var forStateLabels = alert.labels
+            forStateLabels["__name__"] = "ALERTS_FOR_STATE"
+            forState = (forStateLabels, forStateLabels.signature())
+        }
+    }
 
     /// Resolved alerts are kept (and sent as resolved) for this long.
     static let resolvedRetention: Int64 = 15 * 60_000
@@ -38,6 +58,7 @@ public final class GroupState: @unchecked Sendable {
         lastErrors = Array(repeating: nil, count: group.rules.count)
         ruleDurations = Array(repeating: 0, count: group.rules.count)
         written = Array(repeating: [:], count: group.rules.count)
+        alertSeries = Array(repeating: [:], count: group.rules.count)
     }
 
     /// Carries alert state over from the same rule (same name, expression and labels) of a
@@ -60,9 +81,10 @@ public final class GroupState: @unchecked Sendable {
             let ruleStarted = ContinuousClock.now
             var output: [String: Labels] = [:]
             var writtenNames = Set<String>()
-            func write(_ labels: Labels, _ value: Double) {
-                output[labels.signature()] = labels
-                store.append(labels, Point(t: time, v: value))
+            func write(_ labels: Labels, _ value: Double, signature: String? = nil) {
+                let signature = signature ?? labels.signature()
+                output[signature] = labels
+                store.append(labels, signature: signature, Point(t: time, v: value))
                 writtenNames.insert(labels["__name__"] ?? "")
             }
             defer {
@@ -94,14 +116,14 @@ public final class GroupState: @unchecked Sendable {
                     }
                 case let .alert(name):
                     try evaluateAlert(index, name, rule, samples, time, externalLabels)
-                    for alert in alerts[index].values where alert.state != .inactive {
-                        var labels = alert.labels
-                        labels["__name__"] = "ALERTS"
-                        labels["alertstate"] = alert.state.rawValue
-                        write(labels, 1)
-                        var forState = alert.labels
-                        forState["__name__"] = "ALERTS_FOR_STATE"
-                        write(forState, Double(alert.activeAt) / 1000)
+                    for (key, alert) in alerts[index] where alert.state != .inactive {
+                        if alertSeries[index][key]?.state != alert.state { alertSeries[index][key] = AlertSeries(alert) }
+                        guard let series = alertSeries[index][key] else { continue }
+                        write(series.alerts.labels, 1, signature: series.alerts.signature)
+                        write(series.forState.labels, Double(alert.activeAt) / 1000, signature: series.forState.signature)
+                    }
+                    if alertSeries[index].count > alerts[index].count {
+                        alertSeries[index] = alertSeries[index].filter { alerts[index][$0.key] != nil }
                     }
                 }
                 lastErrors[index] = nil

@@ -224,7 +224,11 @@ public final class SampleStore: SeriesSource, Sendable {
 
     /// Adds one point to a series (creating it), in time order; a point at the same time replaces.
     public func append(_ labels: Labels, _ point: Point) {
-        let signature = labels.signature()
+        append(labels, signature: labels.signature(), point)
+    }
+
+    /// The same, with the labels' `signature()` already made.
+    func append(_ labels: Labels, signature: String, _ point: Point) {
         table.withLock { table in
             let row: Row
             if let known = table.rowBySignature[signature] {
