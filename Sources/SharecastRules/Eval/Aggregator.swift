@@ -38,7 +38,7 @@ enum Aggregator {
         // remaining labels. Keys are kept with the series they were made from (see `SeriesLabels`).
         let byNames = grouping.without ? nil : grouping.labels.filter { $0 != "__name__" }
         let spec = (grouping.without ? "without\u{1}" : "by\u{1}") + grouping.labels.joined(separator: "\u{1}")
-        let key = plans.map { _ in PlanCache.key(spec, samples) }
+        let key = plans == nil ? nil : PlanCache.key(spec, samples)
         if let plans, let key, let plan = plans.grouping(key, for: samples) { return (plan.groupOf, plan.groupLabels) }
         func makeKey(_ labels: Labels) -> String {
             guard let byNames else { return groupLabels(labels, grouping).signature() }

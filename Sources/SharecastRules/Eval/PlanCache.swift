@@ -8,43 +8,32 @@ import Synchronization
 /// (never reused there), where making and hashing a key was most of an aggregation's time.
 /// Samples from elsewhere (without a number) are grouped afresh each time.
 final class PlanCache: Sendable {
+    /// Which plan to try: the grouping and a digest of the input series (plans of different
+    /// inputs grouped the same way, like `sum by (instance) (x{channel!="a"})` and the same with
+    /// `"b"`, must not take each other's place; a digest that still collides only costs a miss).
     struct Key: Hashable {
         let spec: String
-        let first: Int?
         let count: Int
+        let digest: Int
     }
 
     struct GroupingPlan: Sendable {
-        /// Each sample's series (its number in the store) and whether its labels were read
-        /// without the name.
-        let members: [(id: Int, unnamed: Bool)]
+        /// Each sample's `seriesKey`: its series and whether its labels were read without the name.
+        let members: [Int]
         /// Each sample's group, and each group's labels, in order of first appearance.
         let groupOf: [Int]
         let groupLabels: [Labels]
 
         func fits(_ samples: [Sample]) -> Bool {
             guard samples.count == members.count else { return false }
-            for (sample, member) in zip(samples, members) {
-                switch sample.storage {
-                case let .series(series): if series.id != member.id || member.unnamed { return false }
-                case let .unnamedSeries(series): if series.id != member.id || !member.unnamed { return false }
-                case .own: return false
-                }
-            }
+            for index in samples.indices where samples[index].seriesKey != members[index] { return false }
             return true
         }
 
         /// A plan for `samples` when every one comes from a store series, else nil.
         init?(_ samples: [Sample], groupOf: [Int], groupLabels: [Labels]) {
-            var members: [(id: Int, unnamed: Bool)] = []
-            members.reserveCapacity(samples.count)
-            for sample in samples {
-                switch sample.storage {
-                case let .series(series) where series.id >= 0: members.append((series.id, false))
-                case let .unnamedSeries(series) where series.id >= 0: members.append((series.id, true))
-                default: return nil
-                }
-            }
+            let members = samples.map(\.seriesKey)
+            guard !members.contains(-1) else { return nil }
             self.members = members
             self.groupOf = groupOf
             self.groupLabels = groupLabels
@@ -55,18 +44,19 @@ final class PlanCache: Sendable {
     /// Plans beyond this many are dropped all at once (rules were reloaded or series churned).
     static let limit = 1024
 
-    static func key(_ spec: String, _ samples: [Sample]) -> Key {
-        let first: Int? = samples.first.flatMap { sample in
-            switch sample.storage {
-            case let .series(series), let .unnamedSeries(series): series.id >= 0 ? series.id : nil
-            case .own: nil
-            }
+    /// nil when a sample has labels of its own (no plan is kept for those).
+    static func key(_ spec: String, _ samples: [Sample]) -> Key? {
+        var digest = 0
+        for index in samples.indices {
+            let key = samples[index].seriesKey
+            guard key >= 0 else { return nil }
+            digest = digest &* 31 &+ key
         }
-        return Key(spec: spec, first: first, count: samples.count)
+        return Key(spec: spec, count: samples.count, digest: digest)
     }
 
     func grouping(_ key: Key, for samples: [Sample]) -> GroupingPlan? {
-        guard key.first != nil, let plan = groupings.withLock({ $0[key] }), plan.fits(samples) else { return nil }
+        guard let plan = groupings.withLock({ $0[key] }), plan.fits(samples) else { return nil }
         return plan
     }
 

@@ -87,23 +87,30 @@ public struct Sample: Sendable, Equatable {
         case own(Labels)
     }
 
-    var storage: Storage
+    private(set) var storage: Storage
     public var value: Double
+    /// The sample's series number in its store, doubled, plus one when the labels are read
+    /// without the name; -1 when the sample has labels of its own (see `PlanCache`). Kept
+    /// beside the storage so comparing it reads no reference.
+    private(set) var seriesKey: Int
 
     public init(labels: Labels, value: Double) {
         storage = .own(labels)
         self.value = value
+        seriesKey = -1
     }
 
     init(series: SeriesRef, value: Double) {
         storage = .series(series)
         self.value = value
+        seriesKey = series.id < 0 ? -1 : series.id &* 2
     }
 
     /// A sample with the series' labels less the metric name.
     init(unnamedOf series: SeriesRef, value: Double) {
         storage = .unnamedSeries(series)
         self.value = value
+        seriesKey = series.id < 0 ? -1 : series.id &* 2 &+ 1
     }
 
     public var labels: Labels {
@@ -114,7 +121,10 @@ public struct Sample: Sendable, Equatable {
             case let .own(labels): labels
             }
         }
-        set { storage = .own(newValue) }
+        set {
+            storage = .own(newValue)
+            seriesKey = -1
+        }
     }
 
     var unnamed: Labels {
