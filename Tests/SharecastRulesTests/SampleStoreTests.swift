@@ -102,6 +102,9 @@ import Testing
                     return Functions.extrapolatedRate(points[...], start: time - 1_000_000, end: time, range: 1_000_000, isCounter: true, isRate: false)
                 }
                 #expect(try instant(store, "increase(m[1000s])", at: time) == increases, "step \(step)")
+                // Means are made two series at a time: each exactly as alone.
+                let means = expected.map { Kahan.mean($0) }
+                #expect(try instant(store, "avg_over_time(m[1000s])", at: time).elementsEqual(means) { $0.bitPattern == $1.bitPattern }, "step \(step)")
             }
         }
     }

@@ -133,7 +133,26 @@ enum Functions {
                 }
                 return count
             }
-        case "avg_over_time": return try perSeries { Kahan.mean($0.lazy.map(\.v)) }
+        case "avg_over_time":
+            // Series taken two at a time from the store (see `Kahan.means`).
+            guard let store = evaluator.source as? SampleStore, case let .matrixSelector(selector, range) = unwrap(arguments[0]) else {
+                return try perSeries { Kahan.mean($0.lazy.map(\.v)) }
+            }
+            let reference = t - selector.offset
+            var result: [Sample] = []
+            var waiting: (series: SeriesRef, points: ArraySlice<Point>)?
+            store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference) { series, points, _ in
+                guard let first = waiting else {
+                    waiting = (series, points)
+                    return
+                }
+                let (a, b) = Kahan.means(first.points, points)
+                result.append(Sample(unnamedOf: first.series, value: a))
+                result.append(Sample(unnamedOf: series, value: b))
+                waiting = nil
+            }
+            if let last = waiting { result.append(Sample(unnamedOf: last.series, value: Kahan.mean(last.points.lazy.map(\.v)))) }
+            return .vector(result)
         case "min_over_time": return try perSeries { Aggregator.extreme($0.lazy.map(\.v), <) }
         case "max_over_time": return try perSeries { Aggregator.extreme($0.lazy.map(\.v), >) }
         case "sum_over_time": return try perSeries { Kahan.sum($0.lazy.map(\.v)) }

@@ -20,17 +20,44 @@ enum Kahan {
         return sum.isInfinite ? sum : sum + c
     }
 
-    static func mean(_ values: some Sequence<Double>) -> Double {
+    /// Prometheus' running mean (`avg_over_time`), one value at a time.
+    struct Mean {
         var mean = 0.0, count = 0.0, c = 0.0
-        for value in values {
+
+        @inline(__always)
+        mutating func add(_ value: Double) {
             count += 1
             if mean.isInfinite {
-                if value.isInfinite, (mean > 0) == (value > 0) { continue }
-                if !value.isInfinite, !value.isNaN { continue }
+                if value.isInfinite, (mean > 0) == (value > 0) { return }
+                if !value.isInfinite, !value.isNaN { return }
             }
-            (mean, c) = add(value / count - mean / count, mean, c)
+            (mean, c) = Kahan.add(value / count - mean / count, mean, c)
         }
-        return mean.isInfinite ? mean : mean + c
+
+        var result: Double { mean.isInfinite ? mean : mean + c }
+    }
+
+    static func mean(_ values: some Sequence<Double>) -> Double {
+        var state = Mean()
+        for value in values { state.add(value) }
+        return state.result
+    }
+
+    /// Two series' means at once, each exactly as `mean` makes it: the running mean is a chain
+    /// of dependent divisions, and two independent chains side by side take little longer than one.
+    static func means(_ a: ArraySlice<Point>, _ b: ArraySlice<Point>) -> (Double, Double) {
+        var first = Mean(), second = Mean()
+        let shared = Swift.min(a.count, b.count)
+        var i = a.startIndex, j = b.startIndex
+        for _ in 0..<shared {
+            first.add(a[i].v)
+            second.add(b[j].v)
+            i += 1
+            j += 1
+        }
+        while i < a.endIndex { first.add(a[i].v); i += 1 }
+        while j < b.endIndex { second.add(b[j].v); j += 1 }
+        return (first.result, second.result)
     }
 
     static func variance(_ values: [Double]) -> Double {
