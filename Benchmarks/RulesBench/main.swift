@@ -10,7 +10,7 @@ import SharecastRules
 // told apart from a slower evaluator. Prints figures; never decides pass or fail.
 //
 // Diagnostics: PER_TEMPLATE=N first prints each rule shape's best time over N evaluations on its
-// own (warm caches); ONLY=K keeps shape K (for profiling one shape).
+// own (warm caches); ONLY=K keeps shape K (for profiling one shape); ROUNDS=1 prints every round.
 
 let channels = 1000
 let store = SampleStore()
