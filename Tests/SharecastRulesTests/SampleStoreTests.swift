@@ -109,6 +109,25 @@ import Testing
         }
     }
 
+    /// Kept groupings hold series numbers of one store: another store's same numbers are other
+    /// series, so moving to it starts afresh.
+    @Test func keptGroupingsDoNotCrossStores() throws {
+        let plans = PlanCache()
+        let query = try Query("sum by (instance) (x)")
+        for instance in ["a", "b"] {
+            let store = SampleStore()
+            for channel in 0..<3 { store.append(["__name__": "x", "instance": instance, "channel": "\(channel)"], Point(t: 0, v: 1)) }
+            for _ in 0..<2 {
+                guard case let .vector(samples) = try Evaluator(source: store, cache: nil, plans: plans).evaluate(query, at: 0) else {
+                    Issue.record("not a vector")
+                    return
+                }
+                #expect(samples.map(\.labels) == [["instance": instance]])
+                #expect(samples.map(\.value) == [3])
+            }
+        }
+    }
+
     @Test func selectorsWithoutANameReadEveryMetricInLabelOrder() throws {
         let store = SampleStore()
         store.append(["__name__": "y", "job": "a"], Point(t: 0, v: 3))

@@ -22,6 +22,7 @@ public struct Evaluator: Sendable {
         self.source = source
         self.cache = cache
         self.plans = plans
+        plans?.use(source)
     }
 
     public func evaluate(_ query: Query, at time: Int64) throws(PromQLError) -> QueryValue {

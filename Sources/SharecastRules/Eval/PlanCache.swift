@@ -41,6 +41,18 @@ final class PlanCache: Sendable {
     }
 
     private let groupings = Mutex<[Key: GroupingPlan]>([:])
+    /// The store whose series numbers the plans hold (kept, so no other store takes its place
+    /// in memory): plans are dropped when evaluation moves to another store, whose numbers
+    /// would mean other series.
+    private let store = Mutex<(any SeriesSource)?>(nil)
+
+    func use(_ source: any SeriesSource) {
+        let changed = store.withLock { current in
+            defer { current = source }
+            return current.map { ObjectIdentifier($0 as AnyObject) != ObjectIdentifier(source as AnyObject) } ?? false
+        }
+        if changed { groupings.withLock { $0.removeAll() } }
+    }
     /// Plans beyond this many are dropped all at once (rules were reloaded or series churned).
     static let limit = 1024
 
