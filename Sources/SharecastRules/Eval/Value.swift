@@ -26,8 +26,8 @@ public extension Dictionary where Key == String, Value == String {
 }
 
 /// One series' labels, made once when the store first sees the series and shared by every sample
-/// and range read from it: a sample then costs one reference, and the keys vector matching and
-/// grouping compare are made once per series rather than once per sample and rule.
+/// and range read from it (through its metric's column, see `SeriesRef`): the keys vector
+/// matching and grouping compare are made once per series rather than once per sample and rule.
 public final class SeriesLabels: Sendable {
     public let labels: Labels
     /// `labels` without `__name__`.
