@@ -60,32 +60,37 @@ enum Functions {
             guard case let .string(value) = try evaluator.eval(arguments[index], t) else { throw PromQLError("argument \(index + 1) of \(name) must be a string") }
             return value
         }
-        func matrix(_ index: Int) throws(PromQLError) -> (series: [Series], range: Int64, offset: Int64) {
+        func matrix(_ index: Int) throws(PromQLError) -> [Series] {
             let argument = unwrap(arguments[index])
-            guard case let .matrixSelector(selector, range) = argument, case let .matrix(series) = try evaluator.eval(argument, t) else {
+            guard case .matrixSelector = argument, case let .matrix(series) = try evaluator.eval(argument, t) else {
                 throw PromQLError("argument \(index + 1) of \(name) must be a range vector")
             }
-            return (series, range, selector.offset)
+            return series
         }
-        /// `compute` on each series of the range argument `index`. Reading the store directly,
-        /// each series' points go to `compute` as they lie there, with no range vector built
-        /// in between (that was most of a rule like `rate(x[5m]) > 1` over many series).
+        /// Each series of the range argument `index` with its points, read from the store as
+        /// they lie there, with no range vector built in between (that was most of a rule like
+        /// `rate(x[5m]) > 1` over many series). False when the source is not the store.
+        func storedRanges(_ index: Int, checkingRises: Bool = false, _ body: (SeriesRef, ArraySlice<Point>, Bool) -> Void) -> Bool {
+            guard let store = evaluator.source as? SampleStore, case let .matrixSelector(selector, range) = unwrap(arguments[index]) else {
+                return false
+            }
+            let reference = t - selector.offset
+            store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference,
+                               checkingRises: checkingRises, body)
+            return true
+        }
+        /// `compute` on each series of the range argument `index`.
         func perSeries(_ index: Int = 0, _ compute: (ArraySlice<Point>) -> Double?) throws(PromQLError) -> QueryValue {
             try perSeries(index, checkingRises: false) { points, _ in compute(points) }
         }
         /// The same, telling `compute` whether the points are known never to go down.
         func perSeries(_ index: Int = 0, checkingRises: Bool, _ compute: (ArraySlice<Point>, Bool) -> Double?) throws(PromQLError) -> QueryValue {
-            let argument = unwrap(arguments[index])
-            if let store = evaluator.source as? SampleStore, case let .matrixSelector(selector, range) = argument {
-                let reference = t - selector.offset
-                var result: [Sample] = []
-                store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference,
-                                   checkingRises: checkingRises) { identity, points, rising in
-                    if let value = compute(points, rising) { result.append(Sample(unnamedOf: identity, value: value)) }
-                }
-                return .vector(result)
+            var result: [Sample] = []
+            let read = storedRanges(index, checkingRises: checkingRises) { series, points, rising in
+                if let value = compute(points, rising) { result.append(Sample(unnamedOf: series, value: value)) }
             }
-            return .vector(try matrix(index).series.compactMap { series in
+            if read { return .vector(result) }
+            return .vector(try matrix(index).compactMap { series in
                 compute(series.points, false).map { Sample(unnamedOf: series.ref, value: $0) }
             })
         }
@@ -135,13 +140,9 @@ enum Functions {
             }
         case "avg_over_time":
             // Series taken two at a time from the store (see `Kahan.means`).
-            guard let store = evaluator.source as? SampleStore, case let .matrixSelector(selector, range) = unwrap(arguments[0]) else {
-                return try perSeries { Kahan.mean($0.lazy.map(\.v)) }
-            }
-            let reference = t - selector.offset
             var result: [Sample] = []
             var waiting: (series: SeriesRef, points: ArraySlice<Point>)?
-            store.forEachRange(matching: evaluator.matchers(selector), from: reference - range, through: reference) { series, points, _ in
+            let read = storedRanges(0) { series, points, _ in
                 guard let first = waiting else {
                     waiting = (series, points)
                     return
@@ -151,6 +152,7 @@ enum Functions {
                 result.append(Sample(unnamedOf: series, value: b))
                 waiting = nil
             }
+            guard read else { return try perSeries { Kahan.mean($0.lazy.map(\.v)) } }
             if let last = waiting { result.append(Sample(unnamedOf: last.series, value: Kahan.mean(last.points.lazy.map(\.v)))) }
             return .vector(result)
         case "min_over_time": return try perSeries { Aggregator.extreme($0.lazy.map(\.v), <) }
@@ -158,7 +160,7 @@ enum Functions {
         case "sum_over_time": return try perSeries { Kahan.sum($0.lazy.map(\.v)) }
         case "count_over_time": return try perSeries { Double($0.count) }
         case "last_over_time":
-            return .vector(try matrix(0).series.compactMap { series in series.points.last.map { Sample(labels: series.labels, value: $0.v) } })
+            return .vector(try matrix(0).compactMap { series in series.points.last.map { Sample(labels: series.labels, value: $0.v) } })
         case "present_over_time": return try perSeries { _ in 1 }
         case "stddev_over_time": return try perSeries { sqrt(Kahan.variance($0.map(\.v))) }
         case "stdvar_over_time": return try perSeries { Kahan.variance($0.map(\.v)) }
@@ -169,7 +171,7 @@ enum Functions {
             guard try vector(0).isEmpty else { return .vector([]) }
             return .vector([Sample(labels: absentLabels(arguments[0]), value: 1)])
         case "absent_over_time":
-            guard try matrix(0).series.isEmpty else { return .vector([]) }
+            guard try matrix(0).isEmpty else { return .vector([]) }
             return .vector([Sample(labels: absentLabels(arguments[0]), value: 1)])
         case "histogram_quantile":
             return .vector(Histograms.quantile(try scalar(0), try vector(1)))
