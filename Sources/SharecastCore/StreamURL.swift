@@ -26,3 +26,12 @@ public enum HTTPHeaderName {
         }
     }
 }
+
+/// URLs as they may be shown, logged and stored: without the query (providers put credentials
+/// there). Every message that names an upstream URL goes through this.
+public enum StreamURLDisplay {
+    public static func redacted(_ url: String) -> String {
+        guard let query = url.utf8.firstIndex(of: UInt8(ascii: "?")) else { return url }
+        return String(url[..<query]) + "?…"
+    }
+}

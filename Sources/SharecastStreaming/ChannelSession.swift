@@ -67,6 +67,8 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         // The newest session of a channel owns its published gauges.
         counters.lastDataNanoseconds.store(0, ordering: .relaxed)
         counters.bufferFillBits.store(0, ordering: .relaxed)
+        counters.onBackup.store(false, ordering: .relaxed)
+        counters.bitrate.store(0, ordering: .relaxed)
         let live = ChannelCounters.LiveFigures(owner: ObjectIdentifier(self), status: .starting, clients: 0,
                                                startedAt: (startedAt.timeIntervalSince1970 * 1000).rounded() / 1000)
         counters.live.withLock { $0 = live }
@@ -317,12 +319,14 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         }
     }
 
-    /// Drops viewers whose client hung up while parked; true when no live viewer is left.
-    func dropHungUpClients() -> Bool {
+    /// Drops viewers whose client hung up while parked; true when no live viewer is left. Only
+    /// viewers that took nothing for `quietSeconds` are asked (a peek at their socket): one that
+    /// reads is known to be there.
+    func dropHungUpClients(quietSeconds: Double = 0) -> Bool {
         let clients = state.withLock { Array($0.clients.values) }
         var live = 0
         for client in clients {
-            if client.hasHungUp {
+            if client.secondsSinceProgress >= quietSeconds, client.hasHungUp {
                 client.drop(.closed)
             } else {
                 live += 1
@@ -367,14 +371,5 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
                 bufferFill: fill, clients: withClients ? clients + departed : []
             )
         }
-    }
-}
-
-/// What the metrics need of a session: cheaper than a snapshot (no strings built, no viewers).
-/// URLs as they may be shown and stored: without the query (providers put credentials there).
-enum StreamURLDisplay {
-    static func redacted(_ url: String) -> String {
-        guard let query = url.utf8.firstIndex(of: UInt8(ascii: "?")) else { return url }
-        return String(url[..<query]) + "?…"
     }
 }

@@ -168,8 +168,9 @@ public final class StreamingMetrics: Sendable {
             continuity.append(channel.continuityErrors.load(ordering: .relaxed))
             syncLosses.append(channel.syncLosses.load(ordering: .relaxed))
             stalls.append(channel.stalls.load(ordering: .relaxed))
-            rate.append(Double(channel.bitrate.load(ordering: .relaxed)) / 8)
-            backup.append(channel.onBackup.load(ordering: .relaxed) ? 1 : 0)
+            // A stopped channel is on no URL and has no rate: its alerts must not fire.
+            rate.append(session == nil ? 0 : Double(channel.bitrate.load(ordering: .relaxed)) / 8)
+            backup.append(session != nil && channel.onBackup.load(ordering: .relaxed) ? 1 : 0)
             for counter in channel.upstreamErrors { errors.append(counter.current) }
             // Gauges of a channel without a running session read 0.
             up.append(session.map { $0.status == .active || $0.status == .idle ? 1 : 0 } ?? 0)

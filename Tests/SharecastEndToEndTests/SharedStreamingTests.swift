@@ -218,6 +218,12 @@ import Testing
         // The metrics say the channel runs on its backup.
         let scrape = String(decoding: try await APIClient(port: setup.app.port).get("/metrics").body, as: UTF8.self)
         #expect(scrape.contains(#"sharecast_stream_upstream_backup{channel="a"} 1"#))
+        // Once the session stops, the channel is on no URL: SharecastStreamOnBackup must not fire.
+        viewer.close()
+        try await waitUntil(timeout: .seconds(10)) { setup.stream("a") == nil }
+        let after = String(decoding: try await APIClient(port: setup.app.port).get("/metrics").body, as: UTF8.self)
+        #expect(after.contains(#"sharecast_stream_upstream_backup{channel="a"} 0"#))
+        #expect(after.contains(#"sharecast_stream_rate_bytes_per_second{channel="a"} 0"#))
     }
 
     @Test func anUpstreamThatNeverComesBackEndsTheSessionWithError() async throws {

@@ -59,3 +59,43 @@ import Testing
         }
     }
 }
+
+/// Numbers in a provider's playlist are checked before anything computes with them.
+@Suite struct HLSPlaylistNumberTests {
+    @Test(arguments: ["1e16", "1e400", "nan", "inf", "-inf", "0", "-1", "86401", "", "4s"])
+    func anUnusableTargetDurationIsAnErrorNamingItsLine(_ value: String) {
+        #expect(throws: HLSPlaylist.ParseError.badNumber(url: "u", line: 3, tag: "#EXT-X-TARGETDURATION", value: value)) {
+            try HLSPlaylist.parse("#EXTM3U\n\n#EXT-X-TARGETDURATION:\(value)\n#EXTINF:1,\na.ts\n", url: "u")
+        }
+    }
+
+    @Test(arguments: ["\(Int.max)", "\(Int.max - 1)", "99999999999999999999", "-5", "1.5"])
+    func anUnusableMediaSequenceIsAnError(_ value: String) {
+        #expect(throws: HLSPlaylist.ParseError.self) {
+            try HLSPlaylist.parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:\(value)\n#EXTINF:1,\na.ts\n#EXTINF:1,\nb.ts\n", url: "u")
+        }
+    }
+
+    @Test func aSequenceAtTheLimitWithSegmentsPastItIsAnError() throws {
+        let top = HLSPlaylist.maxSequence
+        #expect(throws: HLSPlaylist.ParseError.self) {
+            try HLSPlaylist.parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:\(top)\n#EXTINF:1,\na.ts\n#EXTINF:1,\nb.ts\n", url: "u")
+        }
+        let playlist = try HLSPlaylist.parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:\(top)\n#EXTINF:1,\na.ts\n", url: "u")
+        guard case let .media(media) = playlist else { Issue.record("not a media playlist"); return }
+        #expect(media.segments.map(\.sequence) == [top])
+    }
+
+    @Test func unusableSegmentDurationsAndBandwidthsFallBack() throws {
+        let media = try HLSPlaylist.parse("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:nan,\na.ts\n#EXTINF:-1,\nb.ts\n", url: "u")
+        guard case let .media(parsed) = media else { Issue.record("not a media playlist"); return }
+        #expect(parsed.segments.map(\.duration) == [2, 2])
+        let master = try HLSPlaylist.parse("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=-7\na.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=1e99\nb.m3u8\n", url: "u")
+        #expect(master == .master([.init(url: "a.m3u8", bandwidth: 0), .init(url: "b.m3u8", bandwidth: 0)]))
+    }
+
+    @Test func errorsDoNotShowTheQueryOfTheURL() {
+        let error = HLSPlaylist.ParseError.notAPlaylist("http://p.example/live.m3u8?username=u&password=secret")
+        #expect(!error.description.contains("secret"))
+    }
+}
