@@ -242,7 +242,7 @@ def stream():
     L.add(timeseries("Restarts and upstream errors", [
         target('sum(increase(sharecast_stream_restarts_total{%s}[$__rate_interval]))' % C, "A", "restarts"),
         target('sum by (reason) (increase(sharecast_stream_upstream_errors_total{%s}[$__rate_interval]))' % C, "B", "{{reason}}"),
-    ], "none", "Upstream reconnections, and failures by kind (connect, http_status, stall, eof, too_large, bad_playlist, other)."), 8, 8)
+    ], "none", "Upstream reconnections, and failures by kind (connect, http_status, stall, eof, too_large, bad_playlist, bad_data, other)."), 8, 8)
     L.add(table("Alerts for $channel", [
         target('ALERTS{channel="$channel", %s}' % INST, "A", instant=True, fmt="table"),
     ], "none", "Pending and firing alerts about this channel.",

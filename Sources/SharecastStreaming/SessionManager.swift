@@ -331,6 +331,10 @@ public final class SessionManager: Sendable {
         func checkSessions(_ sessions: [ChannelSession]) {
             for session in sessions {
                 session.dropStuckClients()
+                // A viewer parked with nothing to send (upstream failing or stalled) is never read
+                // by MHD, so its hang-up would only be seen by the cleanup job minutes later,
+                // keeping the session and its reconnects alive.
+                _ = session.dropHungUpClients(quietSeconds: 1)
                 session.checkStall()
             }
 

@@ -2,7 +2,8 @@
 /// `sharecast_stream_upstream_errors_total`) and the full message for people.
 public struct UpstreamFailure: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
-        case connect, httpStatus = "http_status", stall, eof, tooLarge = "too_large", badPlaylist = "bad_playlist", other
+        case connect, httpStatus = "http_status", stall, eof, tooLarge = "too_large", badPlaylist = "bad_playlist",
+             badData = "bad_data", other
     }
 
     public var kind: Kind

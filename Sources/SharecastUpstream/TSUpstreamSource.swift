@@ -1,9 +1,12 @@
+import SharecastTS
 import Synchronization
 
 /// An MPEG-TS stream over HTTP(S), kept alive across failures: on a connect error, an HTTP error
 /// status, a stall or an early end of file it moves to the channel's next URL (primary, then
 /// backups, round and round) and reconnects after an exponential, jittered back-off. It gives up
-/// after `policy.maxAttempts` failures in a row with no data in between.
+/// after `policy.maxAttempts` failures in a row with no data in between. Only MPEG-TS counts as data:
+/// a connection's first bytes must hold aligned packets (`TSSniffer`), so an HTML error page
+/// answered with 200 is a failure like any other, not a connection that resets the attempts.
 public final class TSUpstreamSource: ChannelSource {
     struct State {
         var urlIndex = 0
@@ -13,6 +16,8 @@ public final class TSUpstreamSource: ChannelSource {
         var reconnected = false
         var transfer: UpstreamTransfer?
         var stopped = false
+        /// The current connection's first bytes, until they prove to be TS.
+        var sniffer = TSSniffer()
     }
 
     public let format = "ts"
@@ -64,31 +69,50 @@ public final class TSUpstreamSource: ChannelSource {
             guard !state.stopped else { return false }
             state.transfer = transfer
             state.receivedSinceConnect = false
+            state.sniffer = TSSniffer()
             return true
         }
         if started { loop.start(transfer) }
     }
 
-    private func received(_ bytes: UnsafeMutableRawBufferPointer, from url: String) {
-        let (first, reconnected) = state.withLock { state -> (Bool, Bool) in
-            guard !state.receivedSinceConnect else { return (false, false) }
-            state.receivedSinceConnect = true
-            state.attempts = 0
-            return (true, state.reconnected)
+    private func received(_ bytes: UnsafeMutableRawBufferPointer, from url: String) -> UpstreamFailure? {
+        // Until the connection has proved to be TS, its bytes go through the sniffer.
+        let opening = state.withLock { state -> (verdict: TSSniffer.Verdict, reconnected: Bool)? in
+            guard !state.receivedSinceConnect else { return nil }
+            let verdict = state.sniffer.inspect(UnsafeRawBufferPointer(bytes))
+            if case .transportStream = verdict {
+                state.receivedSinceConnect = true
+                state.attempts = 0
+            }
+            return (verdict, state.reconnected)
         }
-        if first {
-            // A new connection's stream restarts its clock and counters for viewers who stayed.
-            if reconnected { sink?.sourceEvent(.discontinuity) }
-            sink?.sourceEvent(.connected(url: url))
+        if let opening {
+            switch opening.verdict {
+            case .needMore:
+                return nil
+            case let .notTransportStream(reason):
+                return UpstreamFailure(.badData, reason)
+            case let .transportStream(held):
+                // A new connection's stream restarts its clock and counters for viewers who stayed.
+                if opening.reconnected { sink?.sourceEvent(.discontinuity) }
+                sink?.sourceEvent(.connected(url: url))
+                if var held {
+                    held.withUnsafeMutableBytes { sink?.sourceReceived($0) }
+                    return nil
+                }
+            }
         }
         sink?.sourceReceived(bytes)
+        return nil
     }
 
     private func finished(_ outcome: UpstreamTransfer.Outcome, url: String) {
         let failure: UpstreamFailure
         switch outcome {
         case .cancelled: return
-        case .completed: failure = UpstreamFailure(.eof, "upstream ended the stream")
+        case .completed:
+            let undecided = state.withLock { $0.receivedSinceConnect || $0.sniffer.heldBytes == 0 ? nil : $0.sniffer.undecidedReason }
+            failure = undecided.map { UpstreamFailure(.badData, $0) } ?? UpstreamFailure(.eof, "upstream ended the stream")
         case let .failed(why): failure = why
         }
         let attempt: Int? = state.withLock { state in

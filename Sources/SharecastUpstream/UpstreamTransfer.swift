@@ -38,17 +38,20 @@ public final class UpstreamTransfer: @unchecked Sendable {
 
     public let url: String
     let easy: CurlEasy
-    private let onData: @Sendable (UnsafeMutableRawBufferPointer) -> Void
+    /// Returns nil to go on, or why the bytes are refused (the transfer then fails with it).
+    private let onData: @Sendable (UnsafeMutableRawBufferPointer) -> UpstreamFailure?
     private let onFinish: @Sendable (Outcome) -> Void
     private let maxBytes: Int?
     /// Bytes received; only the loop thread touches it.
     public private(set) var bytesReceived: Int64 = 0
     private var finished = false
+    /// Why `onData` refused the body; only the loop thread touches it.
+    private var refusal: UpstreamFailure?
 
     /// Returns nil only when libcurl cannot make a handle.
     public init?(
         url: String, options: Options,
-        onData: @escaping @Sendable (UnsafeMutableRawBufferPointer) -> Void,
+        onData: @escaping @Sendable (UnsafeMutableRawBufferPointer) -> UpstreamFailure?,
         onFinish: @escaping @Sendable (Outcome) -> Void
     ) {
         guard let easy = CurlEasy() else { return nil }
@@ -82,7 +85,10 @@ public final class UpstreamTransfer: @unchecked Sendable {
         let length = size * count
         transfer.bytesReceived += Int64(length)
         if let limit = transfer.maxBytes, transfer.bytesReceived > limit { return 0 }
-        transfer.onData(UnsafeMutableRawBufferPointer(start: pointer, count: length))
+        if let refusal = transfer.onData(UnsafeMutableRawBufferPointer(start: pointer, count: length)) {
+            transfer.refusal = refusal
+            return 0
+        }
         return length
     }
 
@@ -96,6 +102,8 @@ public final class UpstreamTransfer: @unchecked Sendable {
             onFinish(.completed)
         case CURLE_HTTP_RETURNED_ERROR:
             onFinish(.failed(UpstreamFailure(.httpStatus, "HTTP status \(easy.responseCode)")))
+        case CURLE_WRITE_ERROR where refusal != nil:
+            onFinish(.failed(refusal ?? UpstreamFailure(.other, "refused")))
         case CURLE_WRITE_ERROR where maxBytes != nil && bytesReceived > (maxBytes ?? 0):
             onFinish(.failed(UpstreamFailure(.tooLarge, "larger than \(maxBytes ?? 0) bytes")))
         case CURLE_OPERATION_TIMEDOUT where bytesReceived > 0:

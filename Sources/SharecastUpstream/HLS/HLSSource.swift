@@ -1,4 +1,5 @@
 import Foundation
+import SharecastTS
 import Synchronization
 
 /// A live HLS channel turned into one continuous TS stream: the playlist (a master playlist picks
@@ -9,7 +10,10 @@ import Synchronization
 /// segments). A playlist that slid past segments not fetched yet (a slow or paused upstream) makes
 /// the source jump to what is there and count an error. Playlist failures count toward the
 /// reconnect policy and rotate through the channel's URLs; a segment that fails is retried once,
-/// then skipped.
+/// then skipped, and a skipped segment counts as a failed attempt too, so a playlist whose segments
+/// never play (HTML pages, 403s) ends in an error instead of polling forever. Only bytes that prove
+/// to be TS (`TSSniffer`) reset the attempts. A variant that is itself a master playlist (a loop)
+/// is a failed attempt.
 public final class HLSSource: ChannelSource {
     struct State {
         var urlIndex = 0
@@ -25,6 +29,9 @@ public final class HLSSource: ChannelSource {
         var transfers: [ObjectIdentifier: UpstreamTransfer] = [:]
         var discontinuities = 0
         var missedSegments = 0
+        /// The current segment's first bytes, until they prove to be TS.
+        var sniffer = TSSniffer()
+        var segmentProved = false
     }
 
     public let format = "hls"
@@ -98,7 +105,13 @@ public final class HLSSource: ChannelSource {
         }
         switch playlist {
         case let .master(variants):
-            guard let best = Self.choose(variants, maxBandwidth: maxBandwidth) else { return }
+            // A master playlist names media playlists; one reached through a variant is a loop
+            // (a playlist naming itself, or masters naming each other).
+            let nested = state.withLock { $0.mediaURL != nil }
+            guard !nested, let best = Self.choose(variants, maxBandwidth: maxBandwidth) else {
+                playlistFailed(UpstreamFailure(.badPlaylist, "a variant of the master playlist is a master playlist again"), url: url)
+                return
+            }
             state.withLock { $0.mediaURL = best.url }
             reloadPlaylist()
         case let .media(media):
@@ -108,8 +121,11 @@ public final class HLSSource: ChannelSource {
                 if let queuedLast { fresh = fresh.filter { $0.sequence > queuedLast } }
                 if state.lastSequence == nil, state.queue.isEmpty {
                     fresh = Array(fresh.suffix(Self.liveEdgeSegments))
-                } else if let first = fresh.first, let expected = queuedLast.map({ $0 + 1 }), first.sequence > expected {
-                    state.missedSegments += first.sequence - expected
+                } else if let first = fresh.first, let queuedLast, first.sequence > queuedLast &+ 1 {
+                    // Sequences are at most HLSPlaylist.maxSequence plus a playlist's length, so
+                    // neither the +1 nor the difference can overflow; the running total saturates.
+                    let (sum, overflow) = state.missedSegments.addingReportingOverflow(first.sequence - (queuedLast + 1))
+                    state.missedSegments = overflow ? .max : sum
                 }
                 state.queue += fresh
                 let start = !state.downloading && !state.queue.isEmpty
@@ -122,8 +138,10 @@ public final class HLSSource: ChannelSource {
                 return
             }
             // RFC 8216 6.3.4: reload after the target duration, or half of it when nothing changed.
-            let wait = added > 0 ? media.targetDuration : media.targetDuration / 2
-            loop.schedule(after: .milliseconds(Int(max(wait, 0.2) * 1000))) { [weak self] in self?.reloadPlaylist() }
+            // The target duration is finite and at most a day (HLSPlaylist.maxDuration), so the
+            // conversion below cannot trap; a reload at least every 30 s keeps a live edge.
+            let wait = min(max(added > 0 ? media.targetDuration : media.targetDuration / 2, 0.2), 30)
+            loop.schedule(after: .milliseconds(Int(wait * 1000))) { [weak self] in self?.reloadPlaylist() }
         }
     }
 
@@ -164,50 +182,96 @@ public final class HLSSource: ChannelSource {
             }
             let segment = state.queue[0]
             if segment.discontinuity { state.discontinuities += 1 }
+            state.sniffer = TSSniffer()
+            state.segmentProved = false
             return segment
         }
         guard let segment else { return }
         if segment.discontinuity { sink?.sourceEvent(.discontinuity) }
+        let holder = TransferHolder()
         let transfer = UpstreamTransfer(url: segment.url, options: options, onData: { [weak self] bytes in
             self?.segmentBytes(bytes, url: segment.url)
         }, onFinish: { [weak self] outcome in
+            // Tracked only while it runs: a finished segment's transfer (and its curl handle) goes now.
+            if let transfer = holder.transfer { self?.untrack(transfer) }
             self?.segmentFinished(segment, outcome: outcome)
         })
-        guard let transfer else { return }
+        guard let transfer else {
+            segmentFinished(segment, outcome: .failed(UpstreamFailure(.other, "libcurl could not make a handle")))
+            return
+        }
+        holder.transfer = transfer
         track(transfer)
         loop.start(transfer)
     }
 
-    private func segmentBytes(_ bytes: UnsafeMutableRawBufferPointer, url: String) {
-        let first = state.withLock { state -> Bool in
-            guard !state.connected else { return false }
-            state.connected = true
+    private func segmentBytes(_ bytes: UnsafeMutableRawBufferPointer, url: String) -> UpstreamFailure? {
+        let opening = state.withLock { state -> (verdict: TSSniffer.Verdict, first: Bool)? in
+            guard !state.segmentProved else { return nil }
+            let verdict = state.sniffer.inspect(UnsafeRawBufferPointer(bytes))
+            guard case .transportStream = verdict else { return (verdict, false) }
+            state.segmentProved = true
             state.attempts = 0
-            return true
+            defer { state.connected = true }
+            return (verdict, !state.connected)
         }
-        if first { sink?.sourceEvent(.connected(url: currentURL)) }
+        if let opening {
+            switch opening.verdict {
+            case .needMore:
+                return nil
+            case let .notTransportStream(reason):
+                return UpstreamFailure(.badData, reason)
+            case let .transportStream(held):
+                if opening.first { sink?.sourceEvent(.connected(url: currentURL)) }
+                if var held {
+                    held.withUnsafeMutableBytes { sink?.sourceReceived($0) }
+                    return nil
+                }
+            }
+        }
         sink?.sourceReceived(bytes)
+        return nil
     }
 
     private func segmentFinished(_ segment: HLSPlaylist.Segment, outcome: UpstreamTransfer.Outcome) {
         if outcome == .cancelled { return }
-        let failure: UpstreamFailure? = if case let .failed(reason) = outcome { reason } else { nil }
-        let retry = state.withLock { state -> Bool in
+        var failure: UpstreamFailure? = if case let .failed(reason) = outcome { reason } else { nil }
+        enum Next { case retry, skip(attempt: Int), next }
+        let next = state.withLock { state -> Next? in
+            guard !state.stopped else { return nil }
+            // A segment that ended before proving to be TS (a short HTML page) failed too.
+            if failure == nil, !state.segmentProved {
+                failure = UpstreamFailure(.badData, state.sniffer.heldBytes == 0 ? "empty segment" : state.sniffer.undecidedReason)
+            }
             if failure != nil, state.segmentRetries == 0 {
                 state.segmentRetries = 1
-                return true
+                return .retry
             }
             state.segmentRetries = 0
             state.queue.removeFirst()
             state.lastSequence = segment.sequence
-            if failure != nil { state.missedSegments += 1 }
-            return false
+            guard failure != nil else { return .next }
+            state.missedSegments &+= 1
+            state.attempts += 1
+            state.connected = false
+            return .skip(attempt: state.attempts)
         }
-        if let failure {
-            sink?.sourceEvent(.failed(url: segment.url, failure: UpstreamFailure(failure.kind, "segment \(segment.sequence): \(failure.message)"),
-                                      attempt: retry ? 1 : 2))
+        guard let next else { return }
+        let described = failure.map { UpstreamFailure($0.kind, "segment \(segment.sequence): \($0.message)") }
+        switch next {
+        case .retry:
+            if let described { sink?.sourceEvent(.failed(url: segment.url, failure: described, attempt: 1)) }
+            fetchNextSegment()
+        case .next:
+            fetchNextSegment()
+        case let .skip(attempt):
+            // The skipped segment is a failed attempt: past the limit the source gives up, before
+            // it the next segment waits out the back-off.
+            guard let described else { return fetchNextSegment() }
+            policy.afterFailure(described, url: segment.url, attempt: attempt, sink: sink, loop: loop) { [weak self] in
+                self?.fetchNextSegment()
+            }
         }
-        fetchNextSegment()
     }
 
     // MARK: Documents
@@ -228,6 +292,7 @@ public final class HLSSource: ChannelSource {
         let holder = TransferHolder()
         let transfer = UpstreamTransfer(url: url, options: documentOptions, onData: { bytes in
             body.append(bytes)
+            return nil
         }, onFinish: { [weak self] outcome in
             if let transfer = holder.transfer { self?.untrack(transfer) }
             switch outcome {
