@@ -3,6 +3,8 @@ import Logging
 import SharecastApp
 import SharecastCore
 import SharecastTS
+import SharecastUpstream
+import Synchronization
 import Testing
 
 /// A live HLS upstream proxied as one continuous TS stream.
@@ -88,5 +90,32 @@ import Testing
         let segment4 = origin.segments[start..<4].reduce(0) { $0 + $1.count }
         #expect(flagged.count == 1)
         #expect(flagged.allSatisfy { $0 >= segment4 && $0 < segment4 + origin.segments[4].count })
+    }
+}
+
+/// What a long HLS session keeps: no transfer outlives its segment.
+@Suite struct HLSSourceMemoryTests {
+    final class Sink: SourceSink, @unchecked Sendable {
+        let bytes = Atomic<Int>(0)
+        func sourceReceived(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes.add(bytes.count, ordering: .relaxed) }
+        func sourceEvent(_ event: SourceEvent) {}
+    }
+
+    @Test func finishedSegmentsLeaveNoTransferBehind() async throws {
+        let origin = try HLSOrigin(advance: .milliseconds(150))
+        defer { origin.shutdown() }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let loop = try #require(UpstreamLoop(logger: logger))
+        defer { loop.shutdown() }
+        let sink = Sink()
+        let source = HLSSource(urls: ["http://127.0.0.1:\(origin.port)/live.m3u8"], userAgent: nil, headers: [:],
+                               policy: ReconnectPolicy(), loop: loop, sink: sink)
+        source.start()
+        defer { source.stop() }
+        try await waitUntil(timeout: .seconds(20)) { origin.fetches.count >= 12 }
+        #expect(sink.bytes.load(ordering: .relaxed) > 0)
+        // A playlist reload and one segment may be under way; the dozen finished ones are gone.
+        #expect(source.runningTransfers <= 2, "\(source.runningTransfers) transfers kept")
     }
 }

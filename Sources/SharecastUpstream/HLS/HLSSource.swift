@@ -68,6 +68,9 @@ public final class HLSSource: ChannelSource {
         state.withLock { ($0.discontinuities, $0.missedSegments) }
     }
 
+    /// Transfers running now (a playlist and a segment at most), for tests of what a long session keeps.
+    public var runningTransfers: Int { state.withLock { $0.transfers.count } }
+
     public func start() {
         loop.schedule(after: .zero) { [weak self] in self?.reloadPlaylist() }
     }
