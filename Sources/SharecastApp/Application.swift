@@ -64,6 +64,10 @@ public final class Application: Sendable {
         do {
             try Self.syncConfiguredSources(config, database: database, logger: logger)
             try catalog.reload(from: database)
+            // No session runs yet: rows still open were left by a process that died (kill -9, a
+            // crash, power loss). Close them now rather than at the first cleanup run.
+            let stale = try database.markStreamsStopped(exceptSessions: [])
+            if stale > 0 { logger.info("streams left open by a previous run marked stopped", metadata: ["streams": "\(stale)"]) }
         } catch {
             throw .store(error)
         }

@@ -153,7 +153,7 @@ public struct MonitorAPI: Sendable {
             guard let id = UUID(uuidString: given) else {
                 return .error(status: 400, code: "invalid_parameter", message: "query parameter stream must be a stream id (a UUID)")
             }
-            stream = id.uuidString
+            stream = id.lowercasedString
         }
         let window = Performance.window(period, now: Date())
         let from = Date(timeIntervalSince1970: Double(window.from)), to = Date(timeIntervalSince1970: Double(window.to))
@@ -188,7 +188,7 @@ public struct MonitorAPI: Sendable {
         }
         let now = Date()
         let live = context.sessions.snapshots(withClients: false)
-        let liveIDs = Set(live.map { $0.id.uuidString })
+        let liveIDs = Set(live.map { $0.id.lowercasedString })
         var views = live.map { liveView($0, withClients: false, now: now) }
         do {
             let rows = try context.database.streams(status: status.flatMap(SharedStreamRecord.Status.init(rawValue:)))
@@ -210,7 +210,7 @@ public struct MonitorAPI: Sendable {
     func stream(_ request: HTTPRequest) -> HTTPResponse {
         guard let id = streamID(request) else { return Self.noSuchStream }
         let now = Date()
-        let row = try? context.database.stream(sessionID: id.uuidString)
+        let row = try? context.database.stream(sessionID: id.lowercasedString)
         let lastStats = row.flatMap { $0.id }.flatMap { try? context.database.latestStat(ofStream: $0) }.map(StatSampleView.init)
         if let snapshot = context.sessions.snapshot(of: id) {
             var view = liveView(snapshot, withClients: true, now: now)
@@ -234,18 +234,18 @@ public struct MonitorAPI: Sendable {
         guard let id = streamID(request) else { return Self.noSuchStream }
         guard let snapshot = context.sessions.snapshot(of: id) else { return notRunning(id) }
         guard context.sessions.stop(id) else { return notRunning(id) }
-        return MonitorJSON.ok(StreamAction(id: id.uuidString.lowercased(), action: "stopped", clientsClosed: snapshot.clientCount))
+        return MonitorJSON.ok(StreamAction(id: id.lowercasedString, action: "stopped", clientsClosed: snapshot.clientCount))
     }
 
     func restartStream(_ request: HTTPRequest) -> HTTPResponse {
         guard let id = streamID(request) else { return Self.noSuchStream }
         guard context.sessions.restart(id) else { return notRunning(id) }
-        return MonitorJSON.ok(StreamAction(id: id.uuidString.lowercased(), action: "restarting"), status: 202)
+        return MonitorJSON.ok(StreamAction(id: id.lowercasedString, action: "restarting"), status: 202)
     }
 
     /// 404 for an unknown id, 409 for a stream that exists in history but is not running.
     func notRunning(_ id: UUID) -> HTTPResponse {
-        if context.sessions.isEnding(id) || (try? context.database.stream(sessionID: id.uuidString)) != nil {
+        if context.sessions.isEnding(id) || (try? context.database.stream(sessionID: id.lowercasedString)) != nil {
             return .error(status: 409, code: "stream_not_running", message: "the stream is not running")
         }
         return Self.noSuchStream
@@ -262,7 +262,7 @@ public struct MonitorAPI: Sendable {
         guard let client = request.parameters["client"].flatMap(UUID.init(uuidString:)), context.sessions.kick(stream: id, client: client) else {
             return .error(status: 404, code: "client_not_found", message: "no connected viewer of this stream has this id")
         }
-        return MonitorJSON.ok(ClientAction(streamId: id.uuidString.lowercased(), clientId: client.uuidString.lowercased(), action: "kicked"))
+        return MonitorJSON.ok(ClientAction(streamId: id.lowercasedString, clientId: client.lowercasedString, action: "kicked"))
     }
 
     struct TestRequest: Decodable {

@@ -94,6 +94,12 @@ enum Migrations {
             try db.create(index: "shared_streams_on_session_id", on: "shared_streams", columns: ["session_id"], unique: true)
         }
 
+        // One spelling for ids: the API always showed them in lower case, the rows held upper case.
+        migrator.registerMigration("v3-lowercase-ids") { db in
+            try db.execute(sql: "UPDATE shared_streams SET session_id = lower(session_id) WHERE session_id IS NOT NULL")
+            try db.execute(sql: "UPDATE shared_stream_clients SET client_id = lower(client_id)")
+        }
+
         return migrator
     }
 }

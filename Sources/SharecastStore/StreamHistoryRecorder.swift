@@ -18,6 +18,8 @@ public final class StreamHistoryRecorder: StreamRecorder {
         var streams: [UUID: Int64] = [:]
         /// Row id and when it was last written, for viewers still connected.
         var clients: [UUID: (id: Int64, writtenAt: Date)] = [:]
+        /// Streams and viewers whose row the database refused, logged once while they last.
+        var refused: Set<UUID> = []
     }
 
     let database: SharecastDatabase
@@ -59,63 +61,95 @@ public final class StreamHistoryRecorder: StreamRecorder {
         queue.sync {}
     }
 
+    /// Writes each stream, and each viewer row, in its own savepoint: a row the database refuses
+    /// (a constraint, a value out of range) costs that row only, never the batch, and is logged
+    /// once per stream or viewer, not with every batch.
     private func write(_ streams: [StreamSnapshot], sample: Bool, now: Date, db: Database) throws {
         for stream in streams {
-            var row = SharedStreamRecord(
-                channelId: stream.channelID, sourceUrl: stream.sourceURL,
-                format: SharedStreamRecord.Format(rawValue: stream.format) ?? .ts,
-                status: stream.status, startedAt: stream.startedAt
-            )
-            row.sessionId = stream.id.uuidString
-            row.id = try rows.streams[stream.id]
-                ?? Int64.fetchOne(db, sql: "SELECT id FROM shared_streams WHERE session_id = ?", arguments: [stream.id.uuidString])
-            row.stoppedAt = stream.stoppedAt
-            row.updatedAt = now
-            row.health = stream.status == .error ? .unhealthy : (stream.lastDataAt.map { now.timeIntervalSince($0) < 10 } ?? false ? .healthy : .unknown)
-            row.clientCount = stream.clientCount
-            row.peakClientCount = stream.peakClientCount
-            row.bytesIn = stream.bytesIn
-            row.bytesOut = stream.bytesOut
-            row.bandwidthBps = stream.bandwidthBitsPerSecond
-            row.errorCount = stream.errorCount
-            row.restartCount = stream.restartCount
-            row.lastError = stream.lastError
-            // Insert when new, update when the row is known.
-            try row.save(db)
-            guard let streamID = row.id else { continue }
-            rows.streams[stream.id] = streamID
+            do {
+                try db.inSavepoint {
+                    try write(stream, sample: sample, now: now, db: db)
+                    return .commit
+                }
+            } catch {
+                if rows.refused.insert(stream.id).inserted {
+                    logger.error("stream history row refused; the other streams are written", metadata: [
+                        "stream": "\(stream.id.lowercasedString)", "channel": "\(stream.channelID)", "error": "\(error)",
+                    ])
+                }
+            }
+            if stream.stoppedAt != nil { rows.refused.remove(stream.id) }
+        }
+    }
 
-            for client in stream.clients {
-                let known = rows.clients[client.id]
-                if let known, client.disconnectedAt == nil, now.timeIntervalSince(known.writtenAt) < clientRefreshInterval {
-                    continue
+    private func write(_ stream: StreamSnapshot, sample: Bool, now: Date, db: Database) throws {
+        var row = SharedStreamRecord(
+            channelId: stream.channelID, sourceUrl: stream.sourceURL,
+            format: SharedStreamRecord.Format(rawValue: stream.format) ?? .ts,
+            status: stream.status, startedAt: stream.startedAt
+        )
+        row.sessionId = stream.id.lowercasedString
+        row.id = try rows.streams[stream.id]
+            ?? Int64.fetchOne(db, sql: "SELECT id FROM shared_streams WHERE session_id = ?", arguments: [stream.id.lowercasedString])
+        row.stoppedAt = stream.stoppedAt
+        row.updatedAt = now
+        row.health = stream.status == .error ? .unhealthy : (stream.lastDataAt.map { now.timeIntervalSince($0) < 10 } ?? false ? .healthy : .unknown)
+        row.clientCount = stream.clientCount
+        row.peakClientCount = stream.peakClientCount
+        row.bytesIn = stream.bytesIn
+        row.bytesOut = stream.bytesOut
+        row.bandwidthBps = stream.bandwidthBitsPerSecond
+        row.errorCount = stream.errorCount
+        row.restartCount = stream.restartCount
+        row.lastError = stream.lastError
+        // Insert when new, update when the row is known.
+        try row.save(db)
+        guard let streamID = row.id else { return }
+        rows.streams[stream.id] = streamID
+
+        for client in stream.clients {
+            let known = rows.clients[client.id]
+            if let known, client.disconnectedAt == nil, now.timeIntervalSince(known.writtenAt) < clientRefreshInterval {
+                continue
+            }
+            var clientRow = SharedStreamClientRecord(
+                streamId: streamID, clientId: client.id.lowercasedString, ip: client.ip, userAgent: client.userAgent,
+                connectedAt: client.connectedAt
+            )
+            clientRow.id = known?.id
+            clientRow.lastActivityAt = client.lastActivityAt
+            clientRow.disconnectedAt = client.disconnectedAt
+            clientRow.bytesSent = client.bytesSent
+            clientRow.disconnectReason = client.disconnectReason
+            do {
+                try db.inSavepoint {
+                    try clientRow.save(db)
+                    return .commit
                 }
-                var clientRow = SharedStreamClientRecord(
-                    streamId: streamID, clientId: client.id.uuidString, ip: client.ip, userAgent: client.userAgent,
-                    connectedAt: client.connectedAt
-                )
-                clientRow.id = known?.id
-                clientRow.lastActivityAt = client.lastActivityAt
-                clientRow.disconnectedAt = client.disconnectedAt
-                clientRow.bytesSent = client.bytesSent
-                clientRow.disconnectReason = client.disconnectReason
-                try clientRow.save(db)
-                if client.disconnectedAt == nil, let id = clientRow.id {
-                    rows.clients[client.id] = (id, now)
-                } else {
-                    rows.clients[client.id] = nil
+            } catch {
+                if rows.refused.insert(client.id).inserted {
+                    logger.error("viewer history row refused; the other rows are written", metadata: [
+                        "client": "\(client.id.lowercasedString)", "channel": "\(stream.channelID)", "error": "\(error)",
+                    ])
                 }
+                if client.disconnectedAt != nil { rows.refused.remove(client.id) }
+                continue
             }
-            if sample, stream.stoppedAt == nil {
-                var stat = SharedStreamStatRecord(
-                    streamId: streamID, sampledAt: now, clientCount: stream.clientCount, bandwidthBps: stream.bandwidthBitsPerSecond,
-                    bytesIn: stream.bytesIn, bytesOut: stream.bytesOut, bufferFill: stream.bufferFill, errorCount: stream.errorCount
-                )
-                try stat.insert(db)
+            if client.disconnectedAt == nil, let id = clientRow.id {
+                rows.clients[client.id] = (id, now)
+            } else {
+                rows.clients[client.id] = nil
             }
-            if stream.stoppedAt != nil, !stream.clients.contains(where: { $0.disconnectedAt == nil }) {
-                rows.streams[stream.id] = nil
-            }
+        }
+        if sample, stream.stoppedAt == nil {
+            var stat = SharedStreamStatRecord(
+                streamId: streamID, sampledAt: now, clientCount: stream.clientCount, bandwidthBps: stream.bandwidthBitsPerSecond,
+                bytesIn: stream.bytesIn, bytesOut: stream.bytesOut, bufferFill: stream.bufferFill, errorCount: stream.errorCount
+            )
+            try stat.insert(db)
+        }
+        if stream.stoppedAt != nil, !stream.clients.contains(where: { $0.disconnectedAt == nil }) {
+            rows.streams[stream.id] = nil
         }
     }
 }

@@ -31,7 +31,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         var previousSampleAt = ContinuousClock.now
     }
 
-    public let id = UUID()
+    public let id = RandomID.uuid()
     public let channel: CatalogChannel
     public let startedAt = Date()
     /// Monotonic nanoseconds at creation, for "no data since start" checks.

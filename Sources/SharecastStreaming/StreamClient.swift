@@ -11,7 +11,7 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
         case none = 0, lagging, streamStopped, kicked, shutdown, timeout, closed
     }
 
-    let id = UUID()
+    let id = RandomID.uuid()
     let ip: String
     let userAgent: String?
     let connectedAt = Date()

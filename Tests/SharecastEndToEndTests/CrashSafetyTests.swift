@@ -65,6 +65,42 @@ import Testing
         }
     }
 
+    @Test func sessionsOfAKilledServerAreStoppedWhenTheNextOneStarts() async throws {
+        let directory = try TemporaryDirectory()
+        let database = directory.file("db.sqlite")
+        let config = try directory.write("sharecast.yaml", """
+        server: {listen: 127.0.0.1, port: 0}
+        channels:
+          - {id: test, name: Test, urls: ["builtin:testpattern"]}
+        shared_streaming: {buffer_path: \(directory.file("buffers"))}
+        """)
+        func openRows() throws -> (streams: Int, viewers: Int) {
+            let reopened = try SharecastDatabase(path: database)
+            defer { try? reopened.close() }
+            return try reopened.pool.read { db in
+                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shared_streams WHERE status IN ('starting', 'active', 'idle')") ?? 0,
+                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shared_stream_clients WHERE disconnected_at IS NULL") ?? 0)
+            }
+        }
+        let first = try ChildProcess(Tools.sharecast, ["serve", "--config", config, "--database", database])
+        let port = try await listeningPort(of: first)
+        let playlist = String(decoding: try await APIClient(port: port).get("/playlist.m3u").body, as: UTF8.self)
+        let line = try #require(playlist.split(separator: "\n").first { $0.contains("/stream/") })
+        let path = try #require(line.range(of: "/stream/").map { String(line[$0.lowerBound...]) })
+        let viewer = try Viewer(port: port, path: path)
+        try await waitUntil(timeout: .seconds(10)) { viewer.bodyCount > 0 && ((try? openRows()) ?? (0, 0)) == (1, 1) }
+        first.signal(SIGKILL)
+        try await first.waitForExit()
+        viewer.close()
+        #expect(try openRows() == (1, 1), "the killed server left its session open")
+
+        let second = try ChildProcess(Tools.sharecast, ["serve", "--config", config, "--database", database])
+        _ = try await listeningPort(of: second)
+        #expect(try openRows() == (0, 0), "open rows were closed before the server listened")
+        second.signal(SIGTERM)
+        try await second.waitForExit()
+    }
+
     static func channelIDs(_ path: String) throws -> Set<String> {
         let database = try SharecastDatabase(path: path)
         defer { try? database.close() }

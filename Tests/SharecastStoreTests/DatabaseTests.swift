@@ -19,7 +19,7 @@ final class TemporaryDatabase {
 }
 
 @Suite struct DatabaseTests {
-    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats", "v2-shared-streams-session-id"]
+    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats", "v2-shared-streams-session-id", "v3-lowercase-ids"]
 
     @Test func migratesAnEmptyFileAndReopensAMigratedOne() throws {
         let temporary = TemporaryDatabase()
@@ -120,6 +120,32 @@ final class TemporaryDatabase {
         } catch {
             #expect(error.description.contains("/proc/self/nope/db.sqlite"))
         }
+    }
+
+    @Test func idsStoredInUpperCaseAreLowerCasedOnce() throws {
+        let temporary = TemporaryDatabase()
+        try FileManager.default.createDirectory(atPath: (temporary.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let session = UUID(), client = UUID()
+        do {
+            let queue = try DatabaseQueue(path: temporary.path)
+            try Migrations.migrator.migrate(queue, upTo: "v2-shared-streams-session-id")
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO channels (id, stream_key, name, urls, source, position, created_at, updated_at)
+                    VALUES ('a', 'k', 'A', '[]', 'config', 0, '2026-01-01', '2026-01-01');
+                    INSERT INTO shared_streams (id, channel_id, source_url, format, status, started_at, updated_at, session_id)
+                    VALUES (1, 'a', 'u', 'ts', 'stopped', '2026-01-01', '2026-01-01', ?);
+                    INSERT INTO shared_stream_clients (stream_id, client_id, ip, connected_at, last_activity_at)
+                    VALUES (1, ?, '127.0.0.1', '2026-01-01', '2026-01-01');
+                    """, arguments: [session.uuidString, client.uuidString])
+            }
+        }
+        let database = try SharecastDatabase(path: temporary.path)
+        let ids = try database.pool.read { db in
+            (try String.fetchOne(db, sql: "SELECT session_id FROM shared_streams"), try String.fetchOne(db, sql: "SELECT client_id FROM shared_stream_clients"))
+        }
+        #expect(ids.0 == session.lowercasedString && ids.1 == client.lowercasedString)
+        #expect(try database.stream(sessionID: session.lowercasedString) != nil)
     }
 
     static func channels(_ ids: [String], source: String = CatalogChannel.configSource) -> [CatalogChannel] {

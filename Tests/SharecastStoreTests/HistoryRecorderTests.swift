@@ -60,4 +60,40 @@ import Testing
         #expect(final.reasons == ["closed"])
         #expect(final.streamBytes == 350)
     }
+
+    @Test func aRowTheDatabaseRefusesCostsThatRowOnly() throws {
+        let database = try SharecastDatabase(path: temporary.path)
+        try database.syncChannels(DatabaseTests.channels(["a"]), source: CatalogChannel.configSource)
+        let recorder = StreamHistoryRecorder(database: database, logger: Logger(label: "test"))
+        // Two sessions whose viewers share an id (what UUID() gave at descriptor exhaustion): the
+        // second viewer row breaks the unique client_id, and only that row is lost.
+        let shared = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        let first = UUID(), second = UUID(), other = UUID()
+        for round in 1...3 {
+            recorder.record([
+                stream(first, bytesOut: 100, clients: [viewer(shared, bytes: 100)]),
+                stream(second, bytesOut: Int64(round) * 1000, clients: [viewer(shared, bytes: 10), viewer(other, bytes: 20)]),
+            ], sample: true)
+        }
+        recorder.flush()
+        let (streams, clients, stats) = try database.pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shared_streams") ?? 0,
+             try String.fetchAll(db, sql: "SELECT client_id FROM shared_stream_clients ORDER BY client_id"),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM shared_stream_stats") ?? 0)
+        }
+        #expect(streams == 2)
+        #expect(clients == [shared.lowercasedString, other.lowercasedString].sorted())
+        #expect(stats == 6, "every batch wrote both streams' samples")
+        let secondBytes = try database.pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT bytes_out FROM shared_streams WHERE session_id = ?", arguments: [second.lowercasedString])
+        }
+        #expect(secondBytes == 3000, "later batches kept writing")
+    }
+
+    @Test func idsDoNotComeFromAFileDescriptor() {
+        // Many ids, all different, all version 4 variant 1.
+        let ids = (0..<10_000).map { _ in RandomID.uuid() }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.uuid.6 >> 4 == 4 && $0.uuid.8 >> 6 == 2 })
+    }
 }

@@ -47,7 +47,7 @@ enum ServerJobs {
                                       streamTimeout: .seconds(config.sharedStreaming.monitoring.streamTimeout))
         // Let the recorder write the stopped sessions' final rows before looking for dead ones.
         sessions.flushHistory()
-        let live = Set(sessions.snapshots(withClients: false).map(\.id.uuidString))
+        let live = Set(sessions.snapshots(withClients: false).map(\.id.lowercasedString))
         let marked = try database.markStreamsStopped(exceptSessions: live)
         return CleanupReport(clientsDropped: result.clientsDropped, sessionsStopped: result.sessionsStopped, streamsMarkedStopped: marked)
     }

@@ -29,7 +29,7 @@ struct StreamView: Encodable, Sendable {
     var lastStats: StatSampleView?
 
     init(live snapshot: StreamSnapshot, channelName: String?, health: String, withClients: Bool, now: Date = Date()) {
-        id = snapshot.id.uuidString.lowercased()
+        id = snapshot.id.lowercasedString
         channelId = snapshot.channelID
         self.channelName = channelName
         status = snapshot.status.rawValue
@@ -96,7 +96,7 @@ struct ClientView: Encodable, Sendable {
     var kbps: Double
 
     init(live client: ClientSnapshot, now: Date = Date()) {
-        self.init(id: client.id.uuidString, ip: client.ip, userAgent: client.userAgent, connectedAt: client.connectedAt,
+        self.init(id: client.id.lowercasedString, ip: client.ip, userAgent: client.userAgent, connectedAt: client.connectedAt,
                   lastActivityAt: client.lastActivityAt, disconnectedAt: client.disconnectedAt,
                   disconnectReason: client.disconnectReason, bytesSent: client.bytesSent, now: now)
     }
