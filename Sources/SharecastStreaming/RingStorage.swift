@@ -1,17 +1,33 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SharecastCore
+import Synchronization
 
 /// The memory behind one session's ring: an mmap of a file under `buffer_path` (so buffer use shows
 /// on disk and a crash leaves files that `RingStorage.removeStale` cleans up), or anonymous memory
 /// when no directory is given or it cannot be used.
 ///
-/// The one owner of the mapping and the file: both go in `deinit`.
+/// The one owner of the mapping and the file. The file goes when the stream ends (`removeFile`:
+/// viewers still draining keep reading the mapping, which outlives its name) or at the latest in
+/// `deinit`; the mapping goes in `deinit`. Each ring has a file name of its own (channel id plus a
+/// random part), so a channel restarted while its old session drains never shares or truncates
+/// the old file.
 final class RingStorage: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let capacity: Int
     /// The backing file, or nil for anonymous memory.
     let path: String?
+    private let removed = Atomic<Bool>(false)
+
+    /// The backing file while it exists.
+    var existingPath: String? { removed.load(ordering: .acquiring) ? nil : path }
+
+    /// Removes the backing file now; the mapping stays readable. Idempotent.
+    func removeFile() {
+        guard let path, !removed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        unlink(path)
+    }
 
     /// File names start with this and carry the owning process id, so stale ones can be told apart.
     static let filePrefix = "sharecast-ring-"
@@ -31,7 +47,8 @@ final class RingStorage: @unchecked Sendable {
 
     private static func mapFile(capacity: Int, directory: String, name: String) -> (base: UnsafeMutableRawPointer, path: String)? {
         mkdir(directory, 0o755)
-        let path = "\(directory)/\(filePrefix)\(getpid())-\(name).ts"
+        let unique = RandomID.uuid().lowercasedString.prefix(8)
+        let path = "\(directory)/\(filePrefix)\(getpid())-\(name)-\(unique).ts"
         let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -49,7 +66,7 @@ final class RingStorage: @unchecked Sendable {
 
     deinit {
         munmap(base, capacity)
-        if let path { unlink(path) }
+        removeFile()
     }
 
     /// Removes ring files in `directory` that no session of this process owns (`owned` paths) and

@@ -84,6 +84,12 @@ public final class SessionManager: Sendable {
         self.recorder = recorder
         self.logger = logger
         if let directory = settings.bufferDirectory {
+            // Made now, not by the first stream: health checks read its file system from the start.
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                logger.warning("cannot create shared_streaming.buffer_path; rings will use memory", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            }
             let removed = RingStorage.removeStale(in: directory)
             if !removed.isEmpty {
                 logger.info("removed ring buffer files left by a previous run", metadata: ["directory": "\(directory)", "files": "\(removed.count)"])

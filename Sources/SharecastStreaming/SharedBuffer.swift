@@ -40,8 +40,8 @@ public final class SharedBuffer: Sendable {
     public let wakeThreshold: Int
     public let maxWakeDelayNanoseconds: UInt64
     private let storage: RingStorage
-    /// The ring's file under `buffer_path`, when it has one.
-    var storagePath: String? { storage.path }
+    /// The ring's file under `buffer_path`, while it has one (until the stream ends).
+    var storagePath: String? { storage.existingPath }
     private let state: Mutex<State>
     static let maxJoinPoints = 64
 
@@ -60,8 +60,8 @@ public final class SharedBuffer: Sendable {
         state = Mutex(initial)
     }
 
-    /// The file backing the ring, if it is file-backed.
-    public var filePath: String? { storage.path }
+    /// The file backing the ring, if it is file-backed and the stream has not ended.
+    public var filePath: String? { storage.existingPath }
 
     /// Total bytes written since the session began.
     public var writePosition: Int64 { state.withLock { $0.writePosition } }
@@ -124,6 +124,8 @@ public final class SharedBuffer: Sendable {
             state.ended = true
             return takeWaiters(&state)
         }
+        // Readers still draining keep the mapping; the file goes now, not when the last one leaves.
+        storage.removeFile()
         toWake.forEach { $0.wake() }
     }
 

@@ -346,3 +346,37 @@ import Testing
         #expect(stream.map { $0.bytesOut == first.bytesSent + second.bytesSent } == true)
     }
 }
+
+/// Ring files live exactly as long as their stream.
+@Suite struct RingFileTests {
+    static func ringFiles(_ setup: SharedStreamingTests.Setup) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: setup.config.sharedStreaming.bufferPath)) ?? [])
+            .filter { $0.hasPrefix("sharecast-ring-") }
+    }
+
+    @Test func theBufferDirectoryExistsBeforeTheFirstStream() throws {
+        let setup = try SharedStreamingTests.Setup()
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: setup.config.sharedStreaming.bufferPath, isDirectory: &isDirectory) && isDirectory.boolValue)
+    }
+
+    @Test func aStoppedStreamsRingFileIsRemovedAtOnce() async throws {
+        let setup = try SharedStreamingTests.Setup()
+        let viewer = try setup.viewer("a")
+        try await waitUntil { viewer.bodyCount > 10_000 }
+        #expect(Self.ringFiles(setup).count == 1)
+        viewer.close()
+        // The grace period is 1 s; the file goes with the session, not with a later job.
+        try await waitUntil(timeout: .seconds(5)) { setup.stream("a") == nil }
+        #expect(Self.ringFiles(setup) == [])
+    }
+
+    @Test func shutdownRemovesEveryRingFile() async throws {
+        let setup = try SharedStreamingTests.Setup()
+        let viewers = try ["a", "b"].map { try setup.viewer($0) }
+        try await waitUntil { viewers.allSatisfy { $0.bodyCount > 10_000 } }
+        #expect(Self.ringFiles(setup).count == 2)
+        setup.app.shutdown()
+        #expect(Self.ringFiles(setup) == [])
+    }
+}
