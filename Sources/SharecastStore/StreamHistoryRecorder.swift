@@ -20,6 +20,8 @@ public final class StreamHistoryRecorder: StreamRecorder {
         var clients: [UUID: (id: Int64, writtenAt: Date)] = [:]
         /// Streams and viewers whose row the database refused, logged once while they last.
         var refused: Set<UUID> = []
+        /// Stopped streams whose last stats row is written.
+        var finalSampled: Set<UUID> = []
     }
 
     let database: SharecastDatabase
@@ -141,7 +143,10 @@ public final class StreamHistoryRecorder: StreamRecorder {
                 rows.clients[client.id] = nil
             }
         }
-        if sample, stream.stoppedAt == nil {
+        // Running streams are sampled on schedule; a stream that stopped gets one last row, so even
+        // a session shorter than the interval has its figures in the stats.
+        let finalSample = stream.stoppedAt != nil && rows.finalSampled.insert(stream.id).inserted
+        if (sample && stream.stoppedAt == nil) || finalSample {
             var stat = SharedStreamStatRecord(
                 streamId: streamID, sampledAt: now, clientCount: stream.clientCount, bandwidthBps: stream.bandwidthBitsPerSecond,
                 bytesIn: stream.bytesIn, bytesOut: stream.bytesOut, bufferFill: stream.bufferFill, errorCount: stream.errorCount
@@ -150,6 +155,7 @@ public final class StreamHistoryRecorder: StreamRecorder {
         }
         if stream.stoppedAt != nil, !stream.clients.contains(where: { $0.disconnectedAt == nil }) {
             rows.streams[stream.id] = nil
+            rows.finalSampled.remove(stream.id)
         }
     }
 }

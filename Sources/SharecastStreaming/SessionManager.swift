@@ -12,7 +12,8 @@ import Synchronization
 ///
 /// A housekeeping thread does everything that is not per packet: it wakes readers of slow streams
 /// (every 20 ms), ends idle sessions and removes finished ones (every 250 ms), and hands snapshots
-/// to the recorder (every second; with a stats sample when `requestSample()` asked for one).
+/// to the recorder (every second; with a stats sample every `statsInterval`, or sooner when
+/// `requestSample()` asked for one).
 public final class SessionManager: Sendable {
     public struct Settings: Sendable {
         public var maxSessions = 100
@@ -30,6 +31,8 @@ public final class SessionManager: Sendable {
         public var testClip: TSClip?
         /// Pad the test pattern to this rate (benchmarks).
         public var testPatternBitsPerSecond: Int64?
+        /// How often each running session gets a `shared_stream_stats` row.
+        public var statsInterval: Duration = .seconds(10)
 
         public init() {}
 
@@ -48,6 +51,7 @@ public final class SessionManager: Sendable {
             defaultUserAgent = config.upstream.userAgent.isEmpty ? nil : config.upstream.userAgent
             hlsMaxBandwidth = config.upstream.hlsMaxBandwidth > 0 ? config.upstream.hlsMaxBandwidth : nil
             testClip = TSClip.testPattern
+            statsInterval = .seconds(config.monitoring.statsInterval)
         }
     }
 
@@ -188,7 +192,7 @@ public final class SessionManager: Sendable {
     public var sessionCount: Int { shared.sessions.withLock { $0.count } }
 
     /// Asks for a `shared_stream_stats` row per running session with the next recording (within a
-    /// second). The monitor-update job calls it every `health_check_interval`.
+    /// second), besides the ones every `statsInterval`.
     public func requestSample() {
         shared.sampleRequested.store(true, ordering: .releasing)
     }
@@ -334,6 +338,7 @@ public final class SessionManager: Sendable {
     }
 
     private static func housekeep(_ shared: Shared, settings: Settings, recorder: (any StreamRecorder)?, logger: Logger) {
+        var lastSample = ContinuousClock.now
         func checkSessions(_ sessions: [ChannelSession]) {
             for session in sessions {
                 session.dropStuckClients()
@@ -370,7 +375,9 @@ public final class SessionManager: Sendable {
                 return done + list
             }
             guard let recorder else { return }
-            let sample = shared.sampleRequested.exchange(false, ordering: .acquiringAndReleasing)
+            let due = ContinuousClock.now - lastSample >= settings.statsInterval
+            let sample = shared.sampleRequested.exchange(false, ordering: .acquiringAndReleasing) || due
+            if sample { lastSample = .now }
             let running = shared.sessions.withLock { Array($0.values) }
             recorder.record((running + finished).map { $0.snapshot() }, sample: sample)
         }

@@ -12,6 +12,7 @@ import Testing
     static func fastJobs(_ config: inout SharecastConfig) {
         config.sharedStreaming.monitoring.cleanupInterval = 1
         config.sharedStreaming.monitoring.healthCheckInterval = 1
+        config.sharedStreaming.monitoring.statsInterval = 1
         config.sharedStreaming.monitoring.bufferCheckInterval = 1
         config.sharedStreaming.monitoring.retentionInterval = 1
         config.sharedStreaming.monitoring.streamTimeout = 2

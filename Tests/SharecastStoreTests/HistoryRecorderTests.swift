@@ -96,4 +96,24 @@ import Testing
         #expect(Set(ids).count == ids.count)
         #expect(ids.allSatisfy { $0.uuid.6 >> 4 == 4 && $0.uuid.8 >> 6 == 2 })
     }
+
+    @Test func aStoppedStreamGetsOneLastStatsRow() throws {
+        let database = try SharecastDatabase(path: temporary.path)
+        try database.syncChannels(DatabaseTests.channels(["a"]), source: CatalogChannel.configSource)
+        let recorder = StreamHistoryRecorder(database: database, logger: Logger(label: "test"))
+        let session = UUID(), client = UUID()
+        // A session shorter than the stats interval: never sampled while it ran.
+        recorder.record([stream(session, bytesOut: 10, clients: [viewer(client, bytes: 10)])], sample: false)
+        var stopped = stream(session, bytesOut: 20, clients: [viewer(client, bytes: 20)])
+        stopped.stoppedAt = Date()
+        stopped.status = .stopped
+        // Recorded again while its viewer drains, then once more when the viewer is gone.
+        recorder.record([stopped], sample: false)
+        recorder.record([stopped], sample: true)
+        stopped.clients = [viewer(client, bytes: 20, left: true)]
+        recorder.record([stopped], sample: false)
+        recorder.flush()
+        let stats = try database.pool.read { db in try Int64.fetchAll(db, sql: "SELECT bytes_out FROM shared_stream_stats") }
+        #expect(stats == [20])
+    }
 }

@@ -25,8 +25,7 @@ enum ServerJobs {
                 return "clients dropped \(report.clientsDropped), streams stopped \(report.sessionsStopped), rows marked stopped \(report.streamsMarkedStopped)"
             },
             Job(name: monitorUpdate, interval: .seconds(monitoring.healthCheckInterval)) {
-                sessions.requestSample()
-                return "stats sampled for \(sessions.sessionCount) streams; health \(health().rawValue)"
+                "\(sessions.sessionCount) streams; health \(health().rawValue)"
             },
             Job(name: bufferManagement, interval: .seconds(monitoring.bufferCheckInterval)) {
                 let report = sessions.manageBuffers(budget: budget)

@@ -70,6 +70,7 @@ enum ConfigSchema {
             Setting(path: "shared_streaming.monitoring.enabled", kind: .bool(\.sharedStreaming.monitoring.enabled)),
             Setting(path: "shared_streaming.monitoring.stream_timeout", kind: .int(\.sharedStreaming.monitoring.streamTimeout, 1...86_400, expectation: positive)),
             Setting(path: "shared_streaming.monitoring.health_check_interval", kind: .int(\.sharedStreaming.monitoring.healthCheckInterval, 1...86_400, expectation: positive)),
+            Setting(path: "shared_streaming.monitoring.stats_interval", kind: .int(\.sharedStreaming.monitoring.statsInterval, 1...86_400, expectation: positive)),
             Setting(path: "shared_streaming.monitoring.bandwidth_threshold", kind: .int(\.sharedStreaming.monitoring.bandwidthThreshold, 0...100_000_000, expectation: nonNegative)),
             Setting(path: "shared_streaming.monitoring.cleanup_interval", kind: .int(\.sharedStreaming.monitoring.cleanupInterval, 1...86_400 * 7, expectation: positive)),
             Setting(path: "shared_streaming.monitoring.stats_retention_days", kind: .int(\.sharedStreaming.monitoring.statsRetentionDays, 1...3650, expectation: positive)),

@@ -13,6 +13,7 @@ public enum DefaultConfig {
         enabled: true
         stream_timeout: 300
         health_check_interval: 60
+        stats_interval: 10
         bandwidth_threshold: 50000
         cleanup_interval: 300
         stats_retention_days: 7

@@ -73,6 +73,8 @@ public struct MonitoringConfig: Sendable, Equatable {
     /// Seconds without upstream data before a stream counts as stalled.
     public var streamTimeout = 300
     public var healthCheckInterval = 60
+    /// Seconds between `shared_stream_stats` rows of each running stream (and one when it stops).
+    public var statsInterval = 10
     /// Kilobits per second.
     public var bandwidthThreshold = 50_000
     public var cleanupInterval = 300
