@@ -26,9 +26,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         var restartCount = 0
         var lastDataAt: Date?
         var connected = false
-        /// For the bandwidth figure: bytes in at the previous snapshot, and when.
-        var previousBytesIn: Int64 = 0
-        var previousSampleAt = ContinuousClock.now
+        /// For the bandwidth figure: bytes in at each recording of the last `rateWindow`, oldest
+        /// first (starting with none at creation).
+        var rateSamples: [(at: ContinuousClock.Instant, bytesIn: Int64)] = [(ContinuousClock.now, 0)]
     }
 
     public let id = RandomID.uuid()
@@ -52,6 +52,10 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     private let stalled = Atomic<Bool>(false)
     let counters: ChannelCounters
     let metrics: StreamingMetrics
+    /// The bandwidth figure is the mean over this long. HLS arrives in bursts (a 6 s segment in a
+    /// fraction of a second), so a per-second figure read 0 most of the time and many times the
+    /// real rate in between; half a minute holds several segments of any usual length.
+    static let rateWindow: Duration = .seconds(30)
 
     init(channel: CatalogChannel, buffer: SharedBuffer, lagPolicy: LagPolicy, clientTimeoutSeconds: Int,
          metrics: StreamingMetrics, logger: Logger) {
@@ -348,13 +352,19 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         return state.withLock { state in
             let clients = withClients ? state.clients.values.map { $0.snapshot() } : []
             let liveBytes = state.clients.values.reduce(Int64(0)) { $0 + $1.bytesSent.load(ordering: .relaxed) }
-            let elapsed = now - state.previousSampleAt
+            let oldest = state.rateSamples.first ?? (now, totalIn)
+            let elapsed = now - oldest.at
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            let bandwidth = seconds > 0 ? Int64(Double(totalIn - state.previousBytesIn) * 8 / seconds) : 0
+            // Both counts are bytes of this process (far below 2^53), and the window is at least
+            // one recording long: the quotient is finite and fits.
+            let bandwidth = seconds >= 0.2 ? Int64((Double(max(0, totalIn - oldest.bytesIn)) * 8 / seconds).rounded()) : 0
             let departed = state.departed
             if recording {
-                state.previousBytesIn = totalIn
-                state.previousSampleAt = now
+                state.rateSamples.append((now, totalIn))
+                // Keep the newest sample older than the window, so the window stays full.
+                if let keep = state.rateSamples.lastIndex(where: { now - $0.at > Self.rateWindow }), keep > 0 {
+                    state.rateSamples.removeFirst(keep)
+                }
                 state.departed.removeAll()
             }
             var fill = 0.0

@@ -119,3 +119,34 @@ import Testing
         #expect(source.runningTransfers <= 2, "\(source.runningTransfers) transfers kept")
     }
 }
+
+/// An HLS channel's bandwidth is its rate, not its download bursts.
+@Suite struct HLSBandwidthTests {
+    @Test func theBandwidthFigureStaysNearTheRealRate() async throws {
+        let origin = try HLSOrigin(advance: .seconds(1))
+        defer { origin.shutdown() }
+        let directory = try TemporaryDirectory()
+        let app = try HLSTests.application(url: "http://127.0.0.1:\(origin.port)/live.m3u8", directory: directory)
+        defer { app.shutdown() }
+        let key = try #require(app.catalog.current.channels.first?.streamKey)
+        let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
+        defer { viewer.close() }
+        // Past the opening burst (a fresh session fetches two segments at once).
+        try await waitUntil(timeout: .seconds(15)) { origin.fetches.count >= 6 }
+        var readings: [Int64] = []
+        let start = try #require(app.sessions.snapshots().first)
+        let started = ContinuousClock.now
+        for _ in 0..<24 {
+            try await Task.sleep(for: .milliseconds(250))
+            readings.append(app.sessions.snapshots().first?.bandwidthBitsPerSecond ?? 0)
+        }
+        let end = try #require(app.sessions.snapshots().first)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let actual = Double(end.bytesIn - start.bytesIn) * 8 / seconds
+        #expect(actual > 0)
+        // A window over several segments: no reading at 0, none at several times the rate.
+        let outliers = readings.filter { Double($0) < actual * 0.5 || Double($0) > actual * 2 }
+        #expect(outliers.isEmpty, "rate \(Int(actual)) bit/s, readings \(readings)")
+    }
+}
