@@ -29,6 +29,11 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         /// For the bandwidth figure: bytes in at each recording of the last `rateWindow`, oldest
         /// first (starting with none at creation).
         var rateSamples: [(at: ContinuousClock.Instant, bytesIn: Int64)] = [(ContinuousClock.now, 0)]
+        /// The upstream has delivered TS at least once: new viewers are answered at once.
+        var hasDelivered = false
+        var lastFailure: UpstreamFailure?
+        /// Viewers whose answer waits for the first bytes (or a failure, or their deadline).
+        var startWaiters: [StartWaiter] = []
     }
 
     public let id = RandomID.uuid()
@@ -50,6 +55,8 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     let lastDataNanoseconds = Atomic<UInt64>(0)
     /// Set by housekeeping while the upstream is quiet past the stall threshold.
     private let stalled = Atomic<Bool>(false)
+    /// When housekeeping last told the source of a stall (monotonic nanoseconds).
+    private let stallHandledNanoseconds = Atomic<UInt64>(0)
     let counters: ChannelCounters
     let metrics: StreamingMetrics
     /// The bandwidth figure is the mean over this long. HLS arrives in bursts (a 6 s segment in a
@@ -94,6 +101,59 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         }
     }
 
+    /// A viewer's held answer: `done` runs once, with what to tell the player.
+    struct StartWaiter {
+        let deadline: ContinuousClock.Instant
+        let timeoutSeconds: Int
+        let done: @Sendable (StartOutcome) -> Void
+    }
+
+    /// Runs `done` once the upstream has delivered (at once if it has), has failed for good, or
+    /// `timeout` has passed; on the session's own threads, never under its lock.
+    func whenStarted(timeout: Duration, _ done: @escaping @Sendable (StartOutcome) -> Void) {
+        let now = state.withLock { state -> StartOutcome? in
+            if state.hasDelivered { return .ready }
+            if state.status == .stopped || state.status == .error { return Self.failure(state, timedOutAfter: nil) }
+            state.startWaiters.append(StartWaiter(deadline: .now + timeout, timeoutSeconds: Int(timeout.components.seconds), done: done))
+            return nil
+        }
+        if let now { done(now) }
+    }
+
+    /// Answers the viewers whose deadline has passed (housekeeping).
+    func expireStartWaiters(now: ContinuousClock.Instant = .now) {
+        let expired = state.withLock { state -> [(StartWaiter, StartOutcome)] in
+            guard !state.startWaiters.isEmpty else { return [] }
+            let due = state.startWaiters.filter { $0.deadline <= now }
+            state.startWaiters.removeAll { $0.deadline <= now }
+            return due.map { ($0, Self.failure(state, timedOutAfter: $0.timeoutSeconds)) }
+        }
+        for (waiter, outcome) in expired { waiter.done(outcome) }
+    }
+
+    private func takeStartWaiters(_ outcome: (State) -> StartOutcome) -> [(StartWaiter, StartOutcome)] {
+        state.withLock { state in
+            defer { state.startWaiters.removeAll() }
+            let result = outcome(state)
+            return state.startWaiters.map { ($0, result) }
+        }
+    }
+
+    /// What a viewer is told when the upstream has not delivered: 502 when it failed (its last
+    /// failure named), 504 when it is still trying or stalled, 503 when the stream was stopped.
+    private static func failure(_ state: State, timedOutAfter seconds: Int?) -> StartOutcome {
+        let last = state.lastFailure.map { ": \($0.message)" } ?? ""
+        if let seconds {
+            let status = state.lastFailure.map { $0.kind == .stall ? 504 : 502 } ?? 504
+            return .failed(status: status, code: "upstream_timeout", message: "the upstream sent no data within \(seconds) s\(last)")
+        }
+        if state.status == .error {
+            return .failed(status: state.lastFailure?.kind == .stall ? 504 : 502, code: "upstream_failed",
+                           message: "the upstream failed before sending any data: \(state.lastError ?? state.lastFailure?.message ?? "unknown")")
+        }
+        return .failed(status: 503, code: "stream_stopped", message: "the stream was stopped before it started")
+    }
+
     /// Attaches and starts the source; called once by the manager right after creation.
     func start(with source: any ChannelSource) {
         sourceBox.withLock { $0 = source }
@@ -119,12 +179,11 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         return attached ? client : nil
     }
 
+    /// Once per viewer; later calls (a held answer abandoned twice) do nothing.
     func detach(_ client: StreamClient, reason: ClientSnapshot.DisconnectReason) {
         let snapshot = client.snapshot(disconnectedAt: Date(), reason: reason)
-        metrics.clientsDisconnected[reason]?.increment()
-        metrics.sessionDuration.observe(Date().timeIntervalSince(client.connectedAt))
-        let remaining = state.withLock { state -> Int in
-            guard state.clients.removeValue(forKey: client.id) != nil else { return state.clients.count }
+        let remaining = state.withLock { state -> Int? in
+            guard state.clients.removeValue(forKey: client.id) != nil else { return nil }
             state.departed.append(snapshot)
             state.departedBytes += snapshot.bytesSent
             if state.clients.isEmpty, state.status == .active || state.status == .starting {
@@ -134,6 +193,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             publish(state)
             return state.clients.count
         }
+        guard let remaining else { return }
+        metrics.clientsDisconnected[reason]?.increment()
+        metrics.sessionDuration.observe(Date().timeIntervalSince(client.connectedAt))
         logger.info("client left", metadata: [
             "client": "\(client.id)", "ip": "\(client.ip)", "reason": "\(reason.rawValue)",
             "bytes": "\(snapshot.bytesSent)", "clients": "\(remaining)",
@@ -170,6 +232,18 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         counters.bitrate.store(aligner.pcrBitsPerSecond, ordering: .relaxed)
     }
 
+    /// Tells the source its connection is dead when the upstream, connected, has sent nothing for
+    /// `timeoutSeconds` (`stall_timeout`); again only after as long again.
+    func checkUpstreamStall(timeoutSeconds: Int, now: UInt64 = DispatchTime.now().uptimeNanoseconds) {
+        let last = lastDataNanoseconds.load(ordering: .relaxed)
+        guard last != 0, state.withLock({ $0.connected }) else { return }
+        let since = max(last, stallHandledNanoseconds.load(ordering: .relaxed))
+        let limit = UInt64(max(timeoutSeconds, 1)) * 1_000_000_000
+        guard now &- since >= limit, now > since else { return }
+        stallHandledNanoseconds.store(now, ordering: .relaxed)
+        source?.upstreamStalled(quietSeconds: Double(now &- last) / 1e9)
+    }
+
     /// Counts a stall when the upstream has been quiet past the threshold (once per quiet spell).
     func checkStall(now: UInt64 = DispatchTime.now().uptimeNanoseconds) {
         let last = lastDataNanoseconds.load(ordering: .relaxed)
@@ -189,15 +263,18 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             let wasRestart = state.withLock { state -> Bool in
                 defer { state.connected = true }
                 if state.status == .starting { state.status = state.clients.isEmpty ? .idle : .active }
+                state.hasDelivered = true
                 publish(state)
                 return state.restartCount > 0
             }
+            for (waiter, outcome) in takeStartWaiters({ _ in .ready }) { waiter.done(outcome) }
             logger.info(wasRestart ? "upstream reconnected" : "upstream connected", metadata: ["url": "\(StreamURLDisplay.redacted(url))"])
         case let .failed(url, failure, attempt):
             aligner.dropPartialPacket()
             state.withLock { state in
                 state.errorCount += 1
                 state.lastError = failure.message
+                state.lastFailure = failure
                 state.connected = false
             }
             counters.countUpstreamError(failure.kind)
@@ -283,6 +360,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             return true
         }
         guard first else { return }
+        for (waiter, outcome) in takeStartWaiters({ Self.failure($0, timedOutAfter: nil) }) { waiter.done(outcome) }
         sourceBox.withLock { $0 }?.stop()
         buffer.end()
         if status == .stopped { logger.info("stream stopped") }
@@ -382,4 +460,12 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
             )
         }
     }
+}
+
+/// What a new viewer's held answer becomes.
+public enum StartOutcome: Sendable, Equatable {
+    /// The upstream delivers: answer 200 and stream.
+    case ready
+    /// Answer `status` with a JSON error of `code` and `message` (no byte was sent).
+    case failed(status: Int, code: String, message: String)
 }

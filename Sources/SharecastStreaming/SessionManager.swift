@@ -33,6 +33,8 @@ public final class SessionManager: Sendable {
         public var testPatternBitsPerSecond: Int64?
         /// How often each running session gets a `shared_stream_stats` row.
         public var statsInterval: Duration = .seconds(10)
+        /// How long a new viewer's answer waits for the upstream's first bytes.
+        public var firstByteTimeout: Duration = .seconds(15)
 
         public init() {}
 
@@ -52,6 +54,7 @@ public final class SessionManager: Sendable {
             hlsMaxBandwidth = config.upstream.hlsMaxBandwidth > 0 ? config.upstream.hlsMaxBandwidth : nil
             testClip = TSClip.testPattern
             statsInterval = .seconds(config.monitoring.statsInterval)
+            firstByteTimeout = .seconds(config.upstream.firstByteTimeout)
         }
     }
 
@@ -155,6 +158,22 @@ public final class SessionManager: Sendable {
             shared.finished.withLock { $0.append(evicted) }
         }
         return result
+    }
+
+    /// Runs `done` once the session of a viewer attached by `attach` has delivered its first bytes
+    /// (at once when it already has), failed, or not delivered within `firstByteTimeout`, so the
+    /// viewer is answered 200 only for a stream that plays.
+    public func whenStarted(_ body: any StreamingBody, _ done: @escaping @Sendable (StartOutcome) -> Void) {
+        guard let client = body as? StreamClient else { return done(.ready) }
+        client.session.whenStarted(timeout: settings.firstByteTimeout, done)
+    }
+
+    /// Lets go of a viewer whose body was never sent (its answer was an error, or the server
+    /// stopped first); `reason` is recorded.
+    public func abandon(_ body: any StreamingBody, reason: ClientSnapshot.DisconnectReason) {
+        guard let client = body as? StreamClient else { return }
+        // A reason given to the viewer before (it hung up, was kicked) wins.
+        client.session.detach(client, reason: client.recordedReason ?? reason)
     }
 
     /// Builds a source for `channel` once the session (its sink) exists.
@@ -347,6 +366,8 @@ public final class SessionManager: Sendable {
                 // keeping the session and its reconnects alive.
                 _ = session.dropHungUpClients(quietSeconds: 1)
                 session.checkStall()
+                session.checkUpstreamStall(timeoutSeconds: settings.reconnect.stallTimeoutSeconds)
+                session.expireStartWaiters()
             }
 
             // Idle past the grace period, or ended by the upstream: out of the table.

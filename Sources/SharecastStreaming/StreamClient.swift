@@ -95,6 +95,19 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
         }
     }
 
+    /// The reason given by `end` or `drop`, if any, as it is recorded.
+    var recordedReason: ClientSnapshot.DisconnectReason? {
+        switch reason {
+        case .none: nil
+        case .lagging: .lagging
+        case .streamStopped: .streamStopped
+        case .kicked: .kicked
+        case .shutdown: .shutdown
+        case .timeout: .timeout
+        case .closed: .closed
+        }
+    }
+
     func close(bytesSent: Int64, completed: Bool) {
         let why: ClientSnapshot.DisconnectReason
         switch reason {

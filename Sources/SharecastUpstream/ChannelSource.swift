@@ -49,6 +49,14 @@ public protocol ChannelSource: AnyObject, Sendable {
     func start()
     /// Stops for good; no sink call follows once it returns... except one already running on the loop.
     func stop()
+    /// The session saw no byte for `quietSeconds` (at least `stall_timeout`) while connected: drop
+    /// the connection and reconnect, as for any failure (kind `stall`). libcurl's own low-speed
+    /// check averages over its window and took half as long again; this is the prompt one.
+    func upstreamStalled(quietSeconds: Double)
+}
+
+extension ChannelSource {
+    public func upstreamStalled(quietSeconds: Double) {}
 }
 
 /// How hard a source tries before it gives up.

@@ -30,7 +30,10 @@ public final class TSUpstreamSource: ChannelSource {
 
     public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, loop: UpstreamLoop, sink: any SourceSink) {
         self.urls = urls
-        options = UpstreamTransfer.Options(policy: policy, userAgent: userAgent, headers: headers)
+        var options = UpstreamTransfer.Options(policy: policy, userAgent: userAgent, headers: headers)
+        // libcurl's low-speed check is the backstop; the session's stall check comes first.
+        options.stallTimeoutSeconds = policy.stallTimeoutSeconds * 2
+        self.options = options
         self.policy = policy
         self.loop = loop
         self.sink = sink
@@ -49,6 +52,20 @@ public final class TSUpstreamSource: ChannelSource {
             return state.transfer
         }
         if let transfer { loop.cancel(transfer) }
+    }
+
+    public func upstreamStalled(quietSeconds: Double) {
+        loop.schedule(after: .zero) { [weak self] in
+            guard let self else { return }
+            let current = state.withLock { state -> UpstreamTransfer? in
+                guard !state.stopped, state.receivedSinceConnect else { return nil }
+                return state.transfer
+            }
+            guard let current else { return }
+            // Its finish callback then sees `.cancelled` and does nothing; this is the failure.
+            loop.cancel(current)
+            finished(.failed(UpstreamFailure(.stall, "no data for \(Int(quietSeconds)) s")), url: current.url)
+        }
     }
 
     private func connect() {

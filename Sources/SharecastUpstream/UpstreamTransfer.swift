@@ -68,6 +68,9 @@ public final class UpstreamTransfer: @unchecked Sendable {
         easy.set(CURLOPT_FAILONERROR, 1)
         easy.set(CURLOPT_CONNECTTIMEOUT, options.connectTimeoutSeconds)
         easy.set(CURLOPT_LOW_SPEED_LIMIT, 1)
+        // A backstop only: the session notices a stall after exactly `stall_timeout` and drops the
+        // connection itself (`ChannelSource.upstreamStalled`); curl's check averages over its
+        // window and fired about half as late again. Documents and segments rely on it alone.
         easy.set(CURLOPT_LOW_SPEED_TIME, options.stallTimeoutSeconds)
         easy.set(CURLOPT_USERAGENT, options.userAgent)
         easy.set(CURLOPT_BUFFERSIZE, 64 * 1024)

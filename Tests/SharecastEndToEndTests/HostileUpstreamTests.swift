@@ -3,6 +3,7 @@ import GRDB
 import Logging
 import SharecastApp
 import SharecastCore
+import SharecastHTTP
 import SharecastStore
 import Testing
 
@@ -32,7 +33,9 @@ import Testing
         let key = try #require(app.catalog.current.channels.first?.streamKey)
         let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
         try await waitUntil(timeout: .seconds(15)) { viewer.ended }
-        #expect(viewer.bodyCount == 0, "no byte of a broken upstream reaches a viewer")
+        // No byte of a broken upstream reaches the viewer: it is told why instead.
+        #expect(viewer.status == 502)
+        #expect(viewer.header("Content-Type")?.hasPrefix("application/json") == true)
         // The process is alive and serving.
         let health = try Viewer(port: app.port, path: "/healthz")
         try await waitUntil { health.ended }
@@ -126,5 +129,118 @@ import Testing
         try await waitUntil(timeout: .seconds(5)) { setup.stream("a")?.clientCount ?? 0 == 0 }
         // With no viewer left, the grace period (1 s here) ends the session and its reconnects.
         try await waitUntil(timeout: .seconds(5)) { setup.stream("a") == nil }
+    }
+}
+
+/// A viewer of a stream that has not started is answered when the upstream delivers or fails,
+/// never `200` and then silence.
+@Suite struct HeldAnswerTests {
+    /// An upstream that answers 200 and then sends nothing, for as long as the connection lasts.
+    final class SilentBody: StreamingBody, @unchecked Sendable {
+        func read(into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> StreamRead { .wait }
+        func close(bytesSent: Int64, completed: Bool) {}
+    }
+
+    static func app(url: String, directory: TemporaryDirectory, _ configure: (inout SharecastConfig) -> Void = { _ in }) throws -> Application {
+        var config = SharecastConfig()
+        config.server.listen = "127.0.0.1"
+        config.server.port = 0
+        config.database.path = directory.file("db.sqlite")
+        config.sharedStreaming.bufferPath = directory.file("buffers")
+        config.sharedStreaming.upstream.maxAttempts = 3
+        config.sharedStreaming.upstream.backoffInitialMs = 100
+        config.sharedStreaming.upstream.backoffMaxMs = 200
+        config.channels = [ChannelDefinition(id: "c", name: "C", urls: [url])]
+        configure(&config)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return try Application(config: config, logger: logger)
+    }
+
+    @Test func anUpstreamAnswering403GivesTheViewer502WithTheReason() async throws {
+        let origin = try ScriptedOrigin(["/live.ts": (403, "text/plain", "forbidden")])
+        defer { origin.shutdown() }
+        let directory = try TemporaryDirectory()
+        let app = try Self.app(url: origin.url("/live.ts"), directory: directory)
+        defer { app.shutdown() }
+        let key = try #require(app.catalog.current.channels.first?.streamKey)
+        let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
+        try await waitUntil(timeout: .seconds(10)) { viewer.ended }
+        #expect(viewer.status == 502)
+        let body = String(decoding: viewer.body, as: UTF8.self)
+        #expect(body.contains(#""code":"upstream_failed""#) && body.contains("HTTP status 403"), "\(body)")
+        // The viewer is recorded as gone and the session is over.
+        try await waitUntil { app.sessions.snapshots().isEmpty }
+    }
+
+    @Test func anUpstreamThatSendsNothingGivesTheViewer504AfterTheBound() async throws {
+        var router = Router()
+        router.get("/live.ts") { _ in HTTPResponse(headers: HTTPHeaders([("Content-Type", "video/mp2t")]), body: .stream(SilentBody())) }
+        var logger = Logger(label: "silent")
+        logger.logLevel = .critical
+        let origin = try HTTPServer(configuration: .init(listen: "127.0.0.1", port: 0), router: router, logger: logger)
+        defer { origin.shutdown(grace: .zero) }
+        let directory = try TemporaryDirectory()
+        let app = try Self.app(url: "http://127.0.0.1:\(origin.port)/live.ts", directory: directory) {
+            $0.sharedStreaming.upstream.firstByteTimeout = 1
+        }
+        defer { app.shutdown() }
+        let key = try #require(app.catalog.current.channels.first?.streamKey)
+        let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
+        try await waitUntil(timeout: .seconds(5)) { viewer.ended }
+        #expect(viewer.status == 504)
+        #expect(String(decoding: viewer.body, as: UTF8.self).contains(#""code":"upstream_timeout""#))
+        #expect(app.sessions.snapshots().first?.clientCount ?? 0 == 0)
+    }
+
+    @Test func aSecondViewerOfAPlayingStreamIsAnsweredAtOnce() async throws {
+        let setup = try SharedStreamingTests.Setup()
+        let first = try setup.viewer("a")
+        try await waitUntil { first.bodyCount > 10_000 }
+        let second = try setup.viewer("a")
+        try await waitUntil { second.bodyCount > 10_000 }
+        #expect(first.status == 200 && second.status == 200)
+    }
+}
+
+/// An upstream that freezes (SIGSTOP, a dead route) is dropped after `stall_timeout`.
+@Suite struct StallTests {
+    /// Sends `limit` bytes of the test pattern, then nothing while the connection stays open.
+    final class FreezingBody: StreamingBody, @unchecked Sendable {
+        let bytes: [UInt8]
+        private var offset = 0
+        init(limit: Int) { bytes = Array(SharedStreamingTests.reference.prefix(limit)) }
+        func read(into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> StreamRead {
+            guard offset < bytes.count else { return .wait }
+            let count = min(buffer.count, bytes.count - offset)
+            bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)])) }
+            offset += count
+            return .bytes(count)
+        }
+        func close(bytesSent: Int64, completed: Bool) {}
+    }
+
+    @Test func aFrozenUpstreamIsDroppedByTheSessionsOwnStallCheck() async throws {
+        var router = Router()
+        router.get("/live.ts") { _ in HTTPResponse(headers: HTTPHeaders([("Content-Type", "video/mp2t")]), body: .stream(FreezingBody(limit: 500_000))) }
+        var logger = Logger(label: "freezing")
+        logger.logLevel = .critical
+        let origin = try HTTPServer(configuration: .init(listen: "127.0.0.1", port: 0), router: router, logger: logger)
+        defer { origin.shutdown(grace: .zero) }
+        let directory = try TemporaryDirectory()
+        let app = try HeldAnswerTests.app(url: "http://127.0.0.1:\(origin.port)/live.ts", directory: directory) {
+            $0.sharedStreaming.upstream.stallTimeout = 2
+            $0.sharedStreaming.upstream.maxAttempts = 100
+        }
+        defer { app.shutdown() }
+        let key = try #require(app.catalog.current.channels.first?.streamKey)
+        let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
+        defer { viewer.close() }
+        try await waitUntil(timeout: .seconds(10)) { (app.sessions.snapshots().first?.errorCount ?? 0) >= 1 }
+        let stream = try #require(app.sessions.snapshots().first)
+        // The session's check (stall_timeout), not libcurl's slower low-speed average, dropped it.
+        #expect(stream.lastError == "no data for 2 s", "\(stream.lastError ?? "nil")")
+        #expect(viewer.status == 200)
+        try await waitUntil(timeout: .seconds(5)) { (app.sessions.snapshots().first?.restartCount ?? 0) >= 1 }
     }
 }

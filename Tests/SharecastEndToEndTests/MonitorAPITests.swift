@@ -141,7 +141,7 @@ import Testing
 @Suite struct PerformanceTests {
     /// Inserts a stream row and its samples: (seconds since epoch, bandwidth bps, clients, error count).
     static func insert(_ database: SharecastDatabase, channel: String, samples: [(Int64, Int64, Int, Int)]) throws -> String {
-        let session = UUID().uuidString
+        let session = UUID().lowercasedString
         try database.pool.write { db in
             var stream = SharedStreamRecord(channelId: channel, sourceUrl: "http://x/", format: .ts, status: .stopped,
                                             startedAt: Date(timeIntervalSince1970: Double(samples[0].0 - 10)))

@@ -232,8 +232,10 @@ import Testing
         }, configure: { $0.sharedStreaming.upstream.maxAttempts = 3 })
         let viewer = try setup.viewer("a")
         try await waitUntil(timeout: .seconds(10)) { viewer.ended }
-        #expect(viewer.status == 200)
-        #expect(viewer.bodyCount == 0)
+        // Held until the session failed, then told why: not 200 and silence.
+        #expect(viewer.status == 502)
+        let answer = String(decoding: viewer.body, as: UTF8.self)
+        #expect(answer.contains(#""code":"upstream_failed""#) && answer.contains("3 attempts failed"), "\(answer)")
         let database = try setup.finish()
         let row = try database.pool.read { db in try Row.fetchOne(db, sql: "SELECT status, error_count, last_error FROM shared_streams") }
         #expect(row?["status"] == "error")

@@ -63,6 +63,7 @@ enum ConfigSchema {
             Setting(path: "shared_streaming.upstream.max_attempts", kind: .int(\.sharedStreaming.upstream.maxAttempts, 1...1000, expectation: positive)),
             Setting(path: "shared_streaming.upstream.connect_timeout", kind: .int(\.sharedStreaming.upstream.connectTimeout, 1...600, expectation: positive)),
             Setting(path: "shared_streaming.upstream.stall_timeout", kind: .int(\.sharedStreaming.upstream.stallTimeout, 1...600, expectation: positive)),
+            Setting(path: "shared_streaming.upstream.first_byte_timeout", kind: .int(\.sharedStreaming.upstream.firstByteTimeout, 1...600, expectation: positive)),
             Setting(path: "shared_streaming.upstream.backoff_initial_ms", kind: .int(\.sharedStreaming.upstream.backoffInitialMs, 1...600_000, expectation: positive)),
             Setting(path: "shared_streaming.upstream.backoff_max_ms", kind: .int(\.sharedStreaming.upstream.backoffMaxMs, 1...3_600_000, expectation: positive)),
             Setting(path: "shared_streaming.upstream.hls_max_bandwidth", kind: .int(\.sharedStreaming.upstream.hlsMaxBandwidth, 0...1_000_000_000, expectation: nonNegative)),

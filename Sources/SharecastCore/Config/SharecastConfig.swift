@@ -61,6 +61,9 @@ public struct UpstreamConfig: Sendable, Equatable {
     public var connectTimeout = 10
     /// Seconds without a byte before the upstream counts as stalled and is reconnected.
     public var stallTimeout = 10
+    /// Seconds a new viewer of a starting stream waits for its first bytes before it gets an error
+    /// status instead (the response is held, not answered 200 and then left empty).
+    public var firstByteTimeout = 15
     public var backoffInitialMs = 500
     public var backoffMaxMs = 10_000
     public var userAgent = ""

@@ -8,6 +8,8 @@ public struct HTTPResponse: Sendable {
         /// Sent without a copy; see `ResponseMemory`.
         case memory(ResponseMemory)
         case stream(any StreamingBody)
+        /// Not known yet; the connection waits for `PendingResponse.resolve`.
+        case pending(PendingResponse)
     }
 
     public var status: Int

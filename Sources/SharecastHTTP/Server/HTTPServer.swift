@@ -94,6 +94,12 @@ public final class HTTPServer: Sendable {
         for stream in context.streams.withLock({ Array($0.values) }) {
             stream.finish()
         }
+        // A suspended connection must be resumed before the daemon stops.
+        for pending in context.pendings.withLock({ Array($0.values) }) {
+            if pending.resolve(.error(status: 503, code: "shutting_down", message: "the server is stopping")) {
+                pending.abandon()
+            }
+        }
         let deadline = ContinuousClock.now + grace
         while context.streams.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline {
             Thread.sleep(forTimeInterval: 0.01)
@@ -121,6 +127,8 @@ final class ServerContext: Sendable {
     let configuration: HTTPServer.Configuration
     let isStopping = Atomic<Bool>(false)
     let streams = Mutex<[ObjectIdentifier: StreamConnection]>([:])
+    /// Responses not decided yet, their connections suspended; resolved with 503 at shutdown.
+    let pendings = Mutex<[ObjectIdentifier: PendingResponse]>([:])
 
     init(router: Router, logger: Logger, configuration: HTTPServer.Configuration) {
         self.router = router

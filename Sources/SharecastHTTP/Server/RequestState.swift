@@ -11,6 +11,8 @@ final class RequestState: @unchecked Sendable {
     var responded = false
     var status = 0
     var routeName = "-"
+    /// A response the handler will give later; the connection is suspended until then.
+    var pending: PendingResponse?
 
     init(method: String, url: String) {
         self.method = method

@@ -41,6 +41,13 @@ enum ServerCallbacks {
             uploadSize.pointee = 0
             return MHD_Result.YES
         }
+        // Resumed after a pending response was resolved: queue it now.
+        if let pending = state.pending {
+            guard let response = pending.take() else { return MHD_Result.YES }
+            state.pending = nil
+            server.pendings.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(pending)) }
+            return server.finishResponding(state, response: response, connection: connection)
+        }
         guard !state.responded else { return MHD_Result.YES }
         state.responded = true
         return server.respond(to: state, connection: connection)
@@ -117,6 +124,26 @@ extension ServerContext {
                 response = .notFound()
             }
         }
+        if case let .pending(pending) = response.body {
+            // Parked inside the access handler: MHD calls it again after the resume.
+            state.pending = pending
+            pendings.withLock { $0[ObjectIdentifier(pending)] = pending }
+            MHD_suspend_connection(connection)
+            // MHD allows resuming from any thread (MHD_ALLOW_SUSPEND_RESUME), and a suspended
+            // connection is not freed before it is resumed, so the pointer stays valid.
+            nonisolated(unsafe) let suspended = connection
+            let handle = SuspendedConnection(socket: shim_mhd_connection_fd(connection), pending: pending)
+            pending.suspended(handle)
+            pending.whenResolved {
+                handle.invalidate()
+                MHD_resume_connection(suspended)
+            }
+            return MHD_Result.YES
+        }
+        return finishResponding(state, response: response, connection: connection)
+    }
+
+    func finishResponding(_ state: RequestState, response: HTTPResponse, connection: OpaquePointer) -> MHD_Result {
         state.status = response.status
         let queued = queue(response, on: connection)
         if let observer = configuration.observer {
@@ -138,6 +165,9 @@ extension ServerContext {
             guard let raw = memory.take() else { return MHD_Result.NO }
             handle = MHD_create_response_from_buffer(count, raw, .RESPMEM_MUST_FREE)
             if handle == nil { free(raw) }
+        case .pending:
+            // Resolved responses are queued through `finishResponding`; a pending one never is.
+            return MHD_Result.NO
         case let .stream(body):
             let stream = StreamConnection(body: body, connection: connection, server: self)
             streams.withLock { $0[ObjectIdentifier(stream)] = stream }

@@ -32,6 +32,8 @@ public final class HLSSource: ChannelSource {
         /// The current segment's first bytes, until they prove to be TS.
         var sniffer = TSSniffer()
         var segmentProved = false
+        /// The media playlist's target duration: segments come this far apart.
+        var targetDuration = 6.0
     }
 
     public let format = "hls"
@@ -84,6 +86,28 @@ public final class HLSSource: ChannelSource {
         for transfer in transfers { loop.cancel(transfer) }
     }
 
+    /// HLS is quiet between segments by nature: a stall is a quiet spell longer than three target
+    /// durations as well as `stall_timeout`. The transfers under way go, and the playlist is read
+    /// again after the back-off (from where the source was, so no segment is repeated).
+    public func upstreamStalled(quietSeconds: Double) {
+        loop.schedule(after: .zero) { [weak self] in
+            guard let self else { return }
+            let transfers = state.withLock { state -> [UpstreamTransfer]? in
+                guard !state.stopped, state.connected, quietSeconds >= 3 * state.targetDuration else { return nil }
+                defer {
+                    state.transfers.removeAll()
+                    state.queue.removeAll()
+                    state.downloading = false
+                    state.segmentRetries = 0
+                }
+                return Array(state.transfers.values)
+            }
+            guard let transfers else { return }
+            for transfer in transfers { loop.cancel(transfer) }
+            playlistFailed(UpstreamFailure(.stall, "no data for \(Int(quietSeconds)) s"), url: currentURL)
+        }
+    }
+
     // MARK: Playlist
 
     private func reloadPlaylist() {
@@ -119,6 +143,7 @@ public final class HLSSource: ChannelSource {
             reloadPlaylist()
         case let .media(media):
             let (added, startDownload) = state.withLock { state -> (Int, Bool) in
+                state.targetDuration = media.targetDuration
                 var fresh = media.segments.filter { segment in state.lastSequence.map { segment.sequence > $0 } ?? true }
                 let queuedLast = state.queue.last?.sequence ?? state.lastSequence
                 if let queuedLast { fresh = fresh.filter { $0.sequence > queuedLast } }

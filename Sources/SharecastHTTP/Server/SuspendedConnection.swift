@@ -1,0 +1,42 @@
+import Glibc
+import Synchronization
+
+/// The handle a held (pending) response's body gets while its connection is suspended in MHD:
+/// the viewer's hang-up can be noticed (a peek at the socket) and the wait ended (`abort`), though
+/// no response has been queued yet.
+///
+/// The socket is used only under the lock and only until `invalidate`, which the server calls
+/// just before resuming: MHD cannot close a suspended connection's socket, so it is valid until then.
+final class SuspendedConnection: ResponseConnection, @unchecked Sendable {
+    private let socket: Mutex<Int32>
+    private let pending: PendingResponse
+
+    init(socket: Int32, pending: PendingResponse) {
+        self.socket = Mutex(socket)
+        self.pending = pending
+    }
+
+    func invalidate() {
+        socket.withLock { $0 = -1 }
+    }
+
+    func wake() {}
+
+    /// Ends the wait: the client is answered 503 (and has most likely gone); the handler's
+    /// cleanup runs.
+    func abort() {
+        if pending.resolve(.error(status: 503, code: "stream_ended", message: "the stream ended before it started")) {
+            pending.abandon()
+        }
+    }
+
+    var isPeerGone: Bool {
+        socket.withLock { socket in
+            guard socket >= 0 else { return false }
+            var byte: UInt8 = 0
+            let received = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            if received == 0 { return true }
+            return received < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+        }
+    }
+}
