@@ -32,6 +32,47 @@ public enum ChannelID {
         return out.isEmpty ? "channel" : out
     }
 
+    /// The name part of a provider channel's id, made from the name alone: its slug (with
+    /// full-width letters folded too), and when the name has letters or digits the slug cannot
+    /// show (日本テレビ, Первый канал) a stable hash of the whole name after it. So every name
+    /// has its own id whatever its script, and the id never depends on the file's order.
+    public static func nameComponent(_ name: String, maxLength: Int = ChannelID.maxLength) -> String {
+        let folded = name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil).lowercased()
+        var slug = ""
+        var pendingDash = false
+        var dropped = false
+        for scalar in folded.unicodeScalars {
+            if scalar.isASCII, let byte = UInt8(exactly: scalar.value), isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") {
+                if pendingDash, !slug.isEmpty { slug.append("-") }
+                pendingDash = false
+                slug.unicodeScalars.append(scalar)
+            } else {
+                if scalar.properties.isAlphabetic || scalar.properties.numericType != nil { dropped = true }
+                pendingDash = true
+            }
+        }
+        while let first = slug.utf8.first, !isAlphanumeric(first) { slug.removeFirst() }
+        guard dropped || slug.isEmpty else { return String(slug.prefix(maxLength)) }
+        let hash = stableHash(name.precomposedStringWithCanonicalMapping)
+        let room = max(0, maxLength - hash.count - 1)
+        var head = String(slug.prefix(room))
+        while let last = head.utf8.last, !isAlphanumeric(last) { head.removeLast() }
+        return head.isEmpty ? hash : "\(head)-\(hash)"
+    }
+
+    /// Eight hex digits of FNV-1a (64 bits, folded) over the UTF-8 bytes: the same on every
+    /// machine and every version, unlike Swift's seeded `Hasher`.
+    public static func stableHash(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let folded = UInt32(truncatingIfNeeded: hash ^ (hash >> 32))
+        let digits = String(folded, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
     static func isAlphanumeric(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
     }

@@ -28,6 +28,7 @@ extension SharecastDatabase {
     public func syncChannels(_ channels: [CatalogChannel], source: String, now: Date = Date()) throws(StoreError) -> CatalogSyncSummary {
         try write("catalog sync of \(source)") { db in
             var summary = CatalogSyncSummary()
+            let channels = source == CatalogChannel.configSource ? channels : try Self.keepingStoredIDs(channels, source: source, db: db)
             var existing: [String: ChannelRecord] = [:]
             for record in try ChannelRecord.fetchAll(db, keys: channels.map(\.id)) {
                 existing[record.id] = record
@@ -66,6 +67,42 @@ extension SharecastDatabase {
             }
             return summary
         }
+    }
+
+    /// Playlist channels keep the id (and so the key) the store already has for their name in this
+    /// source, whatever id the current naming would give: ids made by an earlier scheme (which
+    /// numbered non-Latin names in file order) and ids of names whose copies moved in the file stay
+    /// what players saved. A stored row matches on name and tvg-id first, then on name alone;
+    /// each stored row is used once, and an id already taken in this import is never reused.
+    static func keepingStoredIDs(_ channels: [CatalogChannel], source: String, db: Database) throws -> [CatalogChannel] {
+        let stored = try ChannelRecord.filter(ChannelRecord.Columns.source == source)
+            .order(ChannelRecord.Columns.position).fetchAll(db)
+        guard !stored.isEmpty else { return channels }
+        var byName: [String: [ChannelRecord]] = [:]
+        for record in stored { byName[record.channel.name, default: []].append(record) }
+        var result = channels
+        var taken = Set<String>()
+        var pending: [Int] = []
+        // First the channels whose id is stored under their own name: they keep it.
+        for (index, channel) in channels.enumerated() {
+            if byName[channel.name]?.contains(where: { $0.id == channel.id }) == true {
+                taken.insert(channel.id)
+            } else {
+                pending.append(index)
+            }
+        }
+        for index in pending {
+            let channel = channels[index]
+            let candidates = (byName[channel.name] ?? []).filter { !taken.contains($0.id) }
+            guard let match = candidates.first(where: { $0.channel.tvgID == channel.tvgID }) ?? candidates.first else {
+                continue
+            }
+            // Never take an id another channel of this import is given by name.
+            guard !channels.contains(where: { $0.id == match.id }) else { continue }
+            result[index].id = match.id
+            taken.insert(match.id)
+        }
+        return result
     }
 
     /// The channels currently in the catalog, in source then file order.

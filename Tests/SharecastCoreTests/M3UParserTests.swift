@@ -107,6 +107,36 @@ import Testing
         #expect(first.allSatisfy { ChannelID.isValid($0.id) })
     }
 
+    @Test func nonLatinNamesGetIdsFromTheNameNotTheOrder() {
+        let names = ["日本テレビ", "ＴＢＳテレビ", "フジテレビ", "Первый канал", "BBC One"]
+        let entries = names.enumerated().map { M3UEntry(line: $0.offset * 2 + 1, title: $0.element, url: "http://p/\($0.offset)") }
+        let ids = CatalogChannel.fromPlaylist(entries, playlist: "q").map(\.id)
+        let swapped = CatalogChannel.fromPlaylist(entries.reversed(), playlist: "q")
+        #expect(Set(ids).count == names.count, "\(ids)")
+        #expect(ids.allSatisfy { ChannelID.isValid($0) }, "\(ids)")
+        for channel in swapped {
+            #expect(ids[names.firstIndex(of: channel.name) ?? 0] == channel.id, "\(channel.name) moved to \(channel.id)")
+        }
+        // Full-width Latin letters read as Latin; the other letters are in the hash.
+        #expect(ids[1].hasPrefix("q.tbs-"))
+        #expect(ids[4] == "q.bbc-one")
+        #expect(ChannelID.stableHash("日本テレビ") == ChannelID.stableHash("日本テレビ") && ChannelID.stableHash("a") != ChannelID.stableHash("b"))
+    }
+
+    @Test func repeatedNamesAreToldApartByTheirDetailsBeforeTheirOrder() {
+        let sports = M3UEntry(line: 1, title: "News", url: "http://p/1", attributes: ["group-title": "Sports"])
+        let world = M3UEntry(line: 3, title: "News", url: "http://p/2", attributes: ["group-title": "World"])
+        let first = CatalogChannel.fromPlaylist([sports, world], playlist: "p")
+        #expect(first[0].id == "p.news" && first[1].id.hasPrefix("p.news-") && first[1].id != "p.news-2")
+    }
+
+    @Test func idsStayWithinTheLimitForLongNames() {
+        let entry = M3UEntry(line: 1, title: String(repeating: "Très long nom 日本 ", count: 20), url: "http://p/1")
+        let id = CatalogChannel.fromPlaylist([entry, entry, entry], playlist: String(repeating: "provider", count: 10)).map(\.id)
+        #expect(id.allSatisfy { ChannelID.isValid($0) && $0.utf8.count <= ChannelID.maxLength }, "\(id)")
+        #expect(Set(id).count == 3)
+    }
+
     @Test func streamKeysAreLongRandomAndURLSafe() {
         let keys = (0..<1000).map { _ in StreamKey.generate() }
         #expect(Set(keys).count == keys.count)

@@ -148,6 +148,33 @@ final class TemporaryDatabase {
         #expect(try database.stream(sessionID: session.lowercasedString) != nil)
     }
 
+    @Test func storedIdsOfAnEarlierSchemeKeepTheirKeysWhateverTheOrder() throws {
+        let temporary = TemporaryDatabase()
+        let database = try SharecastDatabase(path: temporary.path)
+        // What the earlier naming stored: non-Latin names numbered in file order.
+        let names = ["日本テレビ", "ＴＢＳテレビ", "フジテレビ"]
+        let old = names.enumerated().map { index, name in
+            CatalogChannel(id: index == 0 ? "q.channel" : "q.channel-\(index + 1)", name: name, urls: ["http://p/\(index)"], source: "q", position: index)
+        }
+        try database.syncChannels(old, source: "q")
+        let before = Dictionary(uniqueKeysWithValues: try database.activeChannels().map { ($0.channel.name, ($0.channel.id, $0.streamKey)) })
+
+        // The provider's file again, lines swapped, imported with today's naming.
+        let entries = names.reversed().enumerated().map { M3UEntry(line: $0.offset + 1, title: $0.element, url: "http://p/new\($0.offset)") }
+        let summary = try database.syncChannels(CatalogChannel.fromPlaylist(entries, playlist: "q"), source: "q")
+        #expect(summary.added == 0 && summary.removed == 0)
+        let after = Dictionary(uniqueKeysWithValues: try database.activeChannels().map { ($0.channel.name, ($0.channel.id, $0.streamKey)) })
+        for name in names {
+            #expect(after[name]?.0 == before[name]?.0 && after[name]?.1 == before[name]?.1, "\(name): \(String(describing: before[name])) -> \(String(describing: after[name]))")
+        }
+
+        // A new non-Latin channel gets a name-made id, not a number.
+        let more = entries + [M3UEntry(line: 9, title: "テレビ東京", url: "http://p/9")]
+        try database.syncChannels(CatalogChannel.fromPlaylist(more, playlist: "q"), source: "q")
+        let added = try #require(try database.activeChannels().first { $0.channel.name == "テレビ東京" })
+        #expect(added.channel.id == "q." + ChannelID.nameComponent("テレビ東京"))
+    }
+
     static func channels(_ ids: [String], source: String = CatalogChannel.configSource) -> [CatalogChannel] {
         ids.enumerated().map { position, id in
             CatalogChannel(id: id, name: id.uppercased(), urls: ["http://upstream/\(id)"], source: source, position: position)

@@ -49,22 +49,31 @@ extension CatalogChannel {
         }
     }
 
-    /// Channels from a provider playlist get ids that survive re-imports: `<playlist>.<slug of the
-    /// name>`, with `-2`, `-3`, ... for repeated names in file order. The provider's URLs (which often
-    /// carry rotating tokens) play no part, so a refreshed playlist maps onto the same ids and keys.
+    /// Channels from a provider playlist get ids that survive re-imports: `<playlist>.<name part>`
+    /// (`ChannelID.nameComponent`: the name's slug, plus a stable hash of the name when it has
+    /// letters the slug cannot show). A name repeated in the file gets a hash of what tells the
+    /// copies apart (tvg-id, group, tvg-name) after it, and only copies identical in all of these
+    /// are numbered `-2`, `-3` in file order. The provider's URLs (which often carry rotating
+    /// tokens) play no part, so a refreshed playlist maps onto the same ids and keys; the store
+    /// keeps ids it already has for a name (`syncChannels`).
     public static func fromPlaylist(_ entries: [M3UEntry], playlist: String) -> [CatalogChannel] {
         var reserved = Set<String>()
         var result: [CatalogChannel] = []
         result.reserveCapacity(entries.count)
-        let prefix = ChannelID.slug(playlist)
+        let prefix = String(ChannelID.slug(playlist).prefix(20))
         for (position, entry) in entries.enumerated() {
             let name = entry.displayName
-            let base = String("\(prefix).\(ChannelID.slug(name))".prefix(ChannelID.maxLength - 6))
+            let base = "\(prefix).\(ChannelID.nameComponent(name, maxLength: ChannelID.maxLength - prefix.utf8.count - 1 - 13))"
             var id = base
+            if reserved.contains(id) {
+                let details = [entry.tvgID ?? "", entry.group ?? "", entry.tvgName ?? ""]
+                if details.contains(where: { !$0.isEmpty }) { id = "\(base)-\(ChannelID.stableHash(details.joined(separator: "\u{1F}")))" }
+            }
             var copy = 1
+            let numbered = id
             while !reserved.insert(id).inserted {
                 copy += 1
-                id = "\(base)-\(copy)"
+                id = "\(numbered)-\(copy)"
             }
             result.append(CatalogChannel(
                 id: id, name: name, group: entry.group ?? "", logo: entry.logo, tvgID: entry.tvgID,
