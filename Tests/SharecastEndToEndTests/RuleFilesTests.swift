@@ -64,6 +64,59 @@ import Testing
         #expect(try await ChildProcess.run(Tools.sharecast, ["rules", "test", fixed]).status == 0)
     }
 
+    /// promtool's series notation, input and expected, case by case: both tools agree on which
+    /// test files pass.
+    @Test func theSeriesNotationReadsAsPromtoolReadsIt() async throws {
+        let promtool = try Tools.require("promtool")
+        let cases: [(series: String, values: String, expr: String, labels: String, value: String)] = [
+            ("x{a=\"b\"}", "1 2 3", "sum(x)", "'{}'", "3"),
+            ("x{a=\"b\"}", "1 2 3", "sum(x)", "''", "3"),
+            ("x{a=\"b\"}", "1 2 3", "sum(x)", "'{ }'", "3"),
+            ("x{a=\"b\"}", "1 2 3", "x", "'x{a=\"b\"}'", "3"),
+            ("x{a=\"b\"}", "1 2 3", "x", "'{__name__=\"x\", a=\"b\"}'", "3"),
+            ("x{a=\"b\"}", "1 2 3", "x", "'x{a=\"b\",}'", "3"),
+            ("x{a=\"b\"}", "1 2 3", "x", "'x{a=\"c\"}'", "3"),
+            ("{__name__=\"x\", a=\"b\"}", "1 2 3", "x", "'x{a=\"b\"}'", "3"),
+            ("x{b=\"2\", a=\"1\"}", "5", "x", "'x{a=\"1\", b=\"2\"}'", "5"),
+            ("job:x:rate{a=\"b\"}", "4", "job:x:rate", "'job:x:rate{a=\"b\"}'", "4"),
+            ("x{a='b'}", "1", "x", "'x{a=\"b\"}'", "1"),
+            ("x{a=\"q\\\"uote\"}", "1", "x", "'x{a=\"q\\\"uote\"}'", "1"),
+            ("x", "1x3", "x", "'x'", "1"),
+            ("x", "1+1x2 _x2 stale 5", "x", "'x'", "5"),
+            ("x", "-1-1x3", "x", "'x'", "-3"),
+            ("x", "1e3 2e3 3e3", "x", "'x'", "3000"),
+            ("x", "_x0 7", "x", "'x'", "7"),
+            ("x{a!=\"b\"}", "1", "x", "'x'", "1"),
+            ("x", "1 2 3", "x", "'x{}'", "3"),
+        ]
+        let directory = try TemporaryDirectory()
+        _ = try directory.write("empty.yml", "groups: []\n")
+        var disagreements: [String] = []
+        for (index, test) in cases.enumerated() {
+            let file = try directory.write("t\(index).yml", """
+                rule_files: [empty.yml]
+                evaluation_interval: 1m
+                tests:
+                  - interval: 1m
+                    input_series:
+                      - series: '\(test.series.replacingOccurrences(of: "'", with: "''"))'
+                        values: '\(test.values)'
+                    promql_expr_test:
+                      - expr: \(test.expr)
+                        eval_time: 2m
+                        exp_samples:
+                          - labels: \(test.labels)
+                            value: \(test.value)
+                """)
+            let theirs = try await ChildProcess.run(promtool, ["test", "rules", file])
+            let ours = try await ChildProcess.run(Tools.sharecast, ["rules", "test", file])
+            if theirs.status != ours.status {
+                disagreements.append("case \(index) \(test): promtool \(theirs.status), sharecast \(ours.status): \(ours.stdout)\(ours.stderr)")
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.joined(separator: "\n"))")
+    }
+
     @Test func badRuleFilesAreReportedWithTheirPlace() throws {
         func problems(_ text: String) -> [String] {
             RuleFileLoader.parse(text, file: "bad.yml").1.map(\.description)

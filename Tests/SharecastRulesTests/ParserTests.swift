@@ -51,4 +51,13 @@ import Testing
             }
         }
     }
+
+    @Test func seriesValuesThatExpandTooFarAreErrors() throws {
+        for text in ["1x9223372036854775807", "1+1x1000000", "_x9223372036854775807", "_x-1", "1x-5"] {
+            #expect(throws: PromQLError.self, "\(text)") { try SeriesNotation.values(text) }
+        }
+        #expect(try SeriesNotation.values("1x2 _x1").count == 4)
+        #expect(try SeriesNotation.labels("{}") == [:])
+        #expect(try SeriesNotation.labels(" { } ") == [:])
+    }
 }

@@ -2,6 +2,12 @@
 public enum SeriesNotation {
     /// The labels of `metric{a="b"}` (equality matchers only).
     public static func labels(_ text: String) throws(PromQLError) -> Labels {
+        // `{}` (or nothing) is a sample without labels, as promtool's own tests write a scalar's or
+        // an aggregate's result; as a selector it would need a matcher.
+        if text.allSatisfy({ $0 == "{" || $0 == "}" || $0.isWhitespace }), text.filter({ $0 == "{" }).count <= 1,
+           text.filter({ $0 == "}" }).count == text.filter({ $0 == "{" }).count {
+            return [:]
+        }
         let expr = try Parser.parse(text)
         guard case let .vectorSelector(selector) = Functions.unwrap(expr), selector.offset == 0 else {
             throw PromQLError("expected a series like metric{label=\"value\"}, got \"\(text)\"")
@@ -15,14 +21,24 @@ public enum SeriesNotation {
         return labels
     }
 
+    /// Values one series may expand to: a test file's `x1000000000` must be an error, not a
+    /// process that allocates until it is killed.
+    public static let maxValues = 1_000_000
+
     /// One value per step: nil for `_` (no sample), `StaleMarker.value` for `stale`.
     public static func values(_ text: String) throws(PromQLError) -> [Double?] {
         var result: [Double?] = []
+        func room(_ count: Int, _ token: String) throws(PromQLError) {
+            guard count >= 0, count <= maxValues - result.count else {
+                throw PromQLError("series value \"\(token)\" expands to more than \(maxValues) values")
+            }
+        }
         for word in text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
             let token = String(word)
             if token == "_" { result.append(nil); continue }
             if token == "stale" { result.append(StaleMarker.value); continue }
             if token.hasPrefix("_x"), let count = Int(token.dropFirst(2)) {
+                try room(count, token)
                 result += [Double?](repeating: nil, count: count)
                 continue
             }
@@ -30,6 +46,8 @@ public enum SeriesNotation {
                 let body = String(token[..<x])
                 // a+b or a-b, where a may itself be negative or in exponent form.
                 guard let (start, step) = splitStep(body) else { throw PromQLError("bad series value \"\(token)\"") }
+                try room(count, token)
+                try room(count + 1, token)
                 for index in 0...count { result.append(start + Double(index) * step) }
                 continue
             }
