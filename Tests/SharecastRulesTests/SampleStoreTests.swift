@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 @testable import SharecastRules
 
@@ -165,5 +167,42 @@ extension QueryValue {
     var vectorValues: [Double] {
         guard case let .vector(samples) = self else { return [] }
         return samples.map(\.value)
+    }
+}
+
+/// Alert state is read by HTTP threads while the rules thread evaluates (run under `make tsan`).
+@Suite struct GroupReportTests {
+    @Test func readersSeeWholeRoundsWhileTheGroupEvaluates() throws {
+        let (groups, problems) = RuleFileLoader.parse("""
+            groups:
+              - name: g
+                rules:
+                  - alert: High
+                    expr: x > 1
+                  - record: y
+                    expr: x * 2
+            """, file: "r.yml")
+        #expect(problems.isEmpty)
+        let group = try #require(groups.first)
+        let state = GroupState(group: group)
+        let store = SampleStore()
+        let done = Atomic<Bool>(false)
+        let evaluator = Thread {
+            for round in 0..<2000 {
+                store.append(["__name__": "x", "i": "\(round % 7)"], Point(t: Int64(round) * 1000, v: Double(round % 3)))
+                state.evaluate(at: Int64(round) * 1000, source: store, store: store)
+            }
+            done.store(true, ordering: .releasing)
+        }
+        evaluator.start()
+        var last: Int64 = -1
+        while !done.load(ordering: .acquiring) {
+            let report = state.report
+            #expect(report.alerts.count == 2 && report.lastErrors.count == 2 && report.ruleDurations.count == 2)
+            let time = report.lastEvaluation ?? -1
+            #expect(time >= last, "rounds are published in order")
+            last = time
+        }
+        #expect(state.report.lastEvaluation == 1_999_000)
     }
 }

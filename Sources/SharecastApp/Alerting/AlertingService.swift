@@ -53,7 +53,7 @@ final class AlertingService: Sendable {
 
     /// Firing alerts in the seed's shape: level from the `severity` label.
     func monitorAlerts() -> [AlertView] {
-        manager.snapshot.groups.flatMap(\.activeAlerts).filter { $0.alert.state == .firing }.map { _, alert in
+        manager.snapshot.groups.map(\.report).flatMap(\.activeAlerts).filter { $0.alert.state == .firing }.map { _, alert in
             let level = AlertView.Level(rawValue: alert.labels["severity"] ?? "") ?? .warning
             return AlertView(level: level, type: alert.labels["alertname"] ?? "", message: alert.annotations["summary"] ?? alert.annotations["description"] ?? "",
                              stream: alert.labels["channel"], since: Date(timeIntervalSince1970: Double(alert.activeAt) / 1000))
@@ -78,12 +78,12 @@ final class AlertingService: Sendable {
     }
 
     func alertsResponse() -> HTTPResponse {
-        let alerts = manager.snapshot.groups.flatMap(\.activeAlerts).map { Self.alertJSON($0.alert) }
+        let alerts = manager.snapshot.groups.map(\.report).flatMap(\.activeAlerts).map { Self.alertJSON($0.alert) }
         return Self.json(["status": "success", "data": ["alerts": alerts]])
     }
 
     func rulesResponse() -> HTTPResponse {
-        let groups = manager.snapshot.groups.map { state -> [String: Any] in
+        let groups = manager.snapshot.groups.map(\.report).map { state -> [String: Any] in
             let rules = state.group.rules.enumerated().map { index, rule -> [String: Any] in
                 var entry: [String: Any] = [
                     "name": rule.name, "query": rule.query.text, "labels": rule.labels,

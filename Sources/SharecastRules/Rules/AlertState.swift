@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One alert of an alerting rule: a label set the rule's expression returned.
 public struct Alert: Sendable, Equatable {
     public enum State: String, Sendable { case inactive, pending, firing }
@@ -13,16 +15,41 @@ public struct Alert: Sendable, Equatable {
     var keepFiringSince: Int64?
 }
 
+/// What one group's last evaluation left, as an immutable value for readers on other threads
+/// (`/api/v1/rules`, `/api/v1/alerts`, `/api/monitor/alerts`, the notifier).
+public struct GroupReport: Sendable {
+    public let group: RuleGroup
+    /// Per rule (by index), alerts by label signature.
+    public let alerts: [[String: Alert]]
+    public let lastErrors: [String?]
+    public let lastEvaluation: Int64?
+    public let lastDurationSeconds: Double
+    public let ruleDurations: [Double]
+
+    /// Alerts of all rules that are pending or firing.
+    public var activeAlerts: [(rule: Rule, alert: Alert)] {
+        group.rules.indices.flatMap { index in
+            alerts[index].values.filter { $0.state != .inactive }.map { (group.rules[index], $0) }
+        }
+    }
+}
+
 /// The state of one group's rules across evaluations: each alerting rule's active alerts, and
 /// the last error or duration of each rule.
+///
+/// `@unchecked Sendable`: the mutable fields belong to the one thread that evaluates the group
+/// (the rule manager's, or a test runner's), one round at a time. Other threads read `report`,
+/// an immutable value published under a lock at the end of each round: they never see a round
+/// half done (reading the fields while the rules thread wrote them was a data race).
 public final class GroupState: @unchecked Sendable {
     public let group: RuleGroup
     /// Per rule (by index), alerts by label signature.
-    public internal(set) var alerts: [[String: Alert]]
-    public internal(set) var lastErrors: [String?]
-    public internal(set) var lastEvaluation: Int64?
-    public internal(set) var lastDurationSeconds = 0.0
-    public internal(set) var ruleDurations: [Double]
+    var alerts: [[String: Alert]]
+    var lastErrors: [String?]
+    var lastEvaluation: Int64?
+    var lastDurationSeconds = 0.0
+    var ruleDurations: [Double]
+    private let published: Mutex<GroupReport>
     /// The series each rule wrote at its last evaluation: those it does not write again get a
     /// staleness marker, as Prometheus writes them, so they vanish from instant queries at once.
     var written: [[String: Labels]]
@@ -59,16 +86,32 @@ public final class GroupState: @unchecked Sendable {
         ruleDurations = Array(repeating: 0, count: group.rules.count)
         written = Array(repeating: [:], count: group.rules.count)
         alertSeries = Array(repeating: [:], count: group.rules.count)
+        published = Mutex(GroupReport(group: group, alerts: alerts, lastErrors: lastErrors, lastEvaluation: nil,
+                                      lastDurationSeconds: 0, ruleDurations: ruleDurations))
+    }
+
+    /// The last published round; safe from any thread.
+    public var report: GroupReport { published.withLock { $0 } }
+
+    private func publish() {
+        let report = GroupReport(group: group, alerts: alerts, lastErrors: lastErrors, lastEvaluation: lastEvaluation,
+                                 lastDurationSeconds: lastDurationSeconds, ruleDurations: ruleDurations)
+        published.withLock { $0 = report }
     }
 
     /// Carries alert state over from the same rule (same name, expression and labels) of a
     /// previous load, so a reload does not restart `for:` timers.
+    ///
+    /// Called before this state is evaluated (on the reloading thread); it reads the previous
+    /// state's published round, since the rules thread may be evaluating it right now.
     public func inherit(from previous: GroupState) {
+        let before = previous.report
         for (index, rule) in group.rules.enumerated() {
-            if let match = previous.group.rules.firstIndex(where: { $0.name == rule.name && $0.query.text == rule.query.text && $0.labels == rule.labels }) {
-                alerts[index] = previous.alerts[match]
+            if let match = before.group.rules.firstIndex(where: { $0.name == rule.name && $0.query.text == rule.query.text && $0.labels == rule.labels }) {
+                alerts[index] = before.alerts[match]
             }
         }
+        publish()
     }
 
     /// Evaluates every rule at `time`; recording results and `ALERTS` go into `store`, which the
@@ -134,6 +177,7 @@ public final class GroupState: @unchecked Sendable {
         }
         lastEvaluation = time
         lastDurationSeconds = (ContinuousClock.now - started).secondsValue
+        publish()
     }
 
     func evaluateAlert(_ index: Int, _ name: String, _ rule: Rule, _ samples: [Sample], _ time: Int64, _ externalLabels: Labels) throws(PromQLError) {
@@ -186,12 +230,8 @@ public final class GroupState: @unchecked Sendable {
         }
     }
 
-    /// Alerts of all rules that are pending or firing.
-    public var activeAlerts: [(rule: Rule, alert: Alert)] {
-        group.rules.indices.flatMap { index in
-            alerts[index].values.filter { $0.state != .inactive }.map { (group.rules[index], $0) }
-        }
-    }
+    /// Alerts of all rules that are pending or firing, as of the last published round.
+    public var activeAlerts: [(rule: Rule, alert: Alert)] { report.activeAlerts }
 }
 
 extension Duration {
