@@ -23,7 +23,20 @@ public struct MonitorAPI: Sendable {
     /// Every route with its method, pattern, name and access class.
     public var routes: [(method: String, pattern: String, name: String, access: Access, handler: Router.Handler)] {
         let api = self
-        return [
+        return Self.table(api).map { route in
+            let handler = route.handler
+            // `period=1h&period=24h` has no one meaning: refused rather than silently the first.
+            return (route.method, route.pattern, route.name, route.access, { request in
+                if let name = request.repeatedQueryNames.first {
+                    return .error(status: 400, code: "invalid_parameter", message: "query parameter \(name) is given more than once")
+                }
+                return handler(request)
+            })
+        }
+    }
+
+    static func table(_ api: MonitorAPI) -> [(method: String, pattern: String, name: String, access: Access, handler: Router.Handler)] {
+        [
             ("GET", "/api/monitor/stats", "api_stats", .read, { _ in api.stats() }),
             ("GET", "/api/monitor/realtime", "api_realtime", .read, { _ in api.realtime() }),
             ("GET", "/api/monitor/dashboard", "api_dashboard", .read, { _ in api.dashboard() }),
@@ -181,24 +194,34 @@ public struct MonitorAPI: Sendable {
 
     static let statuses = ["starting", "active", "idle", "error", "stopped"]
 
+    /// `limit` of `GET streams`: its default and largest value.
+    static let defaultStreamLimit = 100, maxStreamLimit = 1000
+
     func streams(_ request: HTTPRequest) -> HTTPResponse {
         let status = request.query["status"]
         if let status, !Self.statuses.contains(status) {
             return .error(status: 400, code: "invalid_parameter", message: "query parameter status must be one of \(Self.statuses.joined(separator: ", "))")
+        }
+        var limit = Self.defaultStreamLimit
+        if let given = request.query["limit"] {
+            guard let value = Int(given), (1...Self.maxStreamLimit).contains(value) else {
+                return .error(status: 400, code: "invalid_parameter", message: "query parameter limit must be an integer from 1 to \(Self.maxStreamLimit)")
+            }
+            limit = value
         }
         let now = Date()
         let live = context.sessions.snapshots(withClients: false)
         let liveIDs = Set(live.map { $0.id.lowercasedString })
         var views = live.map { liveView($0, withClients: false, now: now) }
         do {
-            let rows = try context.database.streams(status: status.flatMap(SharedStreamRecord.Status.init(rawValue:)))
+            let rows = try context.database.streams(status: status.flatMap(SharedStreamRecord.Status.init(rawValue:)), limit: limit + live.count)
             views += rows.filter { !liveIDs.contains($0.sessionId ?? "") }.map { StreamView(history: $0, channelName: context.channelName($0.channelId), now: now) }
         } catch {
             return .error(status: 500, code: "database_error", message: error.description)
         }
         if let status { views = views.filter { $0.status == status } }
         views.sort { ($0.live ? 0 : 1, $1.startedAt) < ($1.live ? 0 : 1, $0.startedAt) }
-        return MonitorJSON.ok(views)
+        return MonitorJSON.ok(Array(views.prefix(limit)))
     }
 
     func streamID(_ request: HTTPRequest) -> UUID? {

@@ -44,8 +44,10 @@ struct ServerOptions: ParsableArguments {
                 throw ExitCode(1)
             }
             return (payload, response.body)
+        case 401 where headers.contains { $0.0 == "Authorization" }:
+            printError("the server refused the token (HTTP 401: \(message)); check --token or SHARECAST_API_TOKEN")
         case 401:
-            printError("the server refused the token (HTTP 401: \(message)); pass --token or set SHARECAST_API_TOKEN")
+            printError("the server wants an API token and none was given (HTTP 401: \(message)); pass --token or set SHARECAST_API_TOKEN")
         case 403:
             printError("the server refused this request (HTTP 403: \(message))")
         default:

@@ -7,6 +7,10 @@ import Testing
 
 /// `/api/monitor` against a running server with real sessions and viewers.
 @Suite struct MonitorAPITests {
+    static func aIDFromList(_ reply: APIClient.Reply, _ channel: String) -> String {
+        streams(reply)[channel]?["id"] as? String ?? "missing"
+    }
+
     static func streams(_ reply: APIClient.Reply) -> [String: [String: Any]] {
         Dictionary(reply.list.compactMap { stream in (stream["channel_id"] as? String).map { ($0, stream) } }, uniquingKeysWith: { a, _ in a })
     }
@@ -51,6 +55,19 @@ import Testing
         let listed = try await api.get("/api/monitor/streams?status=active")
         #expect(Set(Self.streams(listed).keys) == ["a", "b"])
         #expect(try await api.get("/api/monitor/streams?status=bogus").status == 400)
+        // limit cuts the list; a bad one, or a repeated parameter, is refused rather than ignored.
+        #expect(try await api.get("/api/monitor/streams?limit=1").list.count == 1)
+        for bad in ["limit=0", "limit=1001", "limit=two", "limit=1&limit=2", "status=active&status=idle"] {
+            let reply = try await api.get("/api/monitor/streams?\(bad)")
+            #expect(reply.status == 400, "\(bad)")
+        }
+        let twice = try await api.get("/api/monitor/performance?period=1h&period=24h")
+        #expect(twice.status == 400 && String(decoding: twice.body, as: UTF8.self).contains("period is given more than once"))
+        // Ids read the same in the API and in the database.
+        func stored() throws -> [String] { try setup.app.database.pool.read { db in try String.fetchAll(db, sql: "SELECT session_id FROM shared_streams") } }
+        try await waitUntil { try stored().count >= 2 }
+        #expect(try stored().allSatisfy { $0 == $0.lowercased() })
+        #expect(Set(try stored()).isSuperset(of: [Self.aIDFromList(listed, "a"), Self.aIDFromList(listed, "b")]))
 
         // One stream with its viewers.
         let aID = try #require(Self.streams(listed)["a"]?["id"] as? String)

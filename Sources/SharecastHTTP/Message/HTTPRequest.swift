@@ -5,8 +5,10 @@ public struct HTTPRequest: Sendable {
     public var method: String
     /// The path, percent-decoded, without the query.
     public var path: String
-    /// Query arguments, percent-decoded; the first of repeated names wins.
+    /// Query arguments, percent-decoded; the first of repeated names wins (see `repeatedQueryNames`).
     public var query: [String: String]
+    /// Query names given more than once, so handlers can refuse what they cannot tell apart.
+    public var repeatedQueryNames: [String] = []
     public var headers: HTTPHeaders
     public var body: [UInt8]
     /// The peer's numeric address (IPv4-mapped IPv6 peers are shown as IPv4).

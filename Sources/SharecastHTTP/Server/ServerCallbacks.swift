@@ -107,8 +107,12 @@ extension ServerContext {
         } else {
             var request = HTTPRequest(method: state.method, path: state.url)
             request.headers = HTTPHeaders(fields(of: connection, kind: .HEADER_KIND))
-            for (name, value) in fields(of: connection, kind: .GET_ARGUMENT_KIND) where request.query[name] == nil {
-                request.query[name] = value
+            for (name, value) in fields(of: connection, kind: .GET_ARGUMENT_KIND) {
+                if request.query[name] == nil {
+                    request.query[name] = value
+                } else if !request.repeatedQueryNames.contains(name) {
+                    request.repeatedQueryNames.append(name)
+                }
             }
             request.body = state.body
             request.remoteAddress = clientAddress(connection)
