@@ -105,8 +105,10 @@ public struct StreamProbe: Sendable {
         return (scheme, String(host), port)
     }
 
-    /// Checks the URL and resolves its host; the `CURLOPT_RESOLVE` entry to pin it.
-    public func admit(_ url: String) -> Result<String, ProbeRefusal> {
+    /// Checks the URL and resolves its host; the `CURLOPT_RESOLVE` entry to pin it, or nil for an
+    /// address literal, which no DNS answer can change (and which libcurl does not look up in its
+    /// resolve list: an IPv6 literal's entry made every such probe fail).
+    public func admit(_ url: String) -> Result<String?, ProbeRefusal> {
         guard let (_, host, port) = Self.split(url) else { return .failure(.notHTTP) }
         guard (1...65535).contains(port) else { return .failure(.badPort(port)) }
         let addresses = Self.resolve(host)
@@ -114,6 +116,7 @@ public struct StreamProbe: Sendable {
         if !allowPrivate, let bad = addresses.first(where: \.isPrivateOrLocal) {
             return .failure(.privateAddress(host: host, address: bad.description))
         }
+        if IPAddress(host) != nil { return .success(nil) }
         let list = addresses.map { $0.isIPv4 ? $0.description : "[\($0.description)]" }.joined(separator: ",")
         let pinnedHost = host.contains(":") ? "[\(host)]" : host
         return .success("\(pinnedHost):\(port):\(list)")
@@ -121,7 +124,7 @@ public struct StreamProbe: Sendable {
 
     public func probe(_ url: String) -> ProbeResult {
         var result = ProbeResult(url: url)
-        let pin: String
+        let pin: String?
         switch admit(url) {
         case let .failure(refusal):
             result.error = refusal.description
@@ -134,7 +137,7 @@ public struct StreamProbe: Sendable {
             return result
         }
         let sink = ProbeSink(deadline: ContinuousClock.now + duration, limit: maxBytes)
-        let resolve = curl_slist_append(nil, pin)
+        let resolve = pin.flatMap { curl_slist_append(nil, $0) }
         defer { curl_slist_free_all(resolve) }
         curl.set(CURLOPT_URL, url)
         curl.set(CURLOPT_PROTOCOLS_STR, "http,https")
@@ -143,7 +146,7 @@ public struct StreamProbe: Sendable {
         let total = Int(duration.components.seconds) * 1000 + Int(duration.components.attoseconds / 1_000_000_000_000_000) + connectTimeoutSeconds * 1000
         curl.set(CURLOPT_TIMEOUT_MS, total)
         curl.set(CURLOPT_USERAGENT, "Sharecast/\(SharecastVersion.current) probe")
-        _ = shim_curl_setopt_slist(curl.handle, CURLOPT_RESOLVE, resolve)
+        if let resolve { _ = shim_curl_setopt_slist(curl.handle, CURLOPT_RESOLVE, resolve) }
         _ = shim_curl_setopt_write_function(curl.handle, ProbeSink.write)
         _ = shim_curl_setopt_pointer(curl.handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
         let started = ContinuousClock.now

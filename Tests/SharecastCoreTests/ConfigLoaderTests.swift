@@ -162,6 +162,13 @@ import Testing
         #expect(try #require(IPAddress("fd00::1")).isPrivateOrLocal)
         #expect(!(try #require(IPAddress("93.184.216.34")).isPrivateOrLocal))
         #expect(IPAddress("::ffff:192.168.1.1")?.description == "192.168.1.1")
+        // IPv6 forms that carry an IPv4 address are judged by it.
+        for text in ["64:ff9b::7f00:1", "::127.0.0.1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::1", "2002:7f00:1::1", "2002:c0a8:101::1", "::ffff:10.1.2.3", "100::1"] {
+            #expect(IPAddress(text)?.isPrivateOrLocal == true, "\(text)")
+        }
+        for text in ["64:ff9b::5db8:d822", "2002:5db8:d822::1", "2606:4700::1111"] {
+            #expect(IPAddress(text)?.isPrivateOrLocal == false, "\(text)")
+        }
     }
 
     @Test func badEnvironmentValueNamesTheVariable() {

@@ -3,6 +3,7 @@ import GRDB
 import SharecastApp
 import SharecastCore
 import SharecastStore
+import Logging
 import Testing
 
 /// `/api/monitor` against a running server with real sessions and viewers.
@@ -150,7 +151,24 @@ import Testing
         #expect(refused.errorCode == "private_address")
         let metadata = try await api.post("/api/monitor/streams/test", json: #"{"url": "http://169.254.169.254/latest/meta-data/"}"#)
         #expect(metadata.status == 403)
+        for literal in ["[64:ff9b::7f00:1]", "[::127.0.0.1]", "[::1]", "[::ffff:127.0.0.1]"] {
+            let reply = try await api.post("/api/monitor/streams/test", json: #"{"url": "http://\#(literal):\#(setup.origin.port)/x.ts"}"#)
+            #expect(reply.status == 403, "\(literal)")
+        }
         #expect(setup.origin.counts.connectionsServed == 0)
+    }
+
+    @Test func anIPv6LiteralURLIsProbed() async throws {
+        let setup = try SharedStreamingTests.Setup(configure: { $0.security.probePrivateNetworks = true })
+        var logger = Logger(label: "v6")
+        logger.logLevel = .critical
+        let origin = try TestOrigin(listen: "::1", port: 0, logger: logger)
+        defer { origin.shutdown() }
+        let api = APIClient(port: setup.app.port)
+        let probe = try await api.post("/api/monitor/streams/test", json: #"{"url": "http://[::1]:\#(origin.port)/probe.ts"}"#)
+        #expect(probe.status == 200)
+        #expect(probe.data["reachable"] as? Bool == true, "\(probe.data)")
+        #expect(probe.data["format"] as? String == "ts")
     }
 }
 

@@ -28,14 +28,31 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Loopback, private (RFC 1918, unique-local), link-local, unspecified, carrier-grade NAT and
     /// other non-public ranges: where a server-side fetch must not go by default (SSRF).
+    ///
+    /// IPv6 forms that carry an IPv4 address (IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`
+    /// and `64:ff9b:1::/48`, 6to4 `2002::/16`) are judged by that address too: `[::127.0.0.1]`
+    /// and `[64:ff9b::7f00:1]` reach loopback as surely as `127.0.0.1` does.
     public var isPrivateOrLocal: Bool {
-        Self.nonPublic.contains { $0.contains(self) }
+        if Self.nonPublic.contains(where: { $0.contains(self) }) { return true }
+        return embeddedIPv4?.isPrivateOrLocal ?? false
     }
+
+    /// The IPv4 address an IPv6 transition form carries, if it is one.
+    var embeddedIPv4: IPAddress? {
+        guard !isIPv4 else { return nil }
+        func v4(_ four: ArraySlice<UInt8>) -> IPAddress { IPAddress(bytes: [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + four) }
+        if bytes[0..<12].allSatisfy({ $0 == 0 }) { return v4(bytes[12..<16]) }
+        if Self.nat64.contains(where: { $0.contains(self) }) { return v4(bytes[12..<16]) }
+        if bytes[0] == 0x20, bytes[1] == 0x02 { return v4(bytes[2..<6]) }
+        return nil
+    }
+
+    static let nat64: [CIDR] = (["64:ff9b::/96", "64:ff9b:1::/48"] as [String]).compactMap { CIDR($0) }
 
     static let nonPublic: [CIDR] = ([
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
         "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
-        "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+        "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "100::/64", "2001:db8::/32", "64:ff9b:1::/48",
     ] as [String]).compactMap { CIDR($0) }
 
     public var description: String {

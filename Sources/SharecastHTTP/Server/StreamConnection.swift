@@ -90,11 +90,17 @@ final class StreamConnection: ResponseConnection, @unchecked Sendable {
     var isPeerGone: Bool {
         state.withLock { state in
             guard !state.closed, socket >= 0 else { return true }
-            var byte: UInt8 = 0
-            let received = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-            if received == 0 { return true }
-            return received < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+            return Self.peerHasGone(socket)
         }
+    }
+
+    /// True when the peer of `socket` has closed or reset its end: a peek that reads nothing
+    /// (end of file) or fails for another reason than "no data yet". Reads no data.
+    static func peerHasGone(_ socket: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let received = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if received == 0 { return true }
+        return received < 0 && errno != EAGAIN && errno != EWOULDBLOCK
     }
 
     /// Ends the stream at the next read (server shutdown, kick).

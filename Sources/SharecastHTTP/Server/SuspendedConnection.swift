@@ -1,4 +1,3 @@
-import Glibc
 import Synchronization
 
 /// The handle a held (pending) response's body gets while its connection is suspended in MHD:
@@ -33,10 +32,7 @@ final class SuspendedConnection: ResponseConnection, @unchecked Sendable {
     var isPeerGone: Bool {
         socket.withLock { socket in
             guard socket >= 0 else { return false }
-            var byte: UInt8 = 0
-            let received = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-            if received == 0 { return true }
-            return received < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+            return StreamConnection.peerHasGone(socket)
         }
     }
 }
