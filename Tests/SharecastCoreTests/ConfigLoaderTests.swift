@@ -77,7 +77,9 @@ import Testing
                 #"sharecast.yaml:4:20: security.trusted_proxies: expected a list, got "127.0.0.1""#,
             ]
         ),
-        BadConfig(name: "duplicate key", yaml: "server:\n  port: 1\n  port: 2\n", expected: [#"sharecast.yaml:2:3: duplicate key "port" in the mapping that starts here"#]),
+        BadConfig(name: "duplicate key", yaml: "server:\n  port: 1\n  port: 2\n", expected: [#"sharecast.yaml:3:3: duplicate key "port" (first at line 2)"#]),
+        BadConfig(name: "duplicate key in a flow mapping", yaml: "server: {port: 1, port: 2}\n", expected: [#"sharecast.yaml:1:10: duplicate key "port" in the mapping that starts here"#]),
+        BadConfig(name: "control character", yaml: "server:\n  port: 80\u{01}\n", expected: ["sharecast.yaml:2:11: invalid YAML: control characters are not allowed"]),
     ]
 
     @Test(arguments: badConfigs)

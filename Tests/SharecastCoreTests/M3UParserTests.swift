@@ -36,6 +36,22 @@ import Testing
         #expect(result.entries.map(\.line) == [1, 4, 7])
     }
 
+    @Test func aNULByteIsRefusedWithItsLineAndColumn() {
+        let bytes = [0xEF, 0xBB, 0xBF] + Array("#EXTM3U\n#EXTINF:-1,A\nhttp://x/a".utf8) + [0] + Array("b\n".utf8)
+        #expect(throws: PlaylistError.notAPlaylist(source: "p.m3u:3:11", reason: "a NUL byte (binary data?)")) {
+            try M3UParser(source: "p.m3u").parse(bytes)
+        }
+    }
+
+    @Test func placesCountLinesAndCharacters() {
+        #expect(TextPlace.of(byte: 0, in: Array("abc".utf8)) == TextPlace(line: 1, column: 1))
+        #expect(TextPlace.of(byte: 6, in: Array("é\nxyz".utf8)) == TextPlace(line: 2, column: 4))
+        #expect(TextPlace.firstInvalidUTF8(in: Array("ok\nfine é".utf8)) == nil)
+        #expect(TextPlace.firstInvalidUTF8(in: [0x61, 0x0A, 0x62, 0xC0, 0x80])?.place == TextPlace(line: 2, column: 2))
+        #expect(TextPlace.firstInvalidUTF8(in: [0xED, 0xA0, 0x80])?.byte == 0xED, "a surrogate is not UTF-8")
+        #expect(TextPlace.firstInvalidUTF8(in: [0xE2, 0x82])?.place == TextPlace(line: 1, column: 1), "a cut sequence")
+    }
+
     @Test func bareCarriageReturnsCountAsLineEnds() throws {
         let result = try M3UParser(source: "p.m3u").parse(text: "#EXTM3U\r#EXTINF:-1,A\rhttp://a/1\r")
         #expect(result.entries.map(\.url) == ["http://a/1"])

@@ -122,6 +122,18 @@ import Testing
             RuleFileLoader.parse(text, file: "bad.yml").1.map(\.description)
         }
         #expect(problems("groups:\n  - name: g\n    rules: [\n") == ["bad.yml:4:1: invalid YAML: did not find expected node content while parsing a flow node"])
+        // A duplicate key names its own line, without the file's text.
+        #expect(problems("groups:\n  - name: g\n    name: h\n    rules: []\n") == [#"bad.yml:3:5: duplicate key "name" (first at line 2)"#])
+        // Bytes that are not UTF-8 are placed, not reported at 0:0.
+        let directory = try TemporaryDirectory()
+        let binary = directory.file("binary.yml")
+        _ = FileManager.default.createFile(atPath: binary, contents: Data("groups:\n  - name: g\n    rules:\n      - record: x\n        expr: \"a".utf8) + Data([0xFF]) + Data("\"\n".utf8))
+        #expect(throws: RuleLoadErrors.self) { try RuleFileLoader.load(paths: [binary]) }
+        do {
+            _ = try RuleFileLoader.load(paths: [binary])
+        } catch {
+            #expect(error.errors.map(\.description) == ["\(binary):5:17: not UTF-8 text: byte 0xFF"])
+        }
         #expect(problems("""
             groups:
               - name: g

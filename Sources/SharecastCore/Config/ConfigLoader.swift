@@ -96,11 +96,8 @@ public enum ConfigLoader {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            issues.append(syntaxIssue(error, file: file))
-            return config
         } catch {
-            issues.append(ConfigIssue(location: file, key: "", message: "invalid YAML: \(error)"))
+            issues.append(syntaxIssue(error, yaml: yaml, file: file))
             return config
         }
         guard let root else { return config }
@@ -110,18 +107,8 @@ public enum ConfigLoader {
         return config
     }
 
-    static func syntaxIssue(_ error: YamlError, file: String) -> ConfigIssue {
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            let detail = context.map { " \($0.text)" } ?? ""
-            return ConfigIssue(location: "\(file):\(mark.line):\(mark.column)", key: "", message: "invalid YAML: \(problem)\(detail)")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-            return ConfigIssue(location: "\(file):\(context.mark.line):\(context.mark.column)", key: "", message: "duplicate key \(keys) in the mapping that starts here")
-        case let .reader(problem, offset, _, _):
-            return ConfigIssue(location: "\(file)", key: "", message: "invalid YAML: \(problem) at byte \(offset ?? 0)")
-        default:
-            return ConfigIssue(location: file, key: "", message: "invalid YAML: \(error)")
-        }
+    static func syntaxIssue(_ error: any Error, yaml: String, file: String) -> ConfigIssue {
+        let (place, message) = YAMLDiagnostics.describe(error, in: yaml)
+        return ConfigIssue(location: "\(file):\(place)", key: "", message: message)
     }
 }

@@ -25,8 +25,9 @@ public struct M3UParser: Sendable {
     public func parse(_ bytes: some Collection<UInt8>) throws(PlaylistError) -> Result {
         var data = Array(bytes)
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { data.removeFirst(3) }
-        if data.contains(0) {
-            throw .notAPlaylist(source: source, reason: "it contains NUL bytes (binary data?)")
+        if let nul = data.firstIndex(of: 0) {
+            let place = TextPlace.of(byte: nul + (bytes.count - data.count), in: Array(bytes))
+            throw .notAPlaylist(source: "\(source):\(place)", reason: "a NUL byte (binary data?)")
         }
         let text = String(decoding: data, as: UTF8.self)
         return try parse(text: text)

@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import SharecastCore
 
 /// A rule that could not be loaded, with where: `file:line:column`, group and rule when known.
 public struct RuleLoadError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -57,13 +58,17 @@ public enum RuleFileLoader {
         var groups: [RuleGroup] = []
         var errors: [RuleLoadError] = []
         for path in paths {
-            let text: String
-            do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                errors.append(RuleLoadError(file: path, line: 0, column: 0, message: "cannot read the file: \(error.localizedDescription)"))
+            guard let data = FileManager.default.contents(atPath: path) else {
+                errors.append(RuleLoadError(file: path, line: 1, column: 1, message: "cannot read the file"))
                 continue
             }
+            let bytes = [UInt8](data)
+            if let (place, byte) = TextPlace.firstInvalidUTF8(in: bytes) {
+                let hex = String(byte, radix: 16, uppercase: true)
+                errors.append(RuleLoadError(file: path, line: place.line, column: place.column, message: "not UTF-8 text: byte 0x\(hex)"))
+                continue
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
             let (found, problems) = parse(text, file: path)
             groups += found
             errors += problems
@@ -80,17 +85,9 @@ public enum RuleFileLoader {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            if case let .scanner(context, problem, mark, _) = error {
-                errors.append(RuleLoadError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)\(context.map { " \($0.text)" } ?? "")"))
-            } else if case let .parser(context, problem, mark, _) = error {
-                errors.append(RuleLoadError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)\(context.map { " \($0.text)" } ?? "")"))
-            } else {
-                errors.append(RuleLoadError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)"))
-            }
-            return ([], errors)
         } catch {
-            return ([], [RuleLoadError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")])
+            let (place, message) = YAMLDiagnostics.describe(error, in: text)
+            return ([], [RuleLoadError(file: file, line: place.line, column: place.column, message: message)])
         }
         guard let root, case let .mapping(top) = root else {
             if root != nil { fail(root, "expected a mapping with \"groups\"") }
