@@ -14,16 +14,16 @@ enum ServerCallbacks {
             if server.isStopping.load(ordering: .acquiring) { return MHD_Result.NO }
             let state = RequestState(method: String(cString: method), url: String(cString: url))
             requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
-            // A declared body over the cap, from a client waiting for "100 Continue", is refused
-            // before it is sent. Other clients are already sending: answering now would reset
-            // their connection mid-upload, so their bodies are read and discarded, then refused.
-            if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-               let length = Int(String(cString: declared)), length > server.configuration.maxRequestBodyBytes,
-               let expect = MHD_lookup_connection_value(connection, .HEADER_KIND, "Expect"),
-               String(cString: expect).lowercased() == "100-continue" {
-                state.bodyTooLarge = true
+            // Framing that a proxy in front could read differently, and a declared body over the
+            // cap, are answered at once and the connection closed: nothing more of it is read.
+            let verdict = RequestFraming.check(server.fields(of: connection, kind: .HEADER_KIND),
+                                               maxBodyBytes: server.configuration.maxRequestBodyBytes)
+            if case let .refuse(status, code, message) = verdict {
                 state.responded = true
-                return server.respond(to: state, connection: connection)
+                state.routeName = "-"
+                var response = HTTPResponse.error(status: status, code: code, message: message)
+                response.headers.add("Connection", "close")
+                return server.finishResponding(state, response: response, connection: connection)
             }
             return MHD_Result.YES
         }

@@ -1,0 +1,51 @@
+/// Checks a request's message framing (RFC 9112 section 6) before its body is read, for what
+/// libmicrohttpd 0.9.75 lets through. Behind a reverse proxy, a request the proxy and Sharecast
+/// would frame differently is how requests get smuggled: such a request is answered with an error
+/// and its connection closed, never read on.
+enum RequestFraming {
+    enum Verdict: Equatable {
+        case acceptable
+        /// Answer `status` with `message` and close the connection.
+        case refuse(status: Int, code: String, message: String)
+    }
+
+    /// `headers` as received, repeated names included (names compared without case).
+    static func check(_ headers: [(name: String, value: String)], maxBodyBytes: Int) -> Verdict {
+        let lengths = headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
+        let encodings = headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)
+        if !encodings.isEmpty {
+            if !lengths.isEmpty {
+                return .refuse(status: 400, code: "bad_framing", message: "Content-Length and Transfer-Encoding together")
+            }
+            let codings = encodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces.lowercased() }
+            guard codings == ["chunked"] else {
+                return .refuse(status: 501, code: "unsupported_transfer_encoding",
+                               message: "Transfer-Encoding \(encodings.joined(separator: ", ")) is not supported; only chunked")
+            }
+            return .acceptable
+        }
+        guard !lengths.isEmpty else { return .acceptable }
+        // Several values (one header with a list, or the header repeated) must all be the same number.
+        let values = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingSpaces }
+        var length: Int?
+        for value in values {
+            guard !value.isEmpty, value.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(value) else {
+                return .refuse(status: 400, code: "bad_framing", message: "Content-Length \"\(value.prefix(40))\" is not a length")
+            }
+            if let length, length != number {
+                return .refuse(status: 400, code: "bad_framing", message: "Content-Length given twice with different values")
+            }
+            length = number
+        }
+        if let length, length > maxBodyBytes {
+            return .refuse(status: 413, code: "body_too_large", message: "request body exceeds \(maxBodyBytes) bytes")
+        }
+        return .acceptable
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
