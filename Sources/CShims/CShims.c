@@ -13,12 +13,17 @@ struct MHD_Daemon *shim_mhd_start(unsigned int flags,
                                   MHD_AccessHandlerCallback handler,
                                   void *handler_context,
                                   MHD_RequestCompletedCallback completed,
-                                  void *completed_context) {
+                                  void *completed_context,
+                                  MHD_AcceptPolicyCallback accept_policy,
+                                  void *accept_policy_context,
+                                  MHD_NotifyConnectionCallback notify_connection,
+                                  void *notify_connection_context) {
     if (address != NULL && address->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
     // A pool size of 0 means "no pool": the one internal epoll thread does everything.
-    return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_context,
+    return MHD_start_daemon(flags, 0, accept_policy, accept_policy_context, handler, handler_context,
+                            MHD_OPTION_NOTIFY_CONNECTION, notify_connection, notify_connection_context,
                             MHD_OPTION_SOCK_ADDR, address,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
@@ -26,6 +31,10 @@ struct MHD_Daemon *shim_mhd_start(unsigned int flags,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context,
                             MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size > 1 ? thread_pool_size : 0u,
                             MHD_OPTION_END);
+}
+
+int shim_mhd_set_connection_timeout(struct MHD_Connection *connection, unsigned int seconds) {
+    return MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, seconds) == MHD_YES ? 0 : -1;
 }
 
 uint16_t shim_mhd_bound_port(struct MHD_Daemon *daemon) {

@@ -130,7 +130,10 @@ public final class Application: Sendable {
 
         var serverConfiguration = HTTPServer.Configuration(listen: config.server.listen, port: config.server.port)
         serverConfiguration.maxRequestBodyBytes = config.security.maxBodyBytes
-        serverConfiguration.connectionTimeout = config.sharedStreaming.clientTimeout
+        serverConfiguration.connectionTimeout = config.server.idleTimeout
+        serverConfiguration.streamTimeout = config.sharedStreaming.clientTimeout
+        serverConfiguration.maxConnectionsPerAddress = config.server.maxConnectionsPerAddress
+        serverConfiguration.exemptFromAddressCap = (["127.0.0.0/8", "::1"] + config.security.trustedProxies).compactMap(CIDR.init)
         serverConfiguration.observer = { route, status, seconds in metrics.observeRequest(route: route, status: status, seconds: seconds) }
         do {
             server = try HTTPServer(configuration: serverConfiguration, router: router, logger: logger)

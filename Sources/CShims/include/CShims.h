@@ -15,6 +15,9 @@
 
 /// Starts a daemon bound to `address` (IPv4 or IPv6; its port may be 0) with the options Sharecast uses.
 /// Returns NULL when the daemon could not start (port in use, bad address); errno is left as MHD set it.
+/// Sets one connection's idle timeout (the variadic MHD_set_connection_option).
+int shim_mhd_set_connection_timeout(struct MHD_Connection *connection, unsigned int seconds);
+
 struct MHD_Daemon *shim_mhd_start(unsigned int flags,
                                   const struct sockaddr *address,
                                   unsigned int connection_limit,
@@ -24,7 +27,11 @@ struct MHD_Daemon *shim_mhd_start(unsigned int flags,
                                   MHD_AccessHandlerCallback handler,
                                   void *handler_context,
                                   MHD_RequestCompletedCallback completed,
-                                  void *completed_context);
+                                  void *completed_context,
+                                  MHD_AcceptPolicyCallback accept_policy,
+                                  void *accept_policy_context,
+                                  MHD_NotifyConnectionCallback notify_connection,
+                                  void *notify_connection_context);
 
 /// The port the daemon's listening socket is bound to (useful after binding port 0), or 0.
 uint16_t shim_mhd_bound_port(struct MHD_Daemon *daemon);

@@ -52,6 +52,8 @@ enum ConfigSchema {
             Setting(path: "server.listen", kind: .string(\.server.listen, .listenAddress)),
             Setting(path: "server.port", kind: .int(\.server.port, 0...65535, expectation: "expected a port number from 0 to 65535")),
             Setting(path: "server.public_base_url", kind: .string(\.server.publicBaseURL, .baseURL)),
+            Setting(path: "server.max_connections_per_address", kind: .int(\.server.maxConnectionsPerAddress, 0...1_000_000, expectation: "expected a number of connections, 0 for no cap")),
+            Setting(path: "server.idle_timeout", kind: .int(\.server.idleTimeout, 1...86_400, expectation: positive)),
             Setting(path: "database.path", kind: .string(\.database.path, .nonEmpty)),
             Setting(path: "shared_streaming.enabled", kind: .bool(\.sharedStreaming.enabled)),
             Setting(path: "shared_streaming.buffer_path", kind: .string(\.sharedStreaming.bufferPath, .nonEmpty)),

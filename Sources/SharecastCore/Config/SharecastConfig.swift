@@ -23,6 +23,12 @@ public struct ServerConfig: Sendable, Equatable {
     public var port = 8085
     /// The base of the URLs written into `/playlist.m3u`; empty means "from the request's Host header".
     public var publicBaseURL = ""
+    /// Open connections one client address may hold; loopback and `security.trusted_proxies`
+    /// are exempt. 0: no cap.
+    public var maxConnectionsPerAddress = 64
+    /// Seconds an idle connection (no request yet, or keep-alive between requests) stays open.
+    /// Viewers of a stream get `shared_streaming.client_timeout` instead.
+    public var idleTimeout = 30
 }
 
 public struct DatabaseConfig: Sendable, Equatable {

@@ -2,6 +2,7 @@ import CMicroHTTPD
 import CShims
 import Foundation
 import Logging
+import SharecastCore
 import Synchronization
 
 /// The HTTP server: the one owner of a libmicrohttpd daemon.
@@ -18,8 +19,17 @@ public final class HTTPServer: Sendable {
         /// MHD worker threads, each with its own epoll loop.
         public var threads = 2
         public var connectionLimit = 20_000
-        /// Seconds without socket progress before MHD closes a connection (parked streams excepted).
-        public var connectionTimeout = 300
+        /// Seconds without socket progress before MHD closes a connection: idle keep-alive
+        /// connections and ones that never sent a request. Streaming responses get
+        /// `streamTimeout` instead (and parked ones none: their body decides).
+        public var connectionTimeout = 30
+        /// The idle timeout of a connection once it carries a streaming response.
+        public var streamTimeout = 300
+        /// Open connections one client address may hold (0: no cap); `exemptFromAddressCap`
+        /// addresses (loopback, trusted proxies) have none. A flood of idle sockets from one
+        /// address could otherwise use every descriptor under a low `ulimit -n`.
+        public var maxConnectionsPerAddress = 0
+        public var exemptFromAddressCap: [CIDR] = []
         public var maxRequestBodyBytes = 1 << 20
         /// Told about every request once its response is queued: route name, status, and the time
         /// from the request's arrival to then (for streams: to the start of the stream).
@@ -56,7 +66,8 @@ public final class HTTPServer: Sendable {
             return shim_mhd_start(
                 UInt32(flags), sockaddr, UInt32(configuration.connectionLimit), UInt32(configuration.connectionTimeout),
                 UInt32(max(configuration.threads, 1)), 32 * 1024,
-                ServerCallbacks.access, opaqueContext, ServerCallbacks.completed, opaqueContext
+                ServerCallbacks.access, opaqueContext, ServerCallbacks.completed, opaqueContext,
+                ServerCallbacks.acceptPolicy, opaqueContext, ServerCallbacks.notifyConnection, opaqueContext
             )
         }
         guard let started else {
@@ -65,6 +76,12 @@ public final class HTTPServer: Sendable {
         }
         daemon = Mutex(DaemonHandle(pointer: started))
         port = Int(shim_mhd_bound_port(started))
+    }
+
+    /// Connections open from `address` (counted only while a per-address cap is set).
+    public func openConnections(from address: String) -> Int {
+        guard let address = IPAddress(address) else { return 0 }
+        return context.connectionsByAddress.withLock { $0[address] ?? 0 }
     }
 
     /// Streaming responses currently open.
@@ -127,6 +144,8 @@ final class ServerContext: Sendable {
     let configuration: HTTPServer.Configuration
     let isStopping = Atomic<Bool>(false)
     let streams = Mutex<[ObjectIdentifier: StreamConnection]>([:])
+    /// Open connections per client address, for `maxConnectionsPerAddress`.
+    let connectionsByAddress = Mutex<[IPAddress: Int]>([:])
     /// Responses not decided yet, their connections suspended; resolved with 503 at shutdown.
     let pendings = Mutex<[ObjectIdentifier: PendingResponse]>([:])
 

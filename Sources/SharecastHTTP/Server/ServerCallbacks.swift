@@ -173,6 +173,8 @@ extension ServerContext {
             // Resolved responses are queued through `finishResponding`; a pending one never is.
             return MHD_Result.NO
         case let .stream(body):
+            // A viewer may pause reading for up to client_timeout; idle API connections may not.
+            _ = shim_mhd_set_connection_timeout(connection, UInt32(clamping: configuration.streamTimeout))
             let stream = StreamConnection(body: body, connection: connection, server: self)
             streams.withLock { $0[ObjectIdentifier(stream)] = stream }
             body.opened(stream)

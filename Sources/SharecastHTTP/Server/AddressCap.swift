@@ -1,0 +1,66 @@
+import CMicroHTTPD
+import CShims
+import Glibc
+import SharecastCore
+
+/// One connection's client address, kept in MHD's socket context from start to close so the
+/// per-address count goes down exactly once.
+final class CountedAddress {
+    let address: IPAddress
+
+    init(_ address: IPAddress) {
+        self.address = address
+    }
+}
+
+extension ServerCallbacks {
+    /// MHD asks before accepting: a client address at `maxConnectionsPerAddress` is refused (the
+    /// socket is closed at once) unless it is exempt.
+    static let acceptPolicy: MHD_AcceptPolicyCallback = { cls, address, length in
+        guard let cls, let address else { return MHD_Result.YES }
+        let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+        let cap = server.configuration.maxConnectionsPerAddress
+        guard cap > 0, let client = IPAddress(socketAddress: address, length: length) else { return MHD_Result.YES }
+        if server.configuration.exemptFromAddressCap.contains(where: { $0.contains(client) }) { return MHD_Result.YES }
+        let open = server.connectionsByAddress.withLock { $0[client] ?? 0 }
+        return open < cap ? MHD_Result.YES : MHD_Result.NO
+    }
+
+    static let notifyConnection: MHD_NotifyConnectionCallback = { cls, connection, socketContext, code in
+        guard let cls, let socketContext else { return }
+        let server = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+        guard server.configuration.maxConnectionsPerAddress > 0 else { return }
+        switch code {
+        case .CONNECTION_NOTIFY_STARTED:
+            guard let connection, let client = IPAddress(server.clientAddress(connection)) else { return }
+            server.connectionsByAddress.withLock { $0[client, default: 0] += 1 }
+            socketContext.pointee = Unmanaged.passRetained(CountedAddress(client)).toOpaque()
+        case .CONNECTION_NOTIFY_CLOSED:
+            guard let pointer = socketContext.pointee else { return }
+            socketContext.pointee = nil
+            let counted = Unmanaged<CountedAddress>.fromOpaque(pointer).takeRetainedValue()
+            server.connectionsByAddress.withLock { table in
+                let left = (table[counted.address] ?? 1) - 1
+                table[counted.address] = left > 0 ? left : nil
+            }
+        default:
+            return
+        }
+    }
+}
+
+extension IPAddress {
+    /// The address of a socket address from the kernel (IPv4 or IPv6).
+    init?(socketAddress: UnsafePointer<sockaddr>, length: socklen_t) {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        switch Int32(socketAddress.pointee.sa_family) {
+        case AF_INET where length >= socklen_t(MemoryLayout<sockaddr_in>.size):
+            socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { var a = $0.pointee.sin_addr; _ = inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)) }
+        case AF_INET6 where length >= socklen_t(MemoryLayout<sockaddr_in6>.size):
+            socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { var a = $0.pointee.sin6_addr; _ = inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count)) }
+        default:
+            return nil
+        }
+        self.init(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+}
