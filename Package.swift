@@ -28,6 +28,8 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The lock every shared state sits behind (pthread-based under ThreadSanitizer).
+        .target(name: "SharecastSync"),
         // Typed, non-variadic wrappers around the variadic C entry points.
         .target(name: "CShims", dependencies: ["CMicroHTTPD", "CCurl"]),
 
@@ -40,29 +42,29 @@ let package = Package(
         .target(
             name: "SharecastHTTP",
             dependencies: [
-                "CShims", "SharecastCore",
+                "SharecastSync", "CShims", "SharecastCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "SharecastUpstream",
             dependencies: [
-                "CShims", "SharecastCore", "SharecastTS",
+                "SharecastSync", "CShims", "SharecastCore", "SharecastTS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "SharecastMetrics", dependencies: ["CZlib"]),
+        .target(name: "SharecastMetrics", dependencies: ["CZlib", "SharecastSync"]),
         .target(
             name: "SharecastStreaming",
             dependencies: [
-                "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastTS", "SharecastMetrics",
+                "SharecastSync", "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastTS", "SharecastMetrics",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "SharecastStore",
             dependencies: [
-                "SharecastCore",
+                "SharecastSync", "SharecastCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -70,16 +72,16 @@ let package = Package(
         .target(
             name: "SharecastApp",
             dependencies: [
-                "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
+                "SharecastSync", "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
                 "SharecastStreaming", "SharecastMetrics", "SharecastMonitor", "SharecastRules",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "SharecastRules", dependencies: ["SharecastCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "SharecastRules", dependencies: ["SharecastCore", "SharecastSync", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "SharecastMonitor",
             dependencies: [
-                "SharecastCore", "SharecastHTTP", "SharecastMetrics", "SharecastStore", "SharecastStreaming", "SharecastUpstream",
+                "SharecastSync", "SharecastCore", "SharecastHTTP", "SharecastMetrics", "SharecastStore", "SharecastStreaming", "SharecastUpstream",
             ],
             resources: [.copy("Resources/openapi.json")]
         ),
@@ -99,7 +101,7 @@ let package = Package(
         .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
         .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),
         .testTarget(name: "SharecastMetricsTests", dependencies: ["SharecastMetrics"]),
-        .testTarget(name: "SharecastRulesTests", dependencies: ["SharecastRules"]),
+        .testTarget(name: "SharecastRulesTests", dependencies: ["SharecastRules", "SharecastSync"]),
         .testTarget(name: "SharecastUpstreamTests", dependencies: ["SharecastUpstream"]),
         .testTarget(name: "SharecastStreamingTests", dependencies: ["SharecastStreaming", "SharecastTS", "SharecastHTTP"]),
         .testTarget(
@@ -108,13 +110,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SharecastHTTPTests",
-            dependencies: ["SharecastHTTP", "SharecastUpstream", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SharecastHTTP", "SharecastUpstream", "SharecastSync", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SharecastEndToEndTests",
             dependencies: [
                 "SharecastApp", "SharecastCore", "SharecastStore", "SharecastHTTP", "SharecastTS", "SharecastUpstream", "SharecastMetrics", "SharecastMonitor",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "SharecastSync", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Synchronization
+import SharecastSync
 
 /// The one database of a Sharecast process: a GRDB `DatabasePool` in WAL mode over a SQLite file.
 ///
@@ -9,7 +10,7 @@ import Synchronization
 public final class SharecastDatabase: Sendable {
     public let path: String
     public let pool: DatabasePool
-    private let isClosed = Mutex(false)
+    private let isClosed = Locked(false)
 
     /// Opens (creating the file and its directory when missing) and migrates to the current schema.
     public init(path: String) throws(StoreError) {

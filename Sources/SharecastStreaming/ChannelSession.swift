@@ -5,6 +5,7 @@ import SharecastMetrics
 import SharecastTS
 import SharecastUpstream
 import Synchronization
+import SharecastSync
 
 /// One channel's upstream session: one source, one ring, any number of viewers.
 ///
@@ -46,9 +47,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     let clientTimeoutSeconds: Int
     let logger: Logger
     /// Replaced by an operator's restart, read by snapshots on other threads.
-    private let sourceBox = Mutex<(any ChannelSource)?>(nil)
+    private let sourceBox = Locked<(any ChannelSource)?>(nil)
     var source: (any ChannelSource)? { sourceBox.withLock { $0 } }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Written by the upstream loop thread only.
     private var aligner = TSPacketAligner()
     let bytesIn = Atomic<Int64>(0)

@@ -6,6 +6,7 @@ import SharecastMetrics
 import SharecastTS
 import SharecastUpstream
 import Synchronization
+import SharecastSync
 
 /// Runs the shared streams: one session per channel however many viewers, started by the first
 /// viewer, kept for a grace period after the last one leaves, and stopped when that runs out.
@@ -67,9 +68,9 @@ public final class SessionManager: Sendable {
     }
 
     final class Shared: Sendable {
-        let sessions = Mutex<[String: ChannelSession]>([:])
+        let sessions = Locked<[String: ChannelSession]>([:])
         /// Sessions that ended but whose final snapshot has not been recorded yet.
-        let finished = Mutex<[ChannelSession]>([])
+        let finished = Locked<[ChannelSession]>([])
         let running = Atomic<Bool>(true)
         let stopped = Atomic<Bool>(false)
         /// Set by `requestSample()`; the next recording adds a stats row per running session.

@@ -2,6 +2,7 @@ import Dispatch
 import SharecastHTTP
 import SharecastTS
 import Synchronization
+import SharecastSync
 
 /// One session's ring of whole TS packets: the upstream writes, every viewer reads at its own cursor.
 ///
@@ -42,7 +43,7 @@ public final class SharedBuffer: Sendable {
     private let storage: RingStorage
     /// The ring's file under `buffer_path`, while it has one (until the stream ends).
     var storagePath: String? { storage.existingPath }
-    private let state: Mutex<State>
+    private let state: Locked<State>
     static let maxJoinPoints = 64
 
     /// `capacity` is rounded down to whole packets. Returns nil when the memory cannot be had.
@@ -57,7 +58,7 @@ public final class SharedBuffer: Sendable {
         maxWakeDelayNanoseconds = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
         var initial = State()
         initial.joinPoints.reserveCapacity(Self.maxJoinPoints)
-        state = Mutex(initial)
+        state = Locked(initial)
     }
 
     /// The file backing the ring, if it is file-backed and the stream has not ended.

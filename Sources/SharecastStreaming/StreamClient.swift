@@ -2,6 +2,7 @@ import Foundation
 import SharecastCore
 import SharecastHTTP
 import Synchronization
+import SharecastSync
 
 /// One viewer of a shared stream: the response body MHD pulls from. Its cursor into the session's
 /// ring is touched only by the MHD thread serving this connection; what others read (bytes sent,
@@ -39,7 +40,7 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
     var cursorEstimate: Int64 { startCursor + bytesSent.load(ordering: .relaxed) }
 
     /// The connection this viewer is served on; set once before the first read.
-    private let connection = Mutex<(any ResponseConnection)?>(nil)
+    private let connection = Locked<(any ResponseConnection)?>(nil)
 
     func opened(_ connection: any ResponseConnection) {
         self.connection.withLock { $0 = connection }

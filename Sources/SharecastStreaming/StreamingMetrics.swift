@@ -3,6 +3,7 @@ import SharecastCore
 import SharecastMetrics
 import SharecastUpstream
 import Synchronization
+import SharecastSync
 
 /// One channel's cumulative figures, kept across its sessions (a restarted channel's counters go
 /// on from where they were). The upstream loop and viewers' MHD threads add to them with single
@@ -28,7 +29,7 @@ public final class ChannelCounters: Sendable {
     /// The running session's gauges, published by the session when they change, so a scrape
     /// reads them here instead of visiting every session under its locks. nil without a running
     /// session (its gauges then read 0).
-    let live = Mutex<LiveFigures?>(nil)
+    let live = Locked<LiveFigures?>(nil)
     /// Monotonic nanoseconds of the running session's last upstream bytes (0: none yet).
     let lastDataNanoseconds = Atomic<UInt64>(0)
     /// The ring's fill behind the slowest viewer, as of the last housekeeping pass (a `Double`'s bits).
@@ -70,7 +71,7 @@ public final class StreamingMetrics: Sendable {
     let clientsSkipped: Counter
     let joinLatency: Histogram
     let sessionDuration: Histogram
-    private let channels = Mutex<ChannelTable>(ChannelTable())
+    private let channels = Locked<ChannelTable>(ChannelTable())
     /// No bytes for this long counts as a stall.
     public static let stallThreshold: Duration = .seconds(3)
 

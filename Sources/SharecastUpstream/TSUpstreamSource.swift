@@ -1,5 +1,6 @@
 import SharecastTS
 import Synchronization
+import SharecastSync
 
 /// An MPEG-TS stream over HTTP(S), kept alive across failures: on a connect error, an HTTP error
 /// status, a stall or an early end of file it moves to the channel's next URL (primary, then
@@ -26,7 +27,7 @@ public final class TSUpstreamSource: ChannelSource {
     let policy: ReconnectPolicy
     let loop: UpstreamLoop
     weak let sink: (any SourceSink)?
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, loop: UpstreamLoop, sink: any SourceSink) {
         self.urls = urls

@@ -1,5 +1,6 @@
 import SharecastTS
 import Synchronization
+import SharecastSync
 
 /// The built-in test channel as a session source: the looping clip, paced at its real rate by a
 /// timer on the upstream loop (so, like every other source, it writes from the loop thread).
@@ -10,13 +11,13 @@ public final class TestPatternSource: ChannelSource, @unchecked Sendable {
     let loop: UpstreamLoop
     weak let sink: (any SourceSink)?
     let tick: Duration
-    private let generator: Mutex<TestPatternGenerator>
+    private let generator: Locked<TestPatternGenerator>
     private let stopped = Atomic<Bool>(false)
     private let started: ContinuousClock.Instant
     private let scratch: UnsafeMutableRawBufferPointer
 
     public init(clip: TSClip, targetBitsPerSecond: Int64? = nil, loop: UpstreamLoop, sink: any SourceSink, tick: Duration = .milliseconds(20)) {
-        generator = Mutex(TestPatternGenerator(clip: clip, targetBitsPerSecond: targetBitsPerSecond))
+        generator = Locked(TestPatternGenerator(clip: clip, targetBitsPerSecond: targetBitsPerSecond))
         self.loop = loop
         self.sink = sink
         self.tick = tick

@@ -3,6 +3,7 @@ import CShims
 import Foundation
 import Logging
 import Synchronization
+import SharecastSync
 
 /// One thread that drives every upstream transfer through libcurl's multi interface, plus the
 /// timers the upstream logic needs (reconnect back-off, playlist polling).
@@ -19,7 +20,7 @@ public final class UpstreamLoop: Sendable {
 
     final class Shared: @unchecked Sendable {
         let multi: CurlMulti
-        let commands = Mutex<[Command]>([])
+        let commands = Locked<[Command]>([])
         let running = Atomic<Bool>(true)
         let finished = Atomic<Bool>(false)
 

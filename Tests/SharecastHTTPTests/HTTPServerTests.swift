@@ -5,6 +5,7 @@ import FoundationNetworking
 import Logging
 import Synchronization
 import Testing
+import SharecastSync
 @testable import SharecastHTTP
 
 /// A body that hands out `total` bytes of a counting pattern in steps released by `release()`,
@@ -18,7 +19,7 @@ final class ReleasedBody: StreamingBody, @unchecked Sendable {
     }
 
     let total: Int
-    let state = Mutex(State())
+    let state = Locked(State())
 
     init(total: Int) {
         self.total = total

@@ -4,6 +4,7 @@ import SharecastMetrics
 import SharecastRules
 import SharecastUpstream
 import Synchronization
+import SharecastSync
 
 /// Sends alerts to Alertmanager's v2 API as Prometheus does: firing alerts when they start and
 /// again every `resend_delay` (with `endsAt` far enough ahead that Alertmanager keeps them), and
@@ -29,8 +30,8 @@ final class AlertmanagerNotifier: Sendable {
     private let capacity: Int
     private let generatorURL: String
     private let logger: Logger
-    private let queue = Mutex<[Notification]>([])
-    private let sent = Mutex<[String: SentState]>([:])
+    private let queue = Locked<[Notification]>([])
+    private let sent = Locked<[String: SentState]>([:])
     private let running = Atomic<Bool>(true)
     private let finished = Atomic<Bool>(false)
     let delivered: Counter

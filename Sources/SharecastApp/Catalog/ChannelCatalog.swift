@@ -1,6 +1,7 @@
 import SharecastCore
 import SharecastStore
 import Synchronization
+import SharecastSync
 
 /// The served catalog in memory: what `/playlist.m3u` lists and how `/stream/<key>` finds a channel.
 ///
@@ -28,7 +29,7 @@ public final class ChannelCatalog: Sendable {
         init() {}
     }
 
-    private let snapshot = Mutex(Snapshot())
+    private let snapshot = Locked(Snapshot())
     /// Sources in the configuration's order: inline channels first, then each playlist.
     let sourceOrder: [String]
 

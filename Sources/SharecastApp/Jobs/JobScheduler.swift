@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SharecastMetrics
 import Synchronization
+import SharecastSync
 
 /// A background job: a name, how often, and the work, which returns a one-line summary for the log.
 struct Job: Sendable {
@@ -28,7 +29,7 @@ final class JobScheduler: Sendable {
     private let running = Atomic<Bool>(true)
     private let finished = Atomic<Bool>(false)
     /// Serialises runs, so `runNow` (the API's cleanup) and the timer never overlap.
-    private let lock = Mutex(())
+    private let lock = Locked(())
 
     init(jobs: [Job], registry: MetricsRegistry, logger: Logger) {
         self.logger = logger

@@ -4,10 +4,11 @@ import SharecastMonitor
 import SharecastStore
 import SharecastStreaming
 import Synchronization
+import SharecastSync
 
 /// The last cleanup's report, for `POST /api/monitor/cleanup` to return after running the job.
 final class CleanupLog: Sendable {
-    let last = Mutex<CleanupReport?>(nil)
+    let last = Locked<CleanupReport?>(nil)
 }
 
 /// The scheduled work of a running server, with intervals from `shared_streaming.monitoring`.

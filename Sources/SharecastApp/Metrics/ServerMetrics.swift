@@ -5,6 +5,7 @@ import SharecastMetrics
 import SharecastStore
 import SharecastStreaming
 import Synchronization
+import SharecastSync
 
 /// Assembles every metric of a running server: build info, configured thresholds, HTTP requests,
 /// database writes, and the collectors for streams, process and host.
@@ -12,8 +13,8 @@ final class ServerMetrics: Sendable {
     let registry = MetricsRegistry()
     let streaming: StreamingMetrics
     let dbWriteDuration: Histogram
-    private let httpRequests = Mutex<[String: Counter]>([:])
-    private let httpDurations = Mutex<[String: Histogram]>([:])
+    private let httpRequests = Locked<[String: Counter]>([:])
+    private let httpDurations = Locked<[String: Histogram]>([:])
 
     init(config: SharecastConfig) {
         streaming = StreamingMetrics(registry: registry)

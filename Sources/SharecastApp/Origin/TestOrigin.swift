@@ -3,6 +3,7 @@ import SharecastCore
 import SharecastHTTP
 import SharecastTS
 import Synchronization
+import SharecastSync
 
 /// A stand-in IPTV provider: every GET (other than `/stats`) is a new upstream connection playing
 /// the built-in test pattern, paced at its real rate (optionally padded to a higher bitrate with
@@ -88,7 +89,7 @@ public final class TestOrigin: Sendable {
 final class OriginCounters: Sendable {
     let served = Atomic<Int>(0)
     let open = Atomic<Int>(0)
-    let lastRequestHeaders = Mutex<[String]>([])
+    let lastRequestHeaders = Locked<[String]>([])
 
     var counts: TestOrigin.Counts {
         TestOrigin.Counts(connectionsServed: served.load(ordering: .relaxed), connectionsOpen: open.load(ordering: .relaxed))

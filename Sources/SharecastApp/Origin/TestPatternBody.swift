@@ -1,13 +1,14 @@
 import SharecastHTTP
 import SharecastTS
 import Synchronization
+import SharecastSync
 
 /// A response that plays the test pattern to one client, paced at the clip's real bitrate.
 ///
 /// The clock starts `initialBurst` in the past, so a player gets that much at once and can start
 /// decoding without waiting, as it would from a provider's server.
 final class TestPatternBody: StreamingBody, Sendable {
-    private let generator: Mutex<TestPatternGenerator>
+    private let generator: Locked<TestPatternGenerator>
     private let start: ContinuousClock.Instant
     private let ticker: WakeTicker
     private let paced: Bool
@@ -17,7 +18,7 @@ final class TestPatternBody: StreamingBody, Sendable {
         clip: TSClip, ticker: WakeTicker, targetBitsPerSecond: Int64? = nil, paced: Bool = true,
         initialBurst: Duration = .seconds(1), onClose: @escaping @Sendable (Int64) -> Void = { _ in }
     ) {
-        generator = Mutex(TestPatternGenerator(clip: clip, targetBitsPerSecond: targetBitsPerSecond))
+        generator = Locked(TestPatternGenerator(clip: clip, targetBitsPerSecond: targetBitsPerSecond))
         start = ContinuousClock.now - initialBurst
         self.ticker = ticker
         self.paced = paced

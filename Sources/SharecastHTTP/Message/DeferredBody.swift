@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SharecastSync
 
 /// A body whose bytes take a while to produce (probing an upstream for a few seconds): the work
 /// runs on its own thread and the connection stays parked, costing no server thread, until the
@@ -12,7 +13,7 @@ public final class DeferredBody: StreamingBody, Sendable {
     }
 
     final class Box: Sendable {
-        let state = Mutex(State())
+        let state = Locked(State())
     }
 
     private let box = Box()

@@ -1,4 +1,5 @@
 import Synchronization
+import SharecastSync
 
 /// A response whose status is not known when the handler returns: a stream that must not answer
 /// `200` before its upstream has delivered (a player that gets `200` and then nothing shows a
@@ -17,7 +18,7 @@ public final class PendingResponse: Sendable {
         var onSuspend: (@Sendable (any ResponseConnection) -> Void)?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SharecastSync
 
 /// Token buckets per key (a client IP): `burst` requests at once, refilled at `ratePerSecond`.
 ///
@@ -14,7 +15,7 @@ public final class RateLimiter: Sendable {
     public let ratePerSecond: Double
     public let burst: Double
     private let maxKeys: Int
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let buckets = Locked<[String: Bucket]>([:])
     private let clock: @Sendable () -> Double
 
     /// `ratePerSecond` 0 disables the limit.

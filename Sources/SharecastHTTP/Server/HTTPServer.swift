@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import SharecastCore
 import Synchronization
+import SharecastSync
 
 /// The HTTP server: the one owner of a libmicrohttpd daemon.
 ///
@@ -49,7 +50,7 @@ public final class HTTPServer: Sendable {
     /// The bound port (useful after asking for port 0).
     public let port: Int
     let context: ServerContext
-    private let daemon: Mutex<DaemonHandle?>
+    private let daemon: Locked<DaemonHandle?>
 
     public init(configuration: Configuration, router: Router, logger: Logger) throws(HTTPServerError) {
         self.configuration = configuration
@@ -74,7 +75,7 @@ public final class HTTPServer: Sendable {
             let reason = errno != 0 ? String(cString: strerror(errno)) : "libmicrohttpd refused to start"
             throw .cannotListen(address: configuration.listen, port: configuration.port, reason: reason)
         }
-        daemon = Mutex(DaemonHandle(pointer: started))
+        daemon = Locked(DaemonHandle(pointer: started))
         port = Int(shim_mhd_bound_port(started))
     }
 
@@ -143,11 +144,11 @@ final class ServerContext: Sendable {
     let logger: Logger
     let configuration: HTTPServer.Configuration
     let isStopping = Atomic<Bool>(false)
-    let streams = Mutex<[ObjectIdentifier: StreamConnection]>([:])
+    let streams = Locked<[ObjectIdentifier: StreamConnection]>([:])
     /// Open connections per client address, for `maxConnectionsPerAddress`.
-    let connectionsByAddress = Mutex<[IPAddress: Int]>([:])
+    let connectionsByAddress = Locked<[IPAddress: Int]>([:])
     /// Responses not decided yet, their connections suspended; resolved with 503 at shutdown.
-    let pendings = Mutex<[ObjectIdentifier: PendingResponse]>([:])
+    let pendings = Locked<[ObjectIdentifier: PendingResponse]>([:])
 
     init(router: Router, logger: Logger, configuration: HTTPServer.Configuration) {
         self.router = router

@@ -2,6 +2,7 @@ import CMicroHTTPD
 import CShims
 import Glibc
 import Synchronization
+import SharecastSync
 
 /// The server's side of one streaming response: it pulls from the body, parks the connection with
 /// `MHD_suspend_connection` when the body has nothing, and resumes it when woken.
@@ -23,7 +24,7 @@ final class StreamConnection: ResponseConnection, @unchecked Sendable {
     /// The socket, valid until `closed()`: MHD frees the response before it closes the socket, and
     /// every use below happens under `state`'s lock with `closed` false.
     let socket: Int32
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let finishing = Atomic<Bool>(false)
     /// Bytes handed to MHD; only the connection's thread writes it.
     private(set) var bytesSent: Int64 = 0

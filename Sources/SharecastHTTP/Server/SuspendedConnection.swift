@@ -1,4 +1,5 @@
 import Synchronization
+import SharecastSync
 
 /// The handle a held (pending) response's body gets while its connection is suspended in MHD:
 /// the viewer's hang-up can be noticed (a peek at the socket) and the wait ended (`abort`), though
@@ -7,11 +8,11 @@ import Synchronization
 /// The socket is used only under the lock and only until `invalidate`, which the server calls
 /// just before resuming: MHD cannot close a suspended connection's socket, so it is valid until then.
 final class SuspendedConnection: ResponseConnection, @unchecked Sendable {
-    private let socket: Mutex<Int32>
+    private let socket: Locked<Int32>
     private let pending: PendingResponse
 
     init(socket: Int32, pending: PendingResponse) {
-        self.socket = Mutex(socket)
+        self.socket = Locked(socket)
         self.pending = pending
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SharecastSync
 
 /// Wakes parked responses on a fixed period, for bodies paced by the clock rather than by a
 /// producer (the test pattern, which releases packets as their send time comes).
@@ -8,7 +9,7 @@ import Synchronization
 /// returns `.wait`; each tick wakes everything registered since the last one.
 public final class WakeTicker: Sendable {
     final class Shared: Sendable {
-        let waiters = Mutex<[any ResponseWaker]>([])
+        let waiters = Locked<[any ResponseWaker]>([])
         let running = Atomic<Bool>(true)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import SharecastSync
 #endif
 
 /// The standard `process_*` metrics and a few host figures, read at scrape time with the
@@ -118,7 +119,7 @@ public enum ProcessCollector {
 
 /// A value recomputed at most once per `maxAge` seconds, shared by concurrent scrapes.
 public final class CachedValue<Value: Sendable>: Sendable {
-    private let state = Mutex<(value: Value?, at: Double)>((nil, 0))
+    private let state = Locked<(value: Value?, at: Double)>((nil, 0))
 
     public init() {}
 

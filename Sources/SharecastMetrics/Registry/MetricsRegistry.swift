@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SharecastSync
 
 /// Every metric Sharecast exposes: static handles registered once with their labels (bumped by
 /// the code that owns the figure), plus collectors that write families from snapshots at scrape
@@ -23,8 +24,8 @@ public final class MetricsRegistry: Sendable {
     /// Writes its families into a scrape.
     public typealias Collector = @Sendable (inout MetricsWriter) -> Void
 
-    private let registered = Mutex<[Registered]>([])
-    private let collectors = Mutex<[Collector]>([])
+    private let registered = Locked<[Registered]>([])
+    private let collectors = Locked<[Collector]>([])
     /// The last scrape's size, so the next one's buffer is allocated once.
     private let lastSize = Atomic<Int>(0)
     private let clock: @Sendable () -> Double

@@ -1,4 +1,5 @@
 import Synchronization
+import SharecastSync
 
 /// How the samples of an aggregation fall into groups, kept across evaluation rounds.
 ///
@@ -40,11 +41,11 @@ final class PlanCache: Sendable {
         }
     }
 
-    private let groupings = Mutex<[Key: GroupingPlan]>([:])
+    private let groupings = Locked<[Key: GroupingPlan]>([:])
     /// The store whose series numbers the plans hold (kept, so no other store takes its place
     /// in memory): plans are dropped when evaluation moves to another store, whose numbers
     /// would mean other series.
-    private let store = Mutex<(any SeriesSource)?>(nil)
+    private let store = Locked<(any SeriesSource)?>(nil)
 
     func use(_ source: any SeriesSource) {
         let changed = store.withLock { current in

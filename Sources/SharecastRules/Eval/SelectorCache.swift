@@ -1,4 +1,5 @@
 import Synchronization
+import SharecastSync
 
 /// Selector results shared by the rules of one evaluation round: every rule of a group is
 /// evaluated at the same instant against the same store, so `sharecast_stream_clients` read by
@@ -15,7 +16,7 @@ final class SelectorCache: Sendable {
         var byName: [String: [String]] = [:]
     }
 
-    private let entries = Mutex(Entries())
+    private let entries = Locked(Entries())
 
     static func key(_ selector: VectorSelector, range: Int64?, at time: Int64) -> String {
         var key = (selector.name ?? "") + "\u{1}"

@@ -1,4 +1,5 @@
 import Synchronization
+import SharecastSync
 
 /// Label sets of series and samples, `__name__` included.
 public typealias Labels = [String: String]
@@ -35,7 +36,7 @@ public final class SeriesLabels: Sendable {
     let signature: String
     let unnamedSignature: String
     /// Match and grouping keys by what they were made for (see `key(_:unnamed:make:)`).
-    private let keys = Mutex<[String: String]>([:])
+    private let keys = Locked<[String: String]>([:])
 
     public init(_ labels: Labels) {
         self.labels = labels

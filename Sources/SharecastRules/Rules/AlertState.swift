@@ -1,4 +1,5 @@
 import Synchronization
+import SharecastSync
 
 /// One alert of an alerting rule: a label set the rule's expression returned.
 public struct Alert: Sendable, Equatable {
@@ -49,7 +50,7 @@ public final class GroupState: @unchecked Sendable {
     var lastEvaluation: Int64?
     var lastDurationSeconds = 0.0
     var ruleDurations: [Double]
-    private let published: Mutex<GroupReport>
+    private let published: Locked<GroupReport>
     /// The series each rule wrote at its last evaluation: those it does not write again get a
     /// staleness marker, as Prometheus writes them, so they vanish from instant queries at once.
     var written: [[String: Labels]]
@@ -86,7 +87,7 @@ public final class GroupState: @unchecked Sendable {
         ruleDurations = Array(repeating: 0, count: group.rules.count)
         written = Array(repeating: [:], count: group.rules.count)
         alertSeries = Array(repeating: [:], count: group.rules.count)
-        published = Mutex(GroupReport(group: group, alerts: alerts, lastErrors: lastErrors, lastEvaluation: nil,
+        published = Locked(GroupReport(group: group, alerts: alerts, lastErrors: lastErrors, lastEvaluation: nil,
                                       lastDurationSeconds: 0, ruleDurations: ruleDurations))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SharecastSync
 
 /// Evaluates loaded rule groups on a timer against Sharecast's own metrics, kept in an in-memory
 /// store as long as the longest range in the rules needs.
@@ -19,13 +20,13 @@ public final class RuleManager: Sendable {
     private let sampler: @Sendable () -> String
     private let onAlerts: @Sendable ([Alert]) -> Void
     private let externalLabels: Labels
-    private let state = Mutex(Snapshot(groups: [], files: []))
+    private let state = Locked(Snapshot(groups: [], files: []))
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(true)
     private let clock: @Sendable () -> Int64
     /// Series of the previous sample: those missing from the next get a staleness marker, as a
     /// Prometheus scrape marks series that vanished.
-    private let sampled = Mutex<[String: Labels]>([:])
+    private let sampled = Locked<[String: Labels]>([:])
 
     public init(evaluationInterval: Int64, externalLabels: Labels = [:], sampler: @escaping @Sendable () -> String,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },

@@ -1,4 +1,5 @@
 import Synchronization
+import SharecastSync
 
 /// Series kept in memory for rule evaluation: appended at each evaluation, trimmed to what the
 /// longest range in the loaded rules needs.
@@ -218,7 +219,7 @@ public final class SampleStore: SeriesSource, Sendable {
     /// Selections beyond this many are dropped all at once (rules were reloaded many times).
     static let selectionLimit = 4096
 
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
 
     public init() {}
 

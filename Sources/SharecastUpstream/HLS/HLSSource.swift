@@ -1,6 +1,7 @@
 import Foundation
 import SharecastTS
 import Synchronization
+import SharecastSync
 
 /// A live HLS channel turned into one continuous TS stream: the playlist (a master playlist picks
 /// its highest-bandwidth variant) is reloaded every target duration, each new segment is fetched
@@ -45,7 +46,7 @@ public final class HLSSource: ChannelSource {
     let maxBandwidth: Int?
     let loop: UpstreamLoop
     weak let sink: (any SourceSink)?
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, maxBandwidth: Int? = nil,
                 loop: UpstreamLoop, sink: any SourceSink) {

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import SharecastSync
 
 /// A process the test starts (the real `sharecast` binary, ffprobe, ffmpeg), with its output
 /// collected as it arrives so tests can wait for a line instead of sleeping.
@@ -104,7 +105,7 @@ final class ChildProcess: Sendable {
 
 /// What a child wrote, filled in by the pipes' handlers.
 final class CollectedOutput: Sendable {
-    let text = Mutex((stdout: "", stderr: ""))
+    let text = Locked((stdout: "", stderr: ""))
 }
 
 enum ChildProcessError: Error, CustomStringConvertible {

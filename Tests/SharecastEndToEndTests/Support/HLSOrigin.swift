@@ -3,13 +3,14 @@ import Logging
 import SharecastHTTP
 import SharecastTS
 import Synchronization
+import SharecastSync
 
 /// A live HLS origin for tests: the test pattern cut into 2 s segments at its keyframes, served
 /// through a sliding window of three that moves on every `advance`, behind a master playlist with
 /// two variants. It counts every segment fetch and can fail chosen playlist requests.
 final class HLSOrigin: Sendable {
     final class Counters: Sendable {
-        let fetches = Mutex<[Int: Int]>([:])
+        let fetches = Locked<[Int: Int]>([:])
         let playlistRequests = Atomic<Int>(0)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SharecastHTTP
 import Synchronization
+import SharecastSync
 
 /// An upstream that answers each path with fixed text, for providers that misbehave: playlists with
 /// absurd numbers, playlists that name themselves, HTML pages answered with 200. It counts requests
@@ -9,7 +10,7 @@ import Synchronization
 final class ScriptedOrigin: Sendable {
     let server: HTTPServer
     final class Counts: Sendable {
-        let values = Mutex<[String: Int]>([:])
+        let values = Locked<[String: Int]>([:])
     }
 
     private let counts: Counts

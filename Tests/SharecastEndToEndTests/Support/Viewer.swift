@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SharecastSync
 
 /// A player stand-in: one HTTP/1.0 GET over a raw socket, read on its own thread so tests can run
 /// many at once, pause one (a client that stops reading) or hang one up.
@@ -13,7 +14,7 @@ final class Viewer: @unchecked Sendable {
     }
 
     let socket: LoopbackSocket
-    private let received = Mutex(Received())
+    private let received = Locked(Received())
     let paused = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
