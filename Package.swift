@@ -29,7 +29,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The lock every shared state sits behind (pthread-based under ThreadSanitizer).
-        .target(name: "SharecastSync"),
+        .target(name: "SharecastSync", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Typed, non-variadic wrappers around the variadic C entry points.
         .target(name: "CShims", dependencies: ["CMicroHTTPD", "CCurl"]),
 

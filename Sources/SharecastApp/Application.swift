@@ -8,6 +8,7 @@ import SharecastStreaming
 import SharecastUpstream
 import SharecastTS
 import Synchronization
+import SharecastSync
 
 /// Why the server could not start.
 public enum ApplicationError: Error, CustomStringConvertible {
@@ -43,11 +44,12 @@ public final class Application: Sendable {
     let alerting: AlertingService?
     let logger: Logger
     private let importer = PlaylistImporter()
-    private let importAttempts = Atomic<Int>(0)
-    private let isShutDown = Atomic<Bool>(false)
+    private let importAttempts = Locked<Int>(0)
+    /// Every background service, in start order; `shutdown()` stops them in reverse.
+    private let lifecycle: Lifecycle
 
     /// Playlist imports finished (successfully or not) since start; lets tests and health checks wait.
-    public var completedImports: Int { importAttempts.load(ordering: .acquiring) }
+    public var completedImports: Int { importAttempts.withLock { $0 } }
 
     /// The bound HTTP port.
     public var port: Int { server.port }
@@ -147,10 +149,37 @@ public final class Application: Sendable {
             "url": "http://\(Self.displayHost(config.server.listen)):\(server.port)/playlist.m3u",
             "channels": "\(catalog.current.channels.count)",
         ])
-        startPlaylistImports()
-        jobs.start()
-        alerting?.start()
+        let importThread = ServiceThread(name: "sharecast-import") { [importer, database, catalog, logger, importAttempts, config] thread in
+            for source in config.playlists where !thread.isStopping {
+                Self.importOne(source, importer: importer, database: database, catalog: catalog, logger: logger, attempts: importAttempts)
+            }
+        }
+        let server = self.server, upstreamLoop = self.loop
+        // The one place the order is written. Started top to bottom; stopped bottom to top:
+        // imports end, the listener stops accepting, alert rules and jobs stop, every stream
+        // ends (its viewers leave with reason `shutdown`, recorded), the HTTP server closes the
+        // rest, the upstream loop stops, and the database is checkpointed and closed.
+        lifecycle = Lifecycle(services: [
+            ClosureService("database", stop: { [database, logger] in
+                do {
+                    try database.close()
+                } catch {
+                    logger.error("database close failed", metadata: ["error": "\(error)"])
+                }
+            }),
+            ClosureService("upstream-loop", stop: { upstreamLoop.shutdown() }),
+            ClosureService("http-server", stop: { server.shutdown() }),
+            ClosureService("sessions", stop: { sessions.shutdown() }),
+            ClosureService("jobs", start: { jobs.start() }, stop: { jobs.stop() }),
+            ClosureService("alerting", start: { alerting?.start() }, stop: { alerting?.stop() }),
+            ClosureService("listener", stop: { server.stopAccepting() }),
+            ClosureService("playlist-import", start: { importThread.start() }, stop: { importThread.stop() }),
+        ], logger: logger)
+        lifecycle.start()
     }
+
+    /// The background services and whether they run, in start order.
+    public var services: [(name: String, state: Lifecycle.State)] { lifecycle.report }
 
     /// Re-reads the alert rule files (SIGHUP, `POST /-/reload`); invalid files leave the running
     /// rules in place. Returns the problems, empty when the new rules are in use.
@@ -174,21 +203,9 @@ public final class Application: Sendable {
         }
     }
 
-    /// Imports every configured playlist on a background thread (fetching may take a while), then
-    /// reloads the catalog. A failed import leaves the last good channels in place.
-    func startPlaylistImports() {
-        guard !config.playlists.isEmpty else { return }
-        let thread = Thread { [self] in
-            for source in config.playlists {
-                importOne(source)
-            }
-        }
-        thread.name = "sharecast-import"
-        thread.start()
-    }
-
-    func importOne(_ source: PlaylistSource) {
-        defer { importAttempts.add(1, ordering: .releasing) }
+    static func importOne(_ source: PlaylistSource, importer: PlaylistImporter, database: SharecastDatabase, catalog: ChannelCatalog,
+                          logger: Logger, attempts: Locked<Int>) {
+        defer { attempts.withLock { $0 += 1 } }
         do {
             let report = try importer.importPlaylist(source, into: database)
             for warning in report.warnings.prefix(50) {
@@ -208,18 +225,7 @@ public final class Application: Sendable {
     /// Stops accepting, ends every stream (viewers leave with reason `shutdown`, which is recorded),
     /// stops the upstreams, and closes the database (checkpointing its WAL).
     public func shutdown() {
-        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        server.stopAccepting()
-        alerting?.stop()
-        jobs.stop()
-        sessions.shutdown()
-        server.shutdown()
-        loop.shutdown()
-        do {
-            try database.close()
-        } catch {
-            logger.error("database close failed", metadata: ["error": "\(error)"])
-        }
+        lifecycle.shutdown()
         logger.info("stopped")
     }
 

@@ -298,6 +298,10 @@ public struct MonitorAPI: Sendable {
         case let .success(decoded): body = decoded
         case let .failure(rejection): return rejection.response
         }
+        // The schema's maxLength counts code points, as JSON Schema does.
+        guard body.url.unicodeScalars.count <= 2048 else {
+            return MonitorJSON.badRequest(field: "url", "must be at most 2048 characters")
+        }
         let probe = context.probe
         // Only a malformed URL or a forbidden address is refused; a URL that cannot be reached
         // is a probe result (reachable: false, with the reason).

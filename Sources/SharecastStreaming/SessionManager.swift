@@ -71,8 +71,6 @@ public final class SessionManager: Sendable {
         let sessions = Locked<[String: ChannelSession]>([:])
         /// Sessions that ended but whose final snapshot has not been recorded yet.
         let finished = Locked<[ChannelSession]>([])
-        let running = Atomic<Bool>(true)
-        let stopped = Atomic<Bool>(false)
         /// Set by `requestSample()`; the next recording adds a stats row per running session.
         let sampleRequested = Atomic<Bool>(false)
     }
@@ -83,6 +81,8 @@ public final class SessionManager: Sendable {
     let recorder: (any StreamRecorder)?
     let logger: Logger
     private let shared = Shared()
+    /// Housekeeping: wakes slow streams' readers, ends idle sessions, records history.
+    private let housekeeping: ServiceThread
 
     public init(settings: Settings, loop: UpstreamLoop, recorder: (any StreamRecorder)?,
                 metrics: StreamingMetrics = StreamingMetrics(registry: MetricsRegistry()), logger: Logger) {
@@ -104,11 +104,10 @@ public final class SessionManager: Sendable {
             }
         }
         let shared = self.shared
-        let thread = Thread { [settings, recorder, logger] in
-            Self.housekeep(shared, settings: settings, recorder: recorder, logger: logger)
+        housekeeping = ServiceThread(name: "sharecast-sessions") { [settings, recorder, logger] thread in
+            Self.housekeep(shared, thread: thread, settings: settings, recorder: recorder, logger: logger)
         }
-        thread.name = "sharecast-sessions"
-        thread.start()
+        housekeeping.start()
     }
 
     /// A response body for a new viewer of `channel`, starting its session when it has none.
@@ -334,8 +333,8 @@ public final class SessionManager: Sendable {
     /// Ends every stream (viewers leave with reason `shutdown`), records the final state and stops
     /// the housekeeping thread. The caller stops the HTTP server and the upstream loop.
     public func shutdown() {
-        guard shared.running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        while !shared.stopped.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.005) }
+        guard !housekeeping.isStopping else { return }
+        housekeeping.stop()
         let sessions = shared.sessions.withLock { sessions in
             defer { sessions.removeAll() }
             return Array(sessions.values)
@@ -357,7 +356,7 @@ public final class SessionManager: Sendable {
         recorder?.flush()
     }
 
-    private static func housekeep(_ shared: Shared, settings: Settings, recorder: (any StreamRecorder)?, logger: Logger) {
+    private static func housekeep(_ shared: Shared, thread: ServiceThread, settings: Settings, recorder: (any StreamRecorder)?, logger: Logger) {
         var lastSample = ContinuousClock.now
         func checkSessions(_ sessions: [ChannelSession]) {
             for session in sessions {
@@ -405,8 +404,13 @@ public final class SessionManager: Sendable {
         }
 
         var tick = 0
-        while shared.running.load(ordering: .acquiring) {
-            Thread.sleep(forTimeInterval: 0.02)
+        // A 20 ms period: slow streams' readers are woken at least this often (a ring wakes them
+        // itself past its threshold), which is timer work by nature.
+        var next = ContinuousClock.now
+        while !thread.isStopping {
+            next += .milliseconds(20)
+            if next < .now { next = .now }
+            guard thread.wait(until: next) else { break }
             tick += 1
             let sessions = shared.sessions.withLock { Array($0.values) }
             for session in sessions { session.buffer.flush() }
@@ -415,6 +419,5 @@ public final class SessionManager: Sendable {
             guard tick % 50 == 0 else { continue }
             recordHistory()
         }
-        shared.stopped.store(true, ordering: .releasing)
     }
 }

@@ -18,11 +18,11 @@ public final class UpstreamLoop: Sendable {
         case timer(ContinuousClock.Instant, @Sendable () -> Void)
     }
 
+    /// `@unchecked Sendable`: the multi handle is used by the loop thread only, except for
+    /// `curl_multi_wakeup`, which libcurl allows from any thread.
     final class Shared: @unchecked Sendable {
         let multi: CurlMulti
         let commands = Locked<[Command]>([])
-        let running = Atomic<Bool>(true)
-        let finished = Atomic<Bool>(false)
 
         init(multi: CurlMulti) {
             self.multi = multi
@@ -30,13 +30,16 @@ public final class UpstreamLoop: Sendable {
     }
 
     private let shared: Shared
+    /// The loop's thread; its stop interrupts `curl_multi_poll` with a wakeup.
+    private let thread: ServiceThread
 
     public init?(logger: Logger) {
         guard let multi = CurlMulti() else { return nil }
         let shared = Shared(multi: multi)
         self.shared = shared
-        let thread = Thread { Self.run(shared, logger: logger) }
-        thread.name = "sharecast-upstream"
+        thread = ServiceThread(name: "sharecast-upstream", interrupt: { curl_multi_wakeup(shared.multi.handle) }) { thread in
+            Self.run(shared, thread: thread, logger: logger)
+        }
         thread.start()
     }
 
@@ -60,11 +63,7 @@ public final class UpstreamLoop: Sendable {
 
     /// Cancels every transfer and stops the thread; waits for it to finish.
     public func shutdown() {
-        guard shared.running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        curl_multi_wakeup(shared.multi.handle)
-        while !shared.finished.load(ordering: .acquiring) {
-            Thread.sleep(forTimeInterval: 0.005)
-        }
+        thread.stop()
     }
 
     private func send(_ command: Command) {
@@ -72,7 +71,7 @@ public final class UpstreamLoop: Sendable {
         curl_multi_wakeup(shared.multi.handle)
     }
 
-    private static func run(_ shared: Shared, logger: Logger) {
+    private static func run(_ shared: Shared, thread: ServiceThread, logger: Logger) {
         let multi = shared.multi.handle
         var active: [ObjectIdentifier: UpstreamTransfer] = [:]
         var timers: [(due: ContinuousClock.Instant, action: @Sendable () -> Void)] = []
@@ -84,7 +83,7 @@ public final class UpstreamLoop: Sendable {
             transfer.finish(code)
         }
 
-        while shared.running.load(ordering: .acquiring) {
+        while !thread.isStopping {
             shared.commands.withLock { swap(&pending, &$0) }
             for command in pending {
                 switch command {
@@ -131,6 +130,5 @@ public final class UpstreamLoop: Sendable {
         }
         for transfer in Array(active.values) { remove(transfer, code: nil) }
         logger.debug("upstream loop stopped")
-        shared.finished.store(true, ordering: .releasing)
     }
 }

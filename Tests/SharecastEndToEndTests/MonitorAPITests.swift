@@ -132,6 +132,9 @@ import Testing
         #expect(wrongType.status == 400 && wrongType.errorMessage == "field url must be a string")
         #expect(try await api.post("/api/monitor/streams/test", json: "{nope").status == 400)
         #expect(try await api.post("/api/monitor/streams/test", json: #"{"url": "ftp://x/y"}"#).status == 400)
+        // Longer than the schema's maxLength (schemathesis found it accepted).
+        let long = "http://x/" + String(repeating: "a", count: 2048)
+        #expect(try await api.post("/api/monitor/streams/test", json: #"{"url": "\#(long)"}"#).status == 400)
 
         let cleanup = try await api.post("/api/monitor/cleanup")
         #expect(cleanup.status == 200)

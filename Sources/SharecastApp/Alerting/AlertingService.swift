@@ -44,7 +44,10 @@ final class AlertingService: Sendable {
         }
     }
 
-    func start() { manager.start() }
+    func start() {
+        notifier.start()
+        manager.start()
+    }
 
     func stop() {
         manager.stop()

@@ -32,8 +32,8 @@ final class AlertmanagerNotifier: Sendable {
     private let logger: Logger
     private let queue = Locked<[Notification]>([])
     private let sent = Locked<[String: SentState]>([:])
-    private let running = Atomic<Bool>(true)
-    private let finished = Atomic<Bool>(false)
+    /// Sends while there is something queued, sleeps until `process` queues more.
+    private let thread: ServiceThread
     let delivered: Counter
     let dropped: Counter
     let failures: Counter
@@ -51,12 +51,14 @@ final class AlertmanagerNotifier: Sendable {
         dropped = registry.counter("sharecast_notifications_dropped", help: "Alert notifications dropped because the queue was full.")
         failures = registry.counter("sharecast_notifications_errors", help: "Failed posts to Alertmanager (each retried).")
         queueLength = registry.gauge("sharecast_notifications_queue_length", help: "Alert notifications waiting to be sent.")
-        guard !urls.isEmpty else {
-            finished.store(true, ordering: .releasing)
-            return
-        }
-        let thread = Thread { [self] in sendLoop() }
-        thread.name = "sharecast-alertmanager"
+        let box = WeakBox<AlertmanagerNotifier>()
+        thread = ServiceThread(name: "sharecast-alertmanager") { thread in box.value?.sendLoop(thread) }
+        box.value = self
+    }
+
+    /// Starts sending (nothing to do without an Alertmanager).
+    func start() {
+        guard !urls.isEmpty else { return }
         thread.start()
     }
 
@@ -97,22 +99,21 @@ final class AlertmanagerNotifier: Sendable {
             }
             queueLength.set(Double(queue.count))
         }
+        thread.wake()
     }
 
     private func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     func stop() {
-        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        while !finished.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
+        thread.stop()
     }
 
-    private func sendLoop() {
-        defer { finished.store(true, ordering: .releasing) }
+    private func sendLoop(_ thread: ServiceThread) {
         var backoff = 0.5
-        while running.load(ordering: .acquiring) {
+        while !thread.isStopping {
             let batch = queue.withLock { Array($0.prefix(64)) }
             guard !batch.isEmpty else {
-                Thread.sleep(forTimeInterval: 0.05)
+                thread.wait(until: nil)
                 continue
             }
             if post(batch) {
@@ -124,8 +125,9 @@ final class AlertmanagerNotifier: Sendable {
                 backoff = 0.5
             } else {
                 failures.increment()
-                let deadline = Date().addingTimeInterval(backoff)
-                while running.load(ordering: .acquiring), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                // New notifications do not cut the back-off short: only the stop does.
+                let deadline = ContinuousClock.now + .milliseconds(Int(backoff * 1000))
+                while !thread.isStopping, ContinuousClock.now < deadline { thread.wait(until: deadline) }
                 backoff = min(backoff * 2, 30)
             }
         }

@@ -26,13 +26,16 @@ final class JobScheduler: Sendable {
 
     private let entries: [Entry]
     private let logger: Logger
-    private let running = Atomic<Bool>(true)
-    private let finished = Atomic<Bool>(false)
+    /// Sleeps until the next job is due.
+    private let thread: ServiceThread
     /// Serialises runs, so `runNow` (the API's cleanup) and the timer never overlap.
     private let lock = Locked(())
 
     init(jobs: [Job], registry: MetricsRegistry, logger: Logger) {
         self.logger = logger
+        let box = WeakBox<JobScheduler>()
+        thread = ServiceThread(name: "sharecast-jobs") { thread in box.value?.loop(thread) }
+        defer { box.value = self }
         entries = jobs.map { job in
             Entry(
                 job: job,
@@ -49,14 +52,11 @@ final class JobScheduler: Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in loop() }
-        thread.name = "sharecast-jobs"
         thread.start()
     }
 
     func stop() {
-        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        while !finished.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
+        thread.stop()
     }
 
     /// Runs the named job now, on the caller's thread; its summary, or the error it threw.
@@ -66,16 +66,15 @@ final class JobScheduler: Sendable {
         return execute(entry)
     }
 
-    private func loop() {
-        defer { finished.store(true, ordering: .releasing) }
+    private func loop(_ thread: ServiceThread) {
         var due = entries.map { ContinuousClock.now + $0.job.interval }
-        while running.load(ordering: .acquiring) {
+        while !thread.isStopping {
             let now = ContinuousClock.now
             for index in entries.indices where due[index] <= now {
                 execute(entries[index])
                 due[index] = ContinuousClock.now + entries[index].job.interval
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            thread.wait(until: due.min())
         }
     }
 

@@ -18,9 +18,13 @@ public final class DeferredBody: StreamingBody, Sendable {
 
     private let box = Box()
 
-    /// Starts `work` on a new thread; its result is the body.
+    /// Blocking work (a probe's transfer of a few seconds) runs here, never on a server thread
+    /// or Swift's cooperative pool; the queue's threads come and go with the work.
+    static let workers = DispatchQueue(label: "sharecast.deferred", qos: .utility, attributes: .concurrent)
+
+    /// Starts `work` on the workers' queue; its result is the body.
     public init(name: String = "sharecast-deferred", _ work: @escaping @Sendable () -> [UInt8]) {
-        let thread = Thread { [box] in
+        Self.workers.async { [box] in
             let bytes = work()
             let waker = box.state.withLock { state -> (any ResponseWaker)? in
                 state.bytes = bytes
@@ -28,8 +32,6 @@ public final class DeferredBody: StreamingBody, Sendable {
             }
             waker?.wake()
         }
-        thread.name = name
-        thread.start()
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> StreamRead {

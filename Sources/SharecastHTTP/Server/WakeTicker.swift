@@ -10,20 +10,22 @@ import SharecastSync
 public final class WakeTicker: Sendable {
     final class Shared: Sendable {
         let waiters = Locked<[any ResponseWaker]>([])
-        let running = Atomic<Bool>(true)
     }
 
     private let shared = Shared()
+    private let thread: ServiceThread
     public let interval: Duration
 
     public init(interval: Duration = .milliseconds(10)) {
         self.interval = interval
         let shared = self.shared
-        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-        let thread = Thread {
+        thread = ServiceThread(name: "sharecast-ticker") { thread in
             var batch: [any ResponseWaker] = []
-            while shared.running.load(ordering: .relaxed) {
-                Thread.sleep(forTimeInterval: seconds)
+            var next = ContinuousClock.now
+            while !thread.isStopping {
+                next += interval
+                if next < .now { next = .now }
+                guard thread.wait(until: next) else { break }
                 shared.waiters.withLock { swap(&batch, &$0) }
                 for waker in batch { waker.wake() }
                 batch.removeAll(keepingCapacity: true)
@@ -31,7 +33,6 @@ public final class WakeTicker: Sendable {
             // Nobody is left waiting forever.
             for waker in shared.waiters.withLock({ $0 }) { waker.wake() }
         }
-        thread.name = "sharecast-ticker"
         thread.start()
     }
 
@@ -41,7 +42,7 @@ public final class WakeTicker: Sendable {
     }
 
     public func stop() {
-        shared.running.store(false, ordering: .relaxed)
+        thread.stop()
     }
 
     deinit {

@@ -21,8 +21,8 @@ public final class RuleManager: Sendable {
     private let onAlerts: @Sendable ([Alert]) -> Void
     private let externalLabels: Labels
     private let state = Locked(Snapshot(groups: [], files: []))
-    private let running = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(true)
+    /// Sleeps until the next evaluation is due.
+    private let thread: ServiceThread
     private let clock: @Sendable () -> Int64
     /// Series of the previous sample: those missing from the next get a staleness marker, as a
     /// Prometheus scrape marks series that vanished.
@@ -36,6 +36,9 @@ public final class RuleManager: Sendable {
         self.sampler = sampler
         self.clock = clock
         self.onAlerts = onAlerts
+        let box = WeakBox<RuleManager>()
+        thread = ServiceThread(name: "sharecast-rules") { thread in box.value?.loop(thread) }
+        box.value = self
     }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
@@ -56,28 +59,23 @@ public final class RuleManager: Sendable {
     }
 
     public func start() {
-        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        finished.store(false, ordering: .releasing)
-        let thread = Thread { [self] in loop() }
-        thread.name = "sharecast-rules"
         thread.start()
     }
 
     public func stop() {
-        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        while !finished.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
+        thread.stop()
     }
 
-    private func loop() {
-        defer { finished.store(true, ordering: .releasing) }
+    private func loop(_ thread: ServiceThread) {
         var next = clock()
-        while running.load(ordering: .acquiring) {
+        while !thread.isStopping {
             let now = clock()
             if now >= next {
                 tick(at: now)
                 next = now + evaluationInterval
             }
-            Thread.sleep(forTimeInterval: min(0.05, Double(max(next - clock(), 1)) / 1000))
+            // The clock may be a test's; the wait is in real time for the same number of milliseconds.
+            thread.wait(until: .now + .milliseconds(max(next - clock(), 1)))
         }
     }
 
