@@ -9,7 +9,7 @@ TEST_PACKAGES := ffmpeg prometheus prometheus-alertmanager python3-pip
 PYTHON_PACKAGES := prometheus-client==0.26.0 schemathesis==4.32.5
 BENCH_PACKAGES := nginx curl
 
-.PHONY: deps build run test tsan bench dashboards clean
+.PHONY: deps build run test tsan fuzz bench dashboards clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_PACKAGES) $(TEST_PACKAGES)
@@ -29,6 +29,10 @@ test: deps
 # The whole suite under ThreadSanitizer (its own build folder; slower: see docs/operations.md).
 tsan: deps
 	scripts/tsan.sh
+
+# Each libFuzzer target for FUZZ_SECONDS (default 60); `make test` replays the corpora once.
+fuzz: deps
+	scripts/fuzz.sh
 
 # Fan-out against nginx, in one run on this machine; prints figures, decides nothing.
 bench: deps

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "sharecast", targets: ["sharecast"]),
         .executable(name: "fanout-load", targets: ["fanout-load"]),
         .executable(name: "rules-bench", targets: ["rules-bench"]),
+        .executable(name: "sharecast-fuzz", targets: ["sharecast-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -85,6 +86,16 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.json")]
         ),
+        // Every parser of outside input as a function of bytes: driven by libFuzzer (Fuzz/) and run
+        // over the committed corpora by `make test` (SharecastFuzzTargetsTests).
+        .target(
+            name: "SharecastFuzzTargets",
+            dependencies: [
+                "SharecastCore", "SharecastHTTP", "SharecastMonitor", "SharecastRules", "SharecastStore", "SharecastStreaming",
+                "SharecastTS", "SharecastUpstream", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "sharecast-fuzz", dependencies: ["SharecastFuzzTargets"]),
         .executableTarget(
             name: "sharecast",
             dependencies: [
@@ -99,6 +110,7 @@ let package = Package(
         .executableTarget(name: "rules-bench", dependencies: ["SharecastRules"], path: "Benchmarks/RulesBench"),
 
         .testTarget(name: "SharecastCoreTests", dependencies: ["SharecastCore"]),
+        .testTarget(name: "SharecastFuzzTargetsTests", dependencies: ["SharecastFuzzTargets"]),
         .testTarget(name: "SharecastTSTests", dependencies: ["SharecastTS"]),
         .testTarget(name: "SharecastMetricsTests", dependencies: ["SharecastMetrics"]),
         .testTarget(name: "SharecastRulesTests", dependencies: ["SharecastRules", "SharecastSync"]),

@@ -2,6 +2,14 @@
 /// libmicrohttpd 0.9.75 lets through. Behind a reverse proxy, a request the proxy and Sharecast
 /// would frame differently is how requests get smuggled: such a request is answered with an error
 /// and its connection closed, never read on.
+extension HTTPServer {
+    /// `RequestFraming.check` for the fuzz targets: nil when the request is acceptable, else its status.
+    public static func framingVerdict(_ headers: [(name: String, value: String)], maxBodyBytes: Int) -> Int? {
+        if case let .refuse(status, _, _) = RequestFraming.check(headers, maxBodyBytes: maxBodyBytes) { return status }
+        return nil
+    }
+}
+
 enum RequestFraming {
     enum Verdict: Equatable {
         case acceptable

@@ -195,7 +195,7 @@ public final class HLSSource: ChannelSource {
 
     /// The highest-bandwidth variant, or with a cap the highest at or below it (the lowest when
     /// none fits).
-    static func choose(_ variants: [HLSPlaylist.Variant], maxBandwidth: Int?) -> HLSPlaylist.Variant? {
+    public static func choose(_ variants: [HLSPlaylist.Variant], maxBandwidth: Int?) -> HLSPlaylist.Variant? {
         let byBandwidth = variants.sorted { $0.bandwidth < $1.bandwidth }
         guard let maxBandwidth else { return byBandwidth.last }
         return byBandwidth.last { $0.bandwidth <= maxBandwidth } ?? byBandwidth.first
