@@ -5,6 +5,7 @@ import Logging
 import SharecastCore
 import SharecastMetrics
 import SharecastStore
+import SharecastSync
 import Testing
 
 /// The scheduled jobs, with intervals of a second.
@@ -97,23 +98,24 @@ import Testing
     }
 
     @Test func aJobThatThrowsIsCountedAndRetried() async throws {
-        final class Attempts: @unchecked Sendable {
-            var count = 0
-        }
-        let attempts = Attempts()
+        // Written by the jobs thread, read by the test: behind a lock (TSan found the plain var).
+        let attempts = Locked(0)
         let registry = MetricsRegistry()
         struct Flaky: Error {}
         let scheduler = JobScheduler(jobs: [Job(name: "flaky", interval: .milliseconds(100)) {
-            attempts.count += 1
-            if attempts.count <= 2 { throw Flaky() }
+            let count = attempts.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            if count <= 2 { throw Flaky() }
             return "fine"
         }], registry: registry, logger: Logger(label: "test"))
         scheduler.start()
         defer { scheduler.stop() }
-        try await waitUntil { attempts.count >= 4 }
+        try await waitUntil { attempts.withLock { $0 } >= 4 }
         scheduler.stop()
         let text = registry.exposeText(.prometheus)
         #expect(text.contains(#"sharecast_job_runs_total{job_name="flaky",result="failure"} 2"#))
-        #expect(text.contains(#"sharecast_job_runs_total{job_name="flaky",result="success"} \#(attempts.count - 2)"#))
+        #expect(text.contains(#"sharecast_job_runs_total{job_name="flaky",result="success"} \#(attempts.withLock { $0 } - 2)"#))
     }
 }

@@ -26,17 +26,22 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 #else
-let arguments = CommandLine.arguments.dropFirst()
-guard let name = arguments.first, let target = FuzzTargets.named(name) else {
-    FileHandle.standardError.write(Data("usage: sharecast-fuzz <\(FuzzTargets.all.map(\.name).joined(separator: "|"))> <file>...\n".utf8))
-    exit(2)
-}
-for path in arguments.dropFirst() {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        FileHandle.standardError.write(Data("cannot read \(path)\n".utf8))
-        exit(1)
+@main
+enum Replay {
+    static func main() {
+        let arguments = CommandLine.arguments.dropFirst()
+        guard let name = arguments.first, let target = FuzzTargets.named(name) else {
+            FileHandle.standardError.write(Data("usage: sharecast-fuzz <\(FuzzTargets.all.map(\.name).joined(separator: "|"))> <file>...\n".utf8))
+            exit(2)
+        }
+        for path in arguments.dropFirst() {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                FileHandle.standardError.write(Data("cannot read \(path)\n".utf8))
+                exit(1)
+            }
+            target([UInt8](data))
+            print("ok \(path)")
+        }
     }
-    target([UInt8](data))
-    print("ok \(path)")
 }
 #endif
