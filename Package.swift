@@ -95,7 +95,7 @@ let package = Package(
                 "SharecastTS", "SharecastUpstream", .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "sharecast-fuzz", dependencies: ["SharecastFuzzTargets"]),
+        .executableTarget(name: "sharecast-fuzz", dependencies: ["SharecastFuzzTargets", "CShims"]),
         .executableTarget(
             name: "sharecast",
             dependencies: [

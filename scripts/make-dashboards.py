@@ -175,13 +175,16 @@ def overview():
     ], "none", "Viewers connected and streams running."), 12, 8)
 
     L.row("Live streams")
+    # Only channels with a running session: a stopped one keeps its series (counters keep their
+    # values, gauges read 0) and would otherwise stay listed at 0 viewers.
+    running = ' and on (channel) max by (channel) (sharecast_stream_started_timestamp_seconds{%s} > 0)' % INST
     live = table("Live streams", [
-        target('sum by (channel) (sharecast_stream_clients{%s})' % INST, "A", instant=True, fmt="table"),
-        target('sum by (channel) (sharecast_stream_rate_bytes_per_second{%s}) * 8' % INST, "B", instant=True, fmt="table"),
+        target('sum by (channel) (sharecast_stream_clients{%s})' % INST + running, "A", instant=True, fmt="table"),
+        target('sum by (channel) (sharecast_stream_rate_bytes_per_second{%s}) * 8' % INST + running, "B", instant=True, fmt="table"),
         target('max by (channel) (time() - (sharecast_stream_started_timestamp_seconds{%s} > 0))' % INST, "C", instant=True, fmt="table"),
-        target('sum by (channel) (increase(sharecast_stream_restarts_total{%s}[$__range]))' % INST, "D", instant=True, fmt="table"),
-        target('min by (channel) (sharecast_stream_up{%s})' % INST, "E", instant=True, fmt="table"),
-    ], "none", "Every channel with a session since start: viewers, bitrate measured from its PCRs, uptime, restarts in the range, and whether its upstream delivers. Click a channel for its dashboard.",
+        target('sum by (channel) (increase(sharecast_stream_restarts_total{%s}[$__range]))' % INST + running, "D", instant=True, fmt="table"),
+        target('min by (channel) (sharecast_stream_up{%s})' % INST + running, "E", instant=True, fmt="table"),
+    ], "none", "Every channel with a running session: viewers, bitrate measured from its PCRs, uptime, restarts in the range, and whether its upstream delivers. Click a channel for its dashboard.",
         overrides=[
             unit_override("Value #A", "none", [{"id": "displayName", "value": "Viewers"}]),
             unit_override("Value #B", "bps", [{"id": "displayName", "value": "Bitrate"}]),

@@ -3,6 +3,9 @@
 // it replays inputs: `sharecast-fuzz <target> <file>...` (what a crash file is checked with).
 import Foundation
 import SharecastFuzzTargets
+#if SHARECAST_FUZZER
+import CShims
+#endif
 
 #if SHARECAST_FUZZER
 /// Chosen once per process from the environment.
@@ -24,6 +27,14 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     selected?(bytes)
     return 0
+}
+
+/// SwiftPM links an executable's `main` to `<module>_main`; this one runs libFuzzer's driver.
+@_cdecl("sharecast_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { data, size in testOneInput(data, size) }
 }
 #else
 @main

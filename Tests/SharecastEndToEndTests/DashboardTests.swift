@@ -190,5 +190,24 @@ import Testing
         }
         print("dashboards: \(queries) panel and variable queries answered by Prometheus")
         #expect(queries > 40)
+
+        // A stopped channel leaves the "Live streams" table (it was listed at 0 viewers).
+        viewers[2].close()
+        try await waitUntil(timeout: .seconds(10)) { setup.stream("b") == nil }
+        let stopped = #"sharecast_stream_started_timestamp_seconds{channel="b"} == 0"#
+        let gone = ContinuousClock.now + .seconds(20)
+        while ((try await get("/query", [URLQueryItem(name: "query", value: stopped)])["data"] as? [String: Any])?["result"] as? [Any])?.isEmpty != false {
+            guard ContinuousClock.now < gone else { Issue.record("Prometheus never saw channel b stop"); return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let overview = try Self.load("sharecast-overview.json")
+        let live = try #require(Self.panels(overview).first { $0["title"] as? String == "Live streams" })
+        for target in Self.targets(live) {
+            let expr = Self.substitute(target["expr"] as? String ?? "")
+            let reply = try await get("/query", [URLQueryItem(name: "query", value: expr)])
+            let series = (reply["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
+            let channels = series.compactMap { ($0["metric"] as? [String: String])?["channel"] }
+            #expect(channels.contains("a") && !channels.contains("b"), "\(expr): \(channels)")
+        }
     }
 }

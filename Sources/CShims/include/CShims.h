@@ -65,3 +65,7 @@ CURLcode shim_curl_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
 CURLMcode shim_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
 
 #endif
+
+/// libFuzzer's driver (in fuzzing builds only: nothing references it otherwise). SwiftPM points an
+/// executable's `main` at the module's own entry, so the fuzz entry starts the driver itself.
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
