@@ -35,7 +35,10 @@ import Testing
         ("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhelloGET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 400),
         ("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
         ("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501),
-        ("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413),
+        // Far over the cap (more than four times max_body_bytes): refused without reading it.
+        ("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n", 413),
+        // Over the cap from a client waiting for 100 Continue: refused before it sends.
+        ("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n", 413),
     ])
     func badFramingIsRefusedAndTheConnectionClosed(_ request: String, _ status: Int) throws {
         let server = try Self.server()
@@ -63,6 +66,33 @@ import Testing
         #expect(text.hasPrefix("HTTP/1.1 400 "), "\(text)")
         #expect(closed)
         #expect(!text.contains("hello\n") && !text.contains("got "))
+    }
+
+    /// A chunked body that keeps coming past four times the cap: its connection is closed while
+    /// it comes (the answer would only be sent after all of it).
+    @Test func anEndlessChunkedBodyIsCutOff() throws {
+        let server = try Self.server()
+        defer { server.shutdown(grace: .zero) }
+        let socket = try LoopbackSocket(port: server.port, receiveTimeoutSeconds: 5)
+        try socket.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = "10000\r\n" + String(repeating: "x", count: 0x10000) + "\r\n"
+        var sent = 0
+        // 16 MiB at most; the server gives up after 4 MiB (and the socket buffers hold a few more).
+        while sent < 256, (try? socket.send(chunk)) != nil { sent += 1 }
+        #expect(sent < 256, "the server read 16 MiB of an endless body")
+        #expect(Self.isClosed(socket))
+    }
+
+    static func isClosed(_ socket: LoopbackSocket) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            do {
+                guard let count = try socket.receiveSome(into: &buffer) else { return false }
+                if count == 0 { return true }
+            } catch {
+                return true
+            }
+        }
     }
 
     @Test func wellFramedRequestsStillShareAConnection() throws {

@@ -11,8 +11,14 @@ extension HTTPServer {
 }
 
 enum RequestFraming {
+    /// How many times `max_body_bytes` a too-large body may be before it is refused without
+    /// being read.
+    static let drainFactor = 4
+
     enum Verdict: Equatable {
         case acceptable
+        /// Too large, but small enough to read and drop before answering 413.
+        case drainThenRefuse
         /// Answer `status` with `message` and close the connection.
         case refuse(status: Int, code: String, message: String)
     }
@@ -46,7 +52,14 @@ enum RequestFraming {
             length = number
         }
         if let length, length > maxBodyBytes {
-            return .refuse(status: 413, code: "body_too_large", message: "request body exceeds \(maxBodyBytes) bytes")
+            // A body up to `drainFactor` times the cap is read and dropped, then refused: a client
+            // still sending when the connection closes gets a reset instead of the 413. Past that,
+            // reading it would be the attacker's gain; it is refused at once.
+            let (drain, overflow) = maxBodyBytes.multipliedReportingOverflow(by: drainFactor)
+            guard !overflow, length <= drain else {
+                return .refuse(status: 413, code: "body_too_large", message: "request body exceeds \(maxBodyBytes) bytes")
+            }
+            return .drainThenRefuse
         }
         return .acceptable
     }

@@ -8,6 +8,8 @@ final class RequestState: @unchecked Sendable {
     let started = ContinuousClock.now
     var body: [UInt8] = []
     var bodyTooLarge = false
+    /// Body bytes received so far (kept or dropped).
+    var received = 0
     var responded = false
     var status = 0
     var routeName = "-"

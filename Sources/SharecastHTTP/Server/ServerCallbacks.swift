@@ -14,14 +14,28 @@ enum ServerCallbacks {
             if server.isStopping.load(ordering: .acquiring) { return MHD_Result.NO }
             let state = RequestState(method: String(cString: method), url: String(cString: url))
             requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
-            // Framing that a proxy in front could read differently, and a declared body over the
-            // cap, are answered at once and the connection closed: nothing more of it is read.
+            // Framing that a proxy in front could read differently, and a declared body far over
+            // the cap, are answered at once and the connection closed: nothing more of it is read.
+            // A client waiting for "100 Continue" is refused before it sends anything.
             let verdict = RequestFraming.check(server.fields(of: connection, kind: .HEADER_KIND),
                                                maxBodyBytes: server.configuration.maxRequestBodyBytes)
+            let expectsContinue = MHD_lookup_connection_value(connection, .HEADER_KIND, "Expect")
+                .map { String(cString: $0).lowercased() == "100-continue" } ?? false
+            if verdict == .drainThenRefuse, !expectsContinue {
+                state.bodyTooLarge = true
+                return MHD_Result.YES
+            }
             if case let .refuse(status, code, message) = verdict {
                 state.responded = true
                 state.routeName = "-"
                 var response = HTTPResponse.error(status: status, code: code, message: message)
+                response.headers.add("Connection", "close")
+                return server.finishResponding(state, response: response, connection: connection)
+            }
+            if verdict == .drainThenRefuse {
+                state.responded = true
+                var response = HTTPResponse.error(status: 413, code: "body_too_large",
+                                                  message: "request body exceeds \(server.configuration.maxRequestBodyBytes) bytes")
                 response.headers.add("Connection", "close")
                 return server.finishResponding(state, response: response, connection: connection)
             }
@@ -30,6 +44,14 @@ enum ServerCallbacks {
         let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
         if uploadSize.pointee > 0 {
             let count = uploadSize.pointee
+            state.received &+= count
+            // A body without a declared length that keeps coming past the drain limit: the
+            // connection is closed now (libmicrohttpd would read all of it before sending an answer).
+            let (drain, overflow) = server.configuration.maxRequestBodyBytes.multipliedReportingOverflow(by: RequestFraming.drainFactor)
+            if overflow || state.received > drain {
+                uploadSize.pointee = 0
+                return MHD_Result.NO
+            }
             if !state.bodyTooLarge, let uploadData {
                 if state.body.count + count > server.configuration.maxRequestBodyBytes {
                     state.bodyTooLarge = true

@@ -14,6 +14,9 @@ final class LoopbackSocket {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: receiveTimeoutSeconds == 0 ? 200_000 : 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // A send to a server that stopped reading fails after as long, instead of blocking.
+        var sendTimeout = timeval(tv_sec: max(receiveTimeoutSeconds, 1), tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
         if var size = receiveBufferBytes {
             setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -28,7 +31,8 @@ final class LoopbackSocket {
 
     func send(_ text: String) throws {
         let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }) == bytes.count else {
+        // MSG_NOSIGNAL: a closed peer is an error here, not a SIGPIPE that ends the test process.
+        guard bytes.withUnsafeBytes({ Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
             throw POSIXError(.EIO)
         }
     }
