@@ -60,6 +60,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     private let stallHandledNanoseconds = Atomic<UInt64>(0)
     let counters: ChannelCounters
     let metrics: StreamingMetrics
+    /// Viewer objects alive (attached or not yet freed), so tests can see that none outlives its
+    /// connection.
+    let viewerObjects = Atomic<Int>(0)
     /// The bandwidth figure is the mean over this long. HLS arrives in bursts (a 6 s segment in a
     /// fraction of a second), so a per-second figure read 0 most of the time and many times the
     /// real rate in between; half a minute holds several segments of any usual length.

@@ -172,6 +172,7 @@ public final class SessionManager: Sendable {
     /// stopped first); `reason` is recorded.
     public func abandon(_ body: any StreamingBody, reason: ClientSnapshot.DisconnectReason) {
         guard let client = body as? StreamClient else { return }
+        client.releaseConnection()
         // A reason given to the viewer before (it hung up, was kicked) wins.
         client.session.detach(client, reason: client.recordedReason ?? reason)
     }
@@ -209,6 +210,12 @@ public final class SessionManager: Sendable {
     }
 
     public var sessionCount: Int { shared.sessions.withLock { $0.count } }
+
+    /// Viewer objects still in memory for the running session of `channel` (connected ones
+    /// included): equal to its viewer count once departed viewers are freed.
+    public func viewerObjects(channel: String) -> Int? {
+        shared.sessions.withLock { $0[channel] }?.viewerObjects.load(ordering: .relaxed)
+    }
 
     /// Asks for a `shared_stream_stats` row per running session with the next recording (within a
     /// second), besides the ones every `statsInterval`.

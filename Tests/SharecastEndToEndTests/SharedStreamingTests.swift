@@ -382,3 +382,21 @@ import Testing
         #expect(Self.ringFiles(setup) == [])
     }
 }
+
+/// What a long session keeps: nothing of the viewers that left.
+@Suite struct ViewerMemoryTests {
+    @Test func viewersThatLeaveAreFreed() async throws {
+        let setup = try SharedStreamingTests.Setup()
+        let keeper = try setup.viewer("a")
+        try await waitUntil { keeper.bodyCount > 10_000 }
+        for _ in 0..<5 {
+            let batch = try (0..<20).map { _ in try setup.viewer("a") }
+            try await waitUntil { batch.allSatisfy { $0.bodyCount > 1000 } }
+            for viewer in batch { viewer.close() }
+        }
+        try await waitUntil { setup.stream("a")?.clientCount == 1 }
+        // Each viewer object went with its connection (they held each other: ~400 bytes a viewer).
+        try await waitUntil { setup.app.sessions.viewerObjects(channel: "a") == 1 }
+    }
+}
+
