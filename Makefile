@@ -9,7 +9,7 @@ TEST_PACKAGES := ffmpeg prometheus prometheus-alertmanager python3-pip
 PYTHON_PACKAGES := prometheus-client==0.26.0 schemathesis==4.32.5
 BENCH_PACKAGES := nginx curl
 
-.PHONY: deps build run test tsan fuzz bench dashboards clean
+.PHONY: deps build run test tsan fuzz soak bench dashboards clean
 
 deps:
 	@scripts/install-deps.sh $(BUILD_PACKAGES) $(TEST_PACKAGES)
@@ -33,6 +33,10 @@ tsan: deps
 # Each libFuzzer target for FUZZ_SECONDS (default 60); `make test` replays the corpora once.
 fuzz: deps
 	scripts/fuzz.sh
+
+# A long mixed load on the release build (SOAK_MINUTES, default 10); fails on growth or lost rows.
+soak: build
+	python3 scripts/soak.py .build/release/sharecast $${SOAK_MINUTES:-10}
 
 # Fan-out against nginx, in one run on this machine; prints figures, decides nothing.
 bench: deps

@@ -13,6 +13,9 @@ import Synchronization
 /// `deinit`; the mapping goes in `deinit`. Each ring has a file name of its own (channel id plus a
 /// random part), so a channel restarted while its old session drains never shares or truncates
 /// the old file.
+///
+/// `@unchecked Sendable`: `base`, `capacity` and `path` never change; the bytes behind `base` are
+/// written and read only under the owning `SharedBuffer`'s lock, and `removed` is atomic.
 final class RingStorage: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let capacity: Int

@@ -96,7 +96,8 @@ public final class ServiceThread: @unchecked Sendable {
 }
 
 /// A weak reference, so a thread's body can reach its owner without keeping it alive (the owner
-/// stops the thread in its own shutdown).
+/// stops the thread in its own shutdown). `@unchecked Sendable`: the reference is read and
+/// written under `lock` only.
 public final class WeakBox<Object: AnyObject>: @unchecked Sendable {
     private let lock = NSLock()
     private weak var object: Object?

@@ -6,6 +6,10 @@ import Glibc
 /// large generated body (a metrics scrape) is not copied on its way out.
 ///
 /// Freed here if the response is never queued.
+///
+/// `@unchecked Sendable`: the memory is written once, by the handler that made it, before the
+/// value is shared; after that the server takes it once, on the thread that queues the response,
+/// or it is freed in `deinit`.
 public final class ResponseMemory: @unchecked Sendable {
     // One owner at a time: the server takes the memory once, when it queues the response.
     private var memory: UnsafeMutableRawPointer?

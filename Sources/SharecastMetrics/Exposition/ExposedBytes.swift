@@ -7,6 +7,9 @@ import Glibc
 /// part of a scrape served while the same process streams to its viewers.
 ///
 /// Whoever calls `take()` owns the memory and frees it with `free()`; otherwise it is freed here.
+///
+/// `@unchecked Sendable`: written only by the scrape that builds it, before it is handed on; the
+/// HTTP layer then takes it once, on one thread.
 public final class ExposedBytes: @unchecked Sendable {
     // One owner at a time: `take()` is called at most once, by the code that sends the scrape.
     private var memory: UnsafeMutableRawPointer?

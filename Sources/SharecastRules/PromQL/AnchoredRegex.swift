@@ -2,6 +2,9 @@ import Foundation
 
 /// A label-matcher regular expression, anchored at both ends as PromQL's are (RE2 syntax; the
 /// constructs rule files use are the same in ICU).
+///
+/// `@unchecked Sendable`: `NSRegularExpression` is immutable once made and documented as safe to
+/// use from several threads at once.
 struct AnchoredRegex: @unchecked Sendable {
     let expression: NSRegularExpression
 
