@@ -30,6 +30,10 @@ public final class UpstreamLoop: Sendable {
     }
 
     private let shared: Shared
+    /// Transfers started on this loop that are still in memory, running or not: a count that
+    /// only grows is a leak (tests and the soak read it).
+    let census = TransferCensus()
+    public var transfersInMemory: Int { census.alive.load(ordering: .relaxed) }
     /// The loop's thread; its stop interrupts `curl_multi_poll` with a wakeup.
     private let thread: ServiceThread
 
@@ -48,6 +52,7 @@ public final class UpstreamLoop: Sendable {
     }
 
     public func start(_ transfer: UpstreamTransfer) {
+        transfer.count(in: census)
         send(.start(transfer))
     }
 
@@ -131,4 +136,9 @@ public final class UpstreamLoop: Sendable {
         for transfer in Array(active.values) { remove(transfer, code: nil) }
         logger.debug("upstream loop stopped")
     }
+}
+
+/// Counts live transfers of one loop (see `UpstreamLoop.transfersInMemory`).
+final class TransferCensus: Sendable {
+    let alive = Atomic<Int>(0)
 }

@@ -1,6 +1,7 @@
 import CCurl
 import CShims
 import SharecastCore
+import SharecastSync
 
 /// One HTTP GET driven by an `UpstreamLoop`: a live stream that never ends on its own, or a
 /// playlist or segment that does. Its callbacks run on the loop's thread, one at a time.
@@ -47,6 +48,21 @@ public final class UpstreamTransfer: @unchecked Sendable {
     private var finished = false
     /// Why `onData` refused the body; only the loop thread touches it.
     private var refusal: UpstreamFailure?
+    /// The loop's census this transfer is counted in, once started.
+    private let census = Locked<TransferCensus?>(nil)
+
+    func count(in census: TransferCensus) {
+        let first = self.census.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = census
+            return true
+        }
+        if first { census.alive.add(1, ordering: .relaxed) }
+    }
+
+    deinit {
+        census.withLock { $0 }?.alive.subtract(1, ordering: .relaxed)
+    }
 
     /// Returns nil only when libcurl cannot make a handle.
     public init?(

@@ -115,8 +115,10 @@ import Testing
         defer { source.stop() }
         try await waitUntil(timeout: .seconds(20)) { origin.fetches.count >= 12 }
         #expect(sink.bytes.load(ordering: .relaxed) > 0)
-        // A playlist reload and one segment may be under way; the dozen finished ones are gone.
+        // A playlist reload and one segment may be under way; the dozen finished ones are gone,
+        // from the source's table and from memory (a transfer and its callback held each other).
         #expect(source.runningTransfers <= 2, "\(source.runningTransfers) transfers kept")
+        try await waitUntil { loop.transfersInMemory <= 2 }
     }
 }
 

@@ -351,7 +351,10 @@ final class DocumentBody: @unchecked Sendable {
     var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
-/// Lets a transfer's finish callback name the transfer (set once, on the loop thread).
+/// Lets a transfer's finish callback name the transfer. Weak: the transfer holds the callback,
+/// which holds this, so a strong reference was a cycle that kept every playlist and segment
+/// transfer (with its curl handle, ~20 KB) for good. The loop holds the transfer while it runs.
+/// `@unchecked Sendable`: set once before the transfer starts, read on the loop thread only.
 final class TransferHolder: @unchecked Sendable {
-    var transfer: UpstreamTransfer?
+    weak var transfer: UpstreamTransfer?
 }
