@@ -60,4 +60,16 @@ import Testing
         #expect(try SeriesNotation.labels("{}") == [:])
         #expect(try SeriesNotation.labels(" { } ") == [:])
     }
+
+    /// Found by fuzzing: thousands of `(` overflowed the stack of the recursive parser (and would
+    /// have of the evaluator), ending the process that loaded the rule file.
+    @Test func expressionsNestedTooDeeplyAreErrors() throws {
+        for text in [String(repeating: "(", count: 5000) + "1", String(repeating: "-", count: 5000) + "1",
+                     Array(repeating: "x", count: 3000).joined(separator: " + "), String(repeating: "abs(", count: 3000) + "x"] {
+            #expect(throws: PromQLError.self) { try Query(text) }
+        }
+        // Real rules nest a few levels: still fine.
+        _ = try Query("sum by (a) (rate(x[5m])) / on(a) (max by (a) (y) + 1) * 2 > 0.5")
+        _ = try Query(Array(repeating: "x", count: 60).joined(separator: " + "))
+    }
 }

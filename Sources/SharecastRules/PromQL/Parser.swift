@@ -3,9 +3,19 @@
 struct Parser {
     private var tokens: [Token]
     private var position = 0
+    /// How deep the expression being parsed is nested (parentheses, operands, arguments, chains of
+    /// operators). The parser, the checker and the evaluator all recurse over the tree, so an
+    /// expression of thousands of `(` (found by fuzzing) overflowed the stack and ended the whole
+    /// process; real rules nest a few levels.
+    private var depth = 0
+    static let maxDepth = 128
+    /// Tokens an expression may have.
+    static let maxTokens = 10_000
 
     static func parse(_ text: String) throws(PromQLError) -> Expr {
-        var parser = Parser(tokens: try Lexer.tokens(text))
+        let tokens = try Lexer.tokens(text)
+        guard tokens.count <= maxTokens else { throw PromQLError("expression longer than \(maxTokens) tokens") }
+        var parser = Parser(tokens: tokens)
         let expr = try parser.parseExpr(minPrecedence: 0)
         guard case .end = parser.current.kind else {
             throw PromQLError("unexpected \(parser.describe(parser.current))", column: parser.current.column)
@@ -63,8 +73,19 @@ struct Parser {
     }
 
     mutating func parseExpr(minPrecedence: Int) throws(PromQLError) -> Expr {
+        depth += 1
+        let entered = depth
+        defer { depth = entered - 1 }
+        guard depth <= Self.maxDepth else {
+            throw PromQLError("expression nested more than \(Self.maxDepth) levels deep", column: current.column)
+        }
         var lhs = try parseUnary()
         while let op = binaryOp(current), op.precedence >= minPrecedence {
+            // Each operator of a chain (a + b + c ...) nests the tree one level deeper.
+            depth += 1
+            guard depth <= Self.maxDepth else {
+                throw PromQLError("expression nested more than \(Self.maxDepth) levels deep", column: current.column)
+            }
             let opToken = advance()
             var modifiers = BinaryModifiers()
             if isKeyword("bool") {
