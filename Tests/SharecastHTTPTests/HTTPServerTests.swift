@@ -128,7 +128,8 @@ final class ReleasedBody: StreamingBody, @unchecked Sendable {
         defer { server.shutdown() }
         let url = URL(string: "http://127.0.0.1:\(server.port)/live")!
         let task = Task { try await URLSession.shared.data(from: url) }
-        try await waitUntil { server.openStreams == 1 && body.state.withLock { $0.waiter != nil } }
+        // URLSession's first connection can take seconds on a loaded machine.
+        try await waitUntil(timeout: .seconds(20)) { server.openStreams == 1 && body.state.withLock { $0.waiter != nil } }
         for _ in 0..<3 {
             body.release(100_000)
             try await Task.sleep(for: .milliseconds(20))
@@ -149,7 +150,7 @@ final class ReleasedBody: StreamingBody, @unchecked Sendable {
         }
         let url = URL(string: "http://127.0.0.1:\(server.port)/live")!
         let task = Task { try? await URLSession.shared.data(from: url) }
-        try await waitUntil { body.state.withLock { $0.waiter != nil } }
+        try await waitUntil(timeout: .seconds(20)) { body.state.withLock { $0.waiter != nil } }
         server.shutdown()
         #expect(server.openStreams == 0)
         #expect(body.state.withLock { $0.closedWith?.1 } == false)
