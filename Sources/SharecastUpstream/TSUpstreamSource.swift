@@ -104,24 +104,11 @@ public final class TSUpstreamSource: ChannelSource {
             }
             return (verdict, state.reconnected)
         }
-        if let opening {
-            switch opening.verdict {
-            case .needMore:
-                return nil
-            case let .notTransportStream(reason):
-                return UpstreamFailure(.badData, reason)
-            case let .transportStream(held):
-                // A new connection's stream restarts its clock and counters for viewers who stayed.
-                if opening.reconnected { sink?.sourceEvent(.discontinuity) }
-                sink?.sourceEvent(.connected(url: url))
-                if var held {
-                    held.withUnsafeMutableBytes { sink?.sourceReceived($0) }
-                    return nil
-                }
-            }
+        return OpeningBytes.deliver(bytes, verdict: opening?.verdict, to: sink) {
+            // A new connection's stream restarts its clock and counters for viewers who stayed.
+            if opening?.reconnected == true { sink?.sourceEvent(.discontinuity) }
+            sink?.sourceEvent(.connected(url: url))
         }
-        sink?.sourceReceived(bytes)
-        return nil
     }
 
     private func finished(_ outcome: UpstreamTransfer.Outcome, url: String) {

@@ -16,6 +16,11 @@ import Testing
         return try HTTPServer(configuration: configuration, router: router, logger: logger)
     }
 
+    /// One `GET /hello` on a new connection: the whole answer.
+    static func hello(_ port: Int) throws -> String {
+        try HTTPFramingTests.exchange("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", port: port).text
+    }
+
     /// True when the server closed `socket` (end of file or reset) within the socket's timeout.
     static func isClosed(_ socket: LoopbackSocket) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 1024)
@@ -36,9 +41,7 @@ import Testing
         #expect(Self.isClosed(fourth))
         held.removeLast()
         try await waitUntil { server.openConnections(from: "127.0.0.1") == 2 }
-        let again = try LoopbackSocket(port: server.port, receiveTimeoutSeconds: 2)
-        try again.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        #expect(String(decoding: try again.receive(atLeast: 1 << 20), as: UTF8.self).hasSuffix("hello\n"))
+        #expect(try Self.hello(server.port).hasSuffix("hello\n"))
         _ = held
     }
 
@@ -50,9 +53,7 @@ import Testing
         defer { server.shutdown(grace: .zero) }
         let held = try (0..<5).map { _ in try LoopbackSocket(port: server.port, receiveTimeoutSeconds: 1) }
         try await waitUntil { server.openConnections(from: "127.0.0.1") == 5 }
-        let last = try LoopbackSocket(port: server.port, receiveTimeoutSeconds: 2)
-        try last.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        #expect(String(decoding: try last.receive(atLeast: 1 << 20), as: UTF8.self).hasSuffix("hello\n"))
+        #expect(try Self.hello(server.port).hasSuffix("hello\n"))
         _ = held
     }
 

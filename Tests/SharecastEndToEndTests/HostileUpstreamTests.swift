@@ -15,8 +15,8 @@ import Testing
 
     /// Runs one channel on `url` with three attempts until its session has ended; returns the
     /// stored session row (status, last error) and checks the server still answers.
-    static func endedSession(url: String, origin: ScriptedOrigin) async throws -> (status: String?, error: String?) {
-        let directory = try TemporaryDirectory()
+    /// A server with one channel on `url`, three attempts and a short back-off.
+    static func app(url: String, directory: TemporaryDirectory, _ configure: (inout SharecastConfig) -> Void = { _ in }) throws -> Application {
         var config = SharecastConfig()
         config.server.listen = "127.0.0.1"
         config.server.port = 0
@@ -25,10 +25,17 @@ import Testing
         config.sharedStreaming.upstream.maxAttempts = 3
         config.sharedStreaming.upstream.backoffInitialMs = 100
         config.sharedStreaming.upstream.backoffMaxMs = 200
-        config.channels = [ChannelDefinition(id: "bad", name: "Bad", urls: [url])]
+        config.channels = [ChannelDefinition(id: "c", name: "C", urls: [url])]
+        configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let app = try Application(config: config, logger: logger)
+        return try Application(config: config, logger: logger)
+    }
+
+    static func endedSession(url: String, origin: ScriptedOrigin) async throws -> (status: String?, error: String?) {
+        let directory = try TemporaryDirectory()
+        let app = try Self.app(url: url, directory: directory)
+        let config = app.config
         defer { app.shutdown() }
         let key = try #require(app.catalog.current.channels.first?.streamKey)
         let viewer = try Viewer(port: app.port, path: "/stream/\(key)")
@@ -155,19 +162,7 @@ import Testing
     }
 
     static func app(url: String, directory: TemporaryDirectory, _ configure: (inout SharecastConfig) -> Void = { _ in }) throws -> Application {
-        var config = SharecastConfig()
-        config.server.listen = "127.0.0.1"
-        config.server.port = 0
-        config.database.path = directory.file("db.sqlite")
-        config.sharedStreaming.bufferPath = directory.file("buffers")
-        config.sharedStreaming.upstream.maxAttempts = 3
-        config.sharedStreaming.upstream.backoffInitialMs = 100
-        config.sharedStreaming.upstream.backoffMaxMs = 200
-        config.channels = [ChannelDefinition(id: "c", name: "C", urls: [url])]
-        configure(&config)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return try Application(config: config, logger: logger)
+        try HostileUpstreamTests.app(url: url, directory: directory, configure)
     }
 
     @Test func anUpstreamAnswering403GivesTheViewer502WithTheReason() async throws {

@@ -244,22 +244,9 @@ public final class HLSSource: ChannelSource {
             defer { state.connected = true }
             return (verdict, !state.connected)
         }
-        if let opening {
-            switch opening.verdict {
-            case .needMore:
-                return nil
-            case let .notTransportStream(reason):
-                return UpstreamFailure(.badData, reason)
-            case let .transportStream(held):
-                if opening.first { sink?.sourceEvent(.connected(url: currentURL)) }
-                if var held {
-                    held.withUnsafeMutableBytes { sink?.sourceReceived($0) }
-                    return nil
-                }
-            }
+        return OpeningBytes.deliver(bytes, verdict: opening?.verdict, to: sink) {
+            if opening?.first == true { sink?.sourceEvent(.connected(url: currentURL)) }
         }
-        sink?.sourceReceived(bytes)
-        return nil
     }
 
     private func segmentFinished(_ segment: HLSPlaylist.Segment, outcome: UpstreamTransfer.Outcome) {
