@@ -15,6 +15,9 @@ public final class PendingResponse: Sendable {
         /// Called if the response is dropped unsent (the server stops first).
         var onAbandon: (@Sendable () -> Void)?
         var abandoned = false
+        /// Set with the first response and never cleared: `take` empties `response`, and a later
+        /// `resolve` or `abandon(answering:)` must still be refused.
+        var decided = false
         var onSuspend: (@Sendable (any ResponseConnection) -> Void)?
     }
 
@@ -26,8 +29,9 @@ public final class PendingResponse: Sendable {
     @discardableResult
     public func resolve(_ response: HTTPResponse) -> Bool {
         let wake = state.withLock { state -> (@Sendable () -> Void)?? in
-            guard state.response == nil, !state.abandoned else { return nil }
+            guard !state.decided, !state.abandoned else { return nil }
             state.response = response
+            state.decided = true
             defer { state.onResolve = nil }
             return .some(state.onResolve)
         }
@@ -71,7 +75,7 @@ public final class PendingResponse: Sendable {
     /// The server's side: `action` runs once the response is set (at once if it already is).
     func whenResolved(_ action: @escaping @Sendable () -> Void) {
         let runNow = state.withLock { state -> Bool in
-            guard state.response == nil else { return true }
+            guard !state.decided else { return true }
             state.onResolve = action
             return false
         }
@@ -87,6 +91,27 @@ public final class PendingResponse: Sendable {
     }
 
     var isResolved: Bool { state.withLock { $0.response != nil } }
+
+    /// The server's side: answers `response` instead of the handler's, and runs the handler's
+    /// cleanup (the client hung up, or the server stops). Both happen under one lock: were the
+    /// cleanup taken after `resolve`, the resumed connection could `take` the response first and
+    /// the cleanup would be lost (a held viewer stayed attached until `client_timeout`).
+    /// Returns false when the response was already set.
+    @discardableResult
+    func abandon(answering response: HTTPResponse) -> Bool {
+        let actions = state.withLock { state -> (wake: (@Sendable () -> Void)?, cleanup: (@Sendable () -> Void)?)? in
+            guard !state.decided, !state.abandoned else { return nil }
+            state.response = response
+            state.decided = true
+            state.abandoned = true
+            defer { state.onResolve = nil; state.onAbandon = nil }
+            return (state.onResolve, state.onAbandon)
+        }
+        guard let actions else { return false }
+        actions.cleanup?()
+        actions.wake?()
+        return true
+    }
 
     /// The server's side: the response will not be sent; runs the handler's cleanup.
     func abandon() {

@@ -114,9 +114,7 @@ public final class HTTPServer: Sendable {
         }
         // A suspended connection must be resumed before the daemon stops.
         for pending in context.pendings.withLock({ Array($0.values) }) {
-            if pending.resolve(.error(status: 503, code: "shutting_down", message: "the server is stopping")) {
-                pending.abandon()
-            }
+            pending.abandon(answering: .error(status: 503, code: "shutting_down", message: "the server is stopping"))
         }
         let deadline = ContinuousClock.now + grace
         while context.streams.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline {

@@ -25,9 +25,7 @@ final class SuspendedConnection: ResponseConnection, @unchecked Sendable {
     /// Ends the wait: the client is answered 503 (and has most likely gone); the handler's
     /// cleanup runs.
     func abort() {
-        if pending.resolve(.error(status: 503, code: "stream_ended", message: "the stream ended before it started")) {
-            pending.abandon()
-        }
+        pending.abandon(answering: .error(status: 503, code: "stream_ended", message: "the stream ended before it started"))
     }
 
     var isPeerGone: Bool {
