@@ -29,7 +29,7 @@ public enum FuzzTargets {
     }
 
     static func config(_ bytes: [UInt8]) {
-        _ = try? ConfigLoader.parse(yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz.yaml")
+        _ = try? ConfigLoader.parse(yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz.yaml", readsSecretFiles: false)
     }
 
     static func hls(_ bytes: [UInt8]) {

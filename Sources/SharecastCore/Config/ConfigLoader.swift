@@ -51,10 +51,10 @@ public enum ConfigLoader {
                 throw .unreadable(path: path, reason: error.reason)
             }
             source = path
-            config = parse(yaml: text, file: path, issues: &issues)
+            config = parse(yaml: text, file: path, environment: environment, issues: &issues)
         } else {
             source = embeddedSourceName
-            config = parse(yaml: DefaultConfig.yaml, file: source, issues: &issues)
+            config = parse(yaml: DefaultConfig.yaml, file: source, environment: environment, issues: &issues)
         }
 
         var warnings: [String] = []
@@ -84,14 +84,16 @@ public enum ConfigLoader {
     }
 
     /// Parses one YAML document; an empty document is the defaults.
-    public static func parse(yaml: String, file: String) throws(ConfigError) -> SharecastConfig {
+    public static func parse(yaml: String, file: String, environment: [String: String] = [:],
+                             readsSecretFiles: Bool = true) throws(ConfigError) -> SharecastConfig {
         var issues: [ConfigIssue] = []
-        let config = parse(yaml: yaml, file: file, issues: &issues)
+        let config = parse(yaml: yaml, file: file, environment: environment, readsSecretFiles: readsSecretFiles, issues: &issues)
         guard issues.isEmpty else { throw .invalid(issues) }
         return config
     }
 
-    static func parse(yaml: String, file: String, issues: inout [ConfigIssue]) -> SharecastConfig {
+    static func parse(yaml: String, file: String, environment: [String: String], readsSecretFiles: Bool = true,
+                      issues: inout [ConfigIssue]) -> SharecastConfig {
         var config = SharecastConfig()
         let root: Node?
         do {
@@ -101,9 +103,15 @@ public enum ConfigLoader {
             return config
         }
         guard let root else { return config }
-        var reader = ConfigReader(file: file)
+        var reader = ConfigReader(file: file, environment: environment, readsSecretFiles: readsSecretFiles)
         reader.readSection(root, path: "", into: &config)
         issues += reader.issues
+        // Providers and playlists share one name space: the channels' source and id prefix.
+        var seen = Set([CatalogChannel.configSource])
+        for provider in config.allProviders where !seen.insert(provider.name).inserted {
+            issues.append(ConfigIssue(location: file, key: provider.fromPlaylists ? "playlists" : "providers",
+                                      message: "the name \(ConfigSchema.quoted(provider.name)) is used twice (providers and playlists share names; \"config\" is taken)"))
+        }
         return config
     }
 

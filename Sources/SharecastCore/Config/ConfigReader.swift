@@ -5,9 +5,16 @@ import Yams
 struct ConfigReader {
     let file: String
     var issues: [ConfigIssue] = []
+    /// Where `password_env` looks.
+    let environment: [String: String]
+    /// Whether `password_file` is read (the fuzz target turns it off: a file named by random
+    /// input could be a FIFO that never ends).
+    let readsSecretFiles: Bool
 
-    init(file: String) {
+    init(file: String, environment: [String: String] = [:], readsSecretFiles: Bool = true) {
         self.file = file
+        self.environment = environment
+        self.readsSecretFiles = readsSecretFiles
     }
 
     func location(_ node: Node) -> String {
@@ -90,6 +97,8 @@ struct ConfigReader {
                 config.playlists = readPlaylists(value)
             } else if full == "channels" {
                 config.channels = readChannels(value)
+            } else if full == "providers" {
+                config.providers = readProviders(value)
             } else {
                 unknownKey(keyNode, full, name, allowed: ConfigSchema.keys(under: path))
             }
@@ -212,16 +221,7 @@ struct ConfigReader {
                         }
                     }
                 case "headers":
-                    guard let headerPairs = pairs(value, full) else { valid = false; continue }
-                    for (header, _, headerValue) in headerPairs {
-                        let headerKey = "\(full).\(header)"
-                        guard let text = scalarText(headerValue, headerKey, expecting: "expected a string") else { continue }
-                        if !HTTPHeaderName.isValid(header) || text.contains(where: { $0 == "\r" || $0 == "\n" }) {
-                            report(headerValue, headerKey, "not a valid HTTP header")
-                        } else {
-                            channel.headers[header] = text
-                        }
-                    }
+                    channel.headers = readHeaders(value, full)
                 default:
                     unknownKey(keyNode, full, field, allowed: allowed)
                 }

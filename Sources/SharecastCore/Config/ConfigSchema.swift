@@ -61,6 +61,7 @@ enum ConfigSchema {
             Setting(path: "shared_streaming.client_timeout", kind: .int(\.sharedStreaming.clientTimeout, 1...86_400 * 7, expectation: positive)),
             Setting(path: "shared_streaming.buffer_size", kind: .int(\.sharedStreaming.bufferSize, 65_536...1_073_741_824, expectation: "expected a size in bytes from 65536 to 1073741824")),
             Setting(path: "shared_streaming.grace_period", kind: .int(\.sharedStreaming.gracePeriod, 0...3600, expectation: "expected seconds from 0 to 3600")),
+            Setting(path: "shared_streaming.zap_wait", kind: .int(\.sharedStreaming.zapWait, 0...60, expectation: "expected seconds from 0 to 60")),
             Setting(path: "shared_streaming.lag_policy", kind: .lagPolicy(\.sharedStreaming.lagPolicy)),
             Setting(path: "shared_streaming.upstream.max_attempts", kind: .int(\.sharedStreaming.upstream.maxAttempts, 1...1000, expectation: positive)),
             Setting(path: "shared_streaming.upstream.connect_timeout", kind: .int(\.sharedStreaming.upstream.connectTimeout, 1...600, expectation: positive)),
@@ -118,7 +119,7 @@ enum ConfigSchema {
         return result
     }
 
-    static let lists: Set<String> = ["playlists", "channels"]
+    static let lists: Set<String> = ["playlists", "channels", "providers"]
 
     /// The keys allowed directly under `section` ("" for the top level), for "did you mean" hints.
     static func keys(under section: String) -> [String] {

@@ -10,10 +10,17 @@ public struct SharecastConfig: Sendable, Equatable {
     public var alerting = AlertingConfig()
     /// Provider playlists to import into the channel catalog.
     public var playlists: [PlaylistSource] = []
+    /// IPTV providers (Xtream Codes panels and M3U playlists) with their logins and limits.
+    public var providers: [ProviderConfig] = []
     /// Channels declared inline, in addition to those from playlists.
     public var channels: [ChannelDefinition] = []
 
     public init() {}
+
+    /// Every provider: those of `providers:`, then each of `playlists:` as an unlimited m3u one.
+    public var allProviders: [ProviderConfig] {
+        providers + playlists.map(ProviderConfig.playlist)
+    }
 }
 
 public struct ServerConfig: Sendable, Equatable {
@@ -52,6 +59,9 @@ public struct SharedStreamingConfig: Sendable, Equatable {
     /// Bytes all rings together may take under `buffer_path` (0: no budget). Over it, streams
     /// without viewers are stopped.
     public var bufferDiskBudget = 0
+    /// Seconds a request for a channel of a provider with every slot taken waits for one to free
+    /// (players open the new channel a moment before they close the old one).
+    public var zapWait = 5
     public var upstream = UpstreamConfig()
     public var monitoring = MonitoringConfig()
 }
