@@ -16,6 +16,7 @@ public enum FuzzTargets {
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> Void)] = [
         ("m3u", m3u), ("config", config), ("hls", hls), ("ts-aligner", tsAligner), ("promql", promql),
         ("rule-file", ruleFile), ("rule-test", ruleTest), ("monitor-api", monitorAPI), ("http-framing", httpFraming),
+        ("xtream", xtream),
     ]
 
     public static func named(_ name: String) -> (@Sendable ([UInt8]) -> Void)? {
@@ -26,6 +27,21 @@ public enum FuzzTargets {
         guard let result = try? M3UParser(source: "fuzz.m3u").parse(bytes) else { return }
         _ = CatalogChannel.fromPlaylist(result.entries, playlist: "fuzz")
         _ = M3UWriterCheck.write(result.entries)
+    }
+
+    /// An Xtream panel's JSON: the first byte picks the document (account, categories, streams);
+    /// streams are also turned into catalog channels.
+    static func xtream(_ bytes: [UInt8]) {
+        guard let selector = bytes.first else { return }
+        let json = Array(bytes.dropFirst())
+        switch selector % 3 {
+        case 0: _ = try? XtreamParser.accountInfo(json)
+        case 1: _ = try? XtreamParser.categories(json)
+        default:
+            guard let (streams, _) = try? XtreamParser.streams(json) else { return }
+            let entries = XtreamCatalog.entries(streams: streams, categories: [XtreamCategory(id: "1", name: "News")], server: "http://panel.example")
+            _ = CatalogChannel.fromPlaylist(entries, playlist: "fuzz")
+        }
     }
 
     static func config(_ bytes: [UInt8]) {
