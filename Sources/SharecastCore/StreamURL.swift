@@ -28,10 +28,45 @@ public enum HTTPHeaderName {
 }
 
 /// URLs as they may be shown, logged and stored: without the query (providers put credentials
-/// there). Every message that names an upstream URL goes through this.
+/// there) and without the login of Xtream-style paths (`/live/<user>/<pass>/<id>.ts`, and the
+/// `/<user>/<pass>/<id>` of their M3U lists), which carry the password in the path. Every message,
+/// metric and row that names an upstream URL goes through this.
 public enum StreamURLDisplay {
+    static let hidden = "***"
+    static let loginPaths: Set<Substring> = ["live", "movie", "series", "timeshift", "hls", "hlsr"]
+
     public static func redacted(_ url: String) -> String {
-        guard let query = url.utf8.firstIndex(of: UInt8(ascii: "?")) else { return url }
-        return String(url[..<query]) + "?…"
+        var base = Substring(url)
+        var tail = ""
+        if let query = url.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            base = url[..<query]
+            tail = "?…"
+        }
+        // scheme://authority/path...
+        guard let schemeEnd = base.range(of: "://") else { return String(base) + tail }
+        let afterScheme = base[schemeEnd.upperBound...]
+        let pathStart = afterScheme.firstIndex(of: "/") ?? base.endIndex
+        var authority = String(base[..<pathStart])
+        // user:password@host
+        if let at = base[schemeEnd.upperBound..<pathStart].lastIndex(of: "@") {
+            authority = String(base[..<schemeEnd.upperBound]) + hidden + String(base[at..<pathStart])
+        }
+        guard pathStart < base.endIndex else { return authority + tail }
+        var segments = base[pathStart...].split(separator: "/", omittingEmptySubsequences: false)
+        // segments[0] is "" (the leading slash).
+        if segments.count >= 4, loginPaths.contains(segments[1]) {
+            segments[2] = Substring(hidden)
+            segments[3] = Substring(hidden)
+        } else if segments.count >= 4, let last = segments.last, isStreamID(last) {
+            segments[segments.count - 2] = Substring(hidden)
+            segments[segments.count - 3] = Substring(hidden)
+        }
+        return authority + segments.joined(separator: "/") + tail
+    }
+
+    /// `12345`, `12345.ts`, `12345.m3u8`: the last part of an Xtream stream URL.
+    static func isStreamID(_ segment: Substring) -> Bool {
+        let stem = segment.split(separator: ".", maxSplits: 1).first ?? segment
+        return !stem.isEmpty && stem.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 }

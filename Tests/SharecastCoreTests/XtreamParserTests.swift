@@ -75,3 +75,22 @@ import Testing
         #expect(AccountURL.resolve("http://other.example/U/P/55", for: ProviderAccount()) == "http://other.example/U/P/55")
     }
 }
+
+@Suite struct StreamURLDisplayTests {
+    @Test(arguments: [
+        ("http://panel:8080/live/u1/s3cret/7.ts", "http://panel:8080/live/***/***/7.ts"),
+        ("http://panel:8080/u1/s3cret/7", "http://panel:8080/***/***/7"),
+        ("http://panel:8080/u1/s3cret/7.m3u8?token=abc", "http://panel:8080/***/***/7.m3u8?…"),
+        ("http://panel:8080/movie/u1/s3cret/9.mkv", "http://panel:8080/movie/***/***/9.mkv"),
+        ("http://user:s3cret@host/feed.ts", "http://***@host/feed.ts"),
+        ("http://user:s3cret@host", "http://***@host"),
+        ("http://host/get.php?username=u&password=s3cret", "http://host/get.php?…"),
+        ("http://cdn.example/channels/news/index.m3u8", "http://cdn.example/channels/news/index.m3u8"),
+        ("http://127.0.0.1:9/live.ts", "http://127.0.0.1:9/live.ts"),
+        ("builtin:testpattern", "builtin:testpattern"),
+        ("http://panel/live/{username}/{password}/7.ts", "http://panel/live/***/***/7.ts"),
+    ])
+    func credentialsAreHidden(_ url: String, _ shown: String) {
+        #expect(StreamURLDisplay.redacted(url) == shown)
+    }
+}

@@ -69,9 +69,9 @@ public struct PlaylistImporter: Sendable {
         }
     }
 
-    /// URLs without their query, which often carries the provider's credentials.
+    /// URLs without their credentials (`StreamURLDisplay`); paths as they are.
     static func displayName(_ source: String) -> String {
-        guard source.hasPrefix("http://") || source.hasPrefix("https://"), let query = source.firstIndex(of: "?") else { return source }
-        return String(source[..<query]) + "?…"
+        guard source.hasPrefix("http://") || source.hasPrefix("https://") else { return source }
+        return StreamURLDisplay.redacted(source)
     }
 }
