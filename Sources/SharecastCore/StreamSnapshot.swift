@@ -62,6 +62,9 @@ public struct ClientSnapshot: Sendable, Equatable {
     /// Why a viewer left.
     public enum DisconnectReason: String, Sendable, Codable, CaseIterable {
         case closed, lagging, timeout, streamStopped = "stream_stopped", kicked, shutdown
+        /// The viewer's address opened another channel of the same full provider, which took
+        /// over its slot (`providers[].zap_takeover`).
+        case zapped
     }
 
     public var id: UUID

@@ -100,6 +100,36 @@ enum Migrations {
             try db.execute(sql: "UPDATE shared_stream_clients SET client_id = lower(client_id)")
         }
 
+        // Viewers closed because their address zapped to another channel of a full provider
+        // (`zapped`), and the user a viewer watches as. SQLite cannot change a CHECK constraint,
+        // so the table is rebuilt with its rows and indexes (foreign keys are checked at commit).
+        migrator.registerMigration("v4-clients-zapped-and-user") { db in
+            try db.create(table: "shared_stream_clients_v4") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("stream_id", .integer).notNull().references("shared_streams", onDelete: .cascade)
+                t.column("client_id", .text).notNull().unique()
+                t.column("ip", .text).notNull()
+                t.column("user_agent", .text)
+                t.column("connected_at", .datetime).notNull()
+                t.column("last_activity_at", .datetime).notNull()
+                t.column("disconnected_at", .datetime)
+                t.column("bytes_sent", .integer).notNull().defaults(to: 0)
+                t.column("disconnect_reason", .text)
+                    .check { $0 == nil || ["closed", "lagging", "timeout", "stream_stopped", "kicked", "shutdown", "zapped"].contains($0) }
+                t.column("user_name", .text)
+            }
+            try db.execute(sql: """
+                INSERT INTO shared_stream_clients_v4 (id, stream_id, client_id, ip, user_agent, connected_at, last_activity_at,
+                                                      disconnected_at, bytes_sent, disconnect_reason)
+                SELECT id, stream_id, client_id, ip, user_agent, connected_at, last_activity_at, disconnected_at, bytes_sent,
+                       disconnect_reason FROM shared_stream_clients
+                """)
+            try db.drop(table: "shared_stream_clients")
+            try db.rename(table: "shared_stream_clients_v4", to: "shared_stream_clients")
+            try db.create(index: "shared_stream_clients_on_stream_connected", on: "shared_stream_clients", columns: ["stream_id", "connected_at"])
+            try db.create(index: "shared_stream_clients_on_disconnected", on: "shared_stream_clients", columns: ["disconnected_at"])
+        }
+
         return migrator
     }
 }

@@ -60,6 +60,14 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     private let stallHandledNanoseconds = Atomic<UInt64>(0)
     let counters: ChannelCounters
     let metrics: StreamingMetrics
+    /// The provider login's slot this session holds (nil: its channel needs none). Changed when
+    /// the provider refuses the login and another one is free.
+    let slot = Locked<SlotLease?>(nil)
+    /// The URLs the source opens, resolved at each connect (primary or backup, for the gauge).
+    let upstreamURLs = Locked<UpstreamURLs?>(nil)
+    /// Hooks the manager sets: the session has ended (its source stopped), and the provider
+    /// refused the login the session uses.
+    let hooks = Locked<(finished: (@Sendable () -> Void)?, loginRefused: (@Sendable (UpstreamFailure) -> Void)?)>((nil, nil))
     /// Viewer objects alive (attached or not yet freed), so tests can see that none outlives its
     /// connection.
     let viewerObjects = Atomic<Int>(0)
@@ -208,6 +216,11 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
 
     var clientCount: Int { state.withLock { $0.clients.count } }
 
+    /// The address of the only viewer, when there is exactly one.
+    var soleViewerIP: String? {
+        state.withLock { $0.clients.count == 1 ? $0.clients.values.first?.ip : nil }
+    }
+
     /// When the last viewer left, if the session is idle.
     var idleSince: ContinuousClock.Instant? { state.withLock { $0.idleSince } }
 
@@ -263,7 +276,8 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     public func sourceEvent(_ event: SourceEvent) {
         switch event {
         case let .connected(url):
-            counters.onBackup.store(url != channel.urls.first, ordering: .relaxed)
+            let primary = upstreamURLs.withLock { $0 }?.isPrimary(url) ?? (url == channel.urls.first)
+            counters.onBackup.store(!primary, ordering: .relaxed)
             let wasRestart = state.withLock { state -> Bool in
                 defer { state.connected = true }
                 if state.status == .starting { state.status = state.clients.isEmpty ? .idle : .active }
@@ -282,6 +296,7 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
                 state.connected = false
             }
             counters.countUpstreamError(failure.kind)
+            if failure.isLoginRefusal, let refused = hooks.withLock({ $0.loginRefused }) { refused(failure) }
             logger.warning("upstream failed", metadata: [
                 "url": "\(StreamURLDisplay.redacted(url))", "reason": "\(failure.message)", "kind": "\(failure.kind.rawValue)", "attempt": "\(attempt)",
             ])
@@ -367,6 +382,11 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
         for (waiter, outcome) in takeStartWaiters({ Self.failure($0, timedOutAfter: nil) }) { waiter.done(outcome) }
         sourceBox.withLock { $0 }?.stop()
         buffer.end()
+        let finished = hooks.withLock { hooks in
+            defer { hooks = (nil, nil) }
+            return hooks.finished
+        }
+        finished?()
         if status == .stopped { logger.info("stream stopped") }
     }
 

@@ -36,6 +36,12 @@ public final class SessionManager: Sendable {
         public var statsInterval: Duration = .seconds(10)
         /// How long a new viewer's answer waits for the upstream's first bytes.
         public var firstByteTimeout: Duration = .seconds(15)
+        /// Per provider (a channel's `source`): may the only viewer's address hand its slot over?
+        public var zapTakeover: Set<String> = []
+        /// How long a request for a channel of a full provider waits for a slot.
+        public var zapWait: Duration = .seconds(5)
+        /// How long a login the provider refused rests before it is tried again.
+        public var refusalRest: Duration = .seconds(60)
 
         public init() {}
 
@@ -56,6 +62,7 @@ public final class SessionManager: Sendable {
             testClip = TSClip.testPattern
             statsInterval = .seconds(config.monitoring.statsInterval)
             firstByteTimeout = .seconds(config.upstream.firstByteTimeout)
+            zapWait = .seconds(config.zapWait)
         }
     }
 
@@ -65,6 +72,8 @@ public final class SessionManager: Sendable {
         case atCapacity(limit: Int)
         /// The ring could not be allocated or the channel has no usable URL.
         case unavailable(String)
+        /// Every slot of every login of the channel's provider is in use.
+        case providerFull(provider: String)
     }
 
     final class Shared: Sendable {
@@ -73,6 +82,16 @@ public final class SessionManager: Sendable {
         let finished = Locked<[ChannelSession]>([])
         /// Set by `requestSample()`; the next recording adds a stats row per running session.
         let sampleRequested = Atomic<Bool>(false)
+        /// Requests waiting for a slot of a full provider (`zap_wait`), retried by housekeeping.
+        let slotWaiters = Locked<[SlotWaiter]>([])
+    }
+
+    struct SlotWaiter: Sendable {
+        let deadline: ContinuousClock.Instant
+        /// Tries again; true when the request is settled (attached, or failed for another reason).
+        let retry: @Sendable () -> Bool
+        /// The wait is over without a slot.
+        let expire: @Sendable () -> Void
     }
 
     public let settings: Settings
@@ -80,13 +99,19 @@ public final class SessionManager: Sendable {
     let loop: UpstreamLoop
     let recorder: (any StreamRecorder)?
     let logger: Logger
+    /// The providers' logins and how many streams each holds.
+    public let slots: ProviderSlots
+    let resolver: any UpstreamResolver
     private let shared = Shared()
     /// Housekeeping: wakes slow streams' readers, ends idle sessions, records history.
     private let housekeeping: ServiceThread
 
     public init(settings: Settings, loop: UpstreamLoop, recorder: (any StreamRecorder)?,
-                metrics: StreamingMetrics = StreamingMetrics(registry: MetricsRegistry()), logger: Logger) {
+                metrics: StreamingMetrics = StreamingMetrics(registry: MetricsRegistry()),
+                slots: ProviderSlots = ProviderSlots(providers: [:]), resolver: any UpstreamResolver = FixedURLs(), logger: Logger) {
         self.settings = settings
+        self.slots = slots
+        self.resolver = resolver
         self.metrics = metrics
         self.loop = loop
         self.recorder = recorder
@@ -111,14 +136,83 @@ public final class SessionManager: Sendable {
     }
 
     /// A response body for a new viewer of `channel`, starting its session when it has none.
+    ///
+    /// A channel of a provider with logins needs a free slot of one of them. When every slot is
+    /// taken, a session of that provider without viewers (in its grace period, or whose viewers
+    /// all hung up) yields its slot at once; with `zap_takeover`, so does one whose only viewer
+    /// asks from the same address (that viewer is closed as `zapped`). Otherwise the answer is
+    /// `providerFull`, and the caller may wait (`attachWhenFree`).
     public func attach(channel: CatalogChannel, ip: String, userAgent: String?,
                        requestedAt: ContinuousClock.Instant = .now) -> Result<any StreamingBody, AttachError> {
-        var evicted: ChannelSession?
+        attach(channel: channel, ip: ip, userAgent: userAgent, requestedAt: requestedAt, counting: true)
+    }
+
+    /// Like `attach`, but a request for a channel of a full provider waits up to `zap_wait` for a
+    /// slot (players open the new channel a moment before they close the old one, whose session
+    /// then yields its slot). `done` runs once, at once or from housekeeping.
+    public func attachWhenFree(channel: CatalogChannel, ip: String, userAgent: String?, requestedAt: ContinuousClock.Instant = .now,
+                               done: @escaping @Sendable (Result<any StreamingBody, AttachError>) -> Void) {
+        let first = attach(channel: channel, ip: ip, userAgent: userAgent, requestedAt: requestedAt, counting: false)
+        guard case let .failure(.providerFull(provider)) = first, settings.zapWait > .zero else {
+            countOutcome(first)
+            return done(first)
+        }
+        let waiter = SlotWaiter(deadline: requestedAt + settings.zapWait, retry: { [weak self] in
+            guard let self else { return false }
+            let result = self.attach(channel: channel, ip: ip, userAgent: userAgent, requestedAt: requestedAt, counting: false)
+            if case .failure(.providerFull) = result { return false }
+            self.countOutcome(result)
+            done(result)
+            return true
+        }, expire: { [weak self] in
+            let failure: Result<any StreamingBody, AttachError> = .failure(.providerFull(provider: provider))
+            self?.countOutcome(failure)
+            done(failure)
+        })
+        shared.slotWaiters.withLock { $0.append(waiter) }
+    }
+
+    private func countOutcome(_ result: Result<any StreamingBody, AttachError>) {
+        switch result {
+        case .failure(.atCapacity): metrics.reject(.streamLimit)
+        case .failure(.unavailable): metrics.reject(.unavailable)
+        case let .failure(.providerFull(provider)):
+            metrics.reject(.providerFull)
+            metrics.countProviderRefusal(provider, .limit)
+        case .success: break
+        }
+    }
+
+    private func attach(channel: CatalogChannel, ip: String, userAgent: String?,
+                        requestedAt: ContinuousClock.Instant, counting: Bool) -> Result<any StreamingBody, AttachError> {
+        var evicted: [ChannelSession] = []
         let result: Result<any StreamingBody, AttachError> = shared.sessions.withLock { sessions in
             if let session = sessions[channel.id], let client = session.attach(ip: ip, userAgent: userAgent, requestedAt: requestedAt) {
                 return .success(client)
             }
             sessions[channel.id] = nil
+            let provider = channel.source
+            var lease: SlotLease?
+            if slots.manages(provider) {
+                lease = slots.acquire(provider)
+                if lease == nil {
+                    let holders = sessions.values.filter { $0.channel.source == provider && $0.slot.withLock({ $0 }) != nil }
+                    let victim = holders.filter { $0.clientCount == 0 }.min { ($0.idleSince ?? .now) < ($1.idleSince ?? .now) }
+                        ?? holders.first { $0.dropHungUpClients() }
+                        ?? (settings.zapTakeover.contains(provider) ? holders.first { $0.soleViewerIP == ip } : nil)
+                    guard let victim else { return .failure(.providerFull(provider: provider)) }
+                    // The slot passes straight to the new session. The victim stops first, so its
+                    // upstream is closed (on the loop) before the new one is opened.
+                    lease = victim.slot.withLock { slot in
+                        defer { slot = nil }
+                        return slot
+                    }
+                    sessions[victim.channel.id] = nil
+                    if victim.clientCount > 0 { victim.dropClients(.zapped) }
+                    victim.stop()
+                    evicted.append(victim)
+                }
+            }
             if sessions.count >= settings.maxSessions {
                 // A session only waiting out its grace period never blocks a new channel. Nor does
                 // one whose viewers have all hung up but are not noticed yet because their
@@ -127,37 +221,70 @@ public final class SessionManager: Sendable {
                     .min { ($0.idleSince ?? .now) < ($1.idleSince ?? .now) }
                     ?? sessions.values.first { $0.dropHungUpClients() }
                 guard let idle else {
+                    if let lease { slots.release(lease) }
                     return .failure(.atCapacity(limit: settings.maxSessions))
                 }
                 sessions[idle.channel.id] = nil
-                evicted = idle
-            }
-            guard let source = makeSource(channel) else {
-                return .failure(.unavailable("channel \(channel.id) has no usable upstream URL"))
+                idle.stop()
+                evicted.append(idle)
             }
             guard let buffer = SharedBuffer(capacity: settings.bufferSize, directory: settings.bufferDirectory, name: channel.id) else {
+                if let lease { slots.release(lease) }
                 return .failure(.unavailable("no memory for the ring buffer of channel \(channel.id)"))
             }
             let session = ChannelSession(channel: channel, buffer: buffer, lagPolicy: settings.lagPolicy,
                                          clientTimeoutSeconds: settings.clientTimeoutSeconds, metrics: metrics, logger: logger)
+            session.slot.withLock { $0 = lease }
+            guard let source = makeSource(channel, for: session) else {
+                session.stop()
+                if let lease { slots.release(lease) }
+                return .failure(.unavailable("channel \(channel.id) has no usable upstream URL"))
+            }
+            installHooks(session)
             guard let client = session.attach(ip: ip, userAgent: userAgent, requestedAt: requestedAt) else {
+                session.stop()
                 return .failure(.unavailable("session of channel \(channel.id) ended at once"))
             }
             sessions[channel.id] = session
-            session.start(with: source.make(session))
+            session.start(with: source)
             return .success(client)
         }
-        switch result {
-        case .failure(.atCapacity): metrics.reject(.streamLimit)
-        case .failure(.unavailable): metrics.reject(.unavailable)
-        case .success: break
+        if counting { countOutcome(result) }
+        for session in evicted {
+            logger.info("stream stopped to make room", metadata: ["channel": "\(session.channel.id)", "for": "\(channel.id)"])
         }
-        if let evicted {
-            logger.info("idle stream stopped to make room", metadata: ["channel": "\(evicted.channel.id)", "for": "\(channel.id)"])
-            evicted.stop()
-            shared.finished.withLock { $0.append(evicted) }
-        }
+        if !evicted.isEmpty { shared.finished.withLock { $0 += evicted } }
         return result
+    }
+
+    /// The session's slot goes back once its upstream is closed (after the source's stop, on the
+    /// loop); a login the provider refuses is swapped for the next free one.
+    private func installHooks(_ session: ChannelSession) {
+        let slots = self.slots, loop = self.loop, logger = self.logger, rest = settings.refusalRest, metrics = self.metrics
+        session.hooks.withLock { hooks in
+            hooks.finished = { [weak session] in
+                guard let lease = session?.slot.withLock({ slot -> SlotLease? in
+                    defer { slot = nil }
+                    return slot
+                }) else { return }
+                loop.schedule(after: .zero) { slots.release(lease) }
+            }
+            hooks.loginRefused = { [weak session] failure in
+                guard let session else { return }
+                metrics.countLoginRefusal(provider: session.channel.source)
+                let moved = session.slot.withLock { slot -> (from: SlotLease, to: SlotLease)? in
+                    guard let current = slot, let next = slots.refused(current, rest: rest) else { return nil }
+                    slot = next
+                    return (current, next)
+                }
+                if let moved {
+                    logger.warning("provider refused the login; using another", metadata: [
+                        "channel": "\(session.channel.id)", "provider": "\(moved.from.provider)",
+                        "from_account": "\(moved.from.account + 1)", "to_account": "\(moved.to.account + 1)", "reason": "\(failure.message)",
+                    ])
+                }
+            }
+        }
     }
 
     /// Runs `done` once the session of a viewer attached by `attach` has delivered its first bytes
@@ -182,25 +309,29 @@ public final class SessionManager: Sendable {
         let make: (ChannelSession) -> any ChannelSource
     }
 
-    private func makeSource(_ channel: CatalogChannel) -> SourceFactory? {
-        let loop = self.loop
+    /// The source of a new session (or an operator's restart): its URLs are resolved at every
+    /// connect, for the login the session holds then.
+    private func makeSource(_ channel: CatalogChannel, for session: ChannelSession) -> (any ChannelSource)? {
         if channel.urls.first == StreamURL.testPattern {
             guard let clip = settings.testClip else { return nil }
-            let rate = settings.testPatternBitsPerSecond
-            return SourceFactory { TestPatternSource(clip: clip, targetBitsPerSecond: rate, loop: loop, sink: $0) }
+            return TestPatternSource(clip: clip, targetBitsPerSecond: settings.testPatternBitsPerSecond, loop: loop, sink: session)
         }
-        let urls = channel.urls.filter { $0 != StreamURL.testPattern }
-        guard !urls.isEmpty else { return nil }
+        let resolver = self.resolver
+        let resolve: @Sendable () -> [String] = { [weak session] in
+            guard let session else { return [] }
+            return resolver.urls(for: session.channel, lease: session.slot.withLock { $0 }).filter { $0 != StreamURL.testPattern }
+        }
+        let initial = resolve()
+        guard !initial.isEmpty else { return nil }
+        let urls = UpstreamURLs(initial: initial, resolve: resolve)
+        session.upstreamURLs.withLock { $0 = urls }
         let policy = settings.reconnect
         let userAgent = channel.userAgent ?? settings.defaultUserAgent
         // The primary URL decides the format for the whole list.
-        if HLSSource.handles(urls[0]) {
-            let cap = settings.hlsMaxBandwidth
-            return SourceFactory {
-                HLSSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, maxBandwidth: cap, loop: loop, sink: $0)
-            }
+        if HLSSource.handles(initial[0]) {
+            return HLSSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, maxBandwidth: settings.hlsMaxBandwidth, loop: loop, sink: session)
         }
-        return SourceFactory { TSUpstreamSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, loop: loop, sink: $0) }
+        return TSUpstreamSource(urls: urls, userAgent: userAgent, headers: channel.headers, policy: policy, loop: loop, sink: session)
     }
 
     /// Snapshots of the running sessions, for the monitor API, metrics and tests; taking them does
@@ -259,8 +390,8 @@ public final class SessionManager: Sendable {
     /// the new connection's first whole packet. False when no session has this id.
     @discardableResult
     public func restart(_ id: UUID) -> Bool {
-        guard let session = session(id), let factory = makeSource(session.channel) else { return false }
-        return session.restart(with: factory.make(session), on: loop)
+        guard let session = session(id), let source = makeSource(session.channel, for: session) else { return false }
+        return session.restart(with: source, on: loop)
     }
 
     /// Disconnects one viewer (reason `kicked`). False when there is no such session or viewer.
@@ -342,6 +473,7 @@ public final class SessionManager: Sendable {
     public func shutdown() {
         guard !housekeeping.isStopping else { return }
         housekeeping.stop()
+        for waiter in shared.slotWaiters.withLock({ list in defer { list.removeAll() }; return list }) { waiter.expire() }
         let sessions = shared.sessions.withLock { sessions in
             defer { sessions.removeAll() }
             return Array(sessions.values)
@@ -410,6 +542,21 @@ public final class SessionManager: Sendable {
             recorder.record((running + finished).map { $0.snapshot() }, sample: sample)
         }
 
+        /// Every 0.1 s: requests waiting for a provider's slot try again, or give up at their deadline.
+        func retrySlotWaiters() {
+            let waiting = shared.slotWaiters.withLock { list in
+                defer { list.removeAll() }
+                return list
+            }
+            guard !waiting.isEmpty else { return }
+            let now = ContinuousClock.now
+            var still: [SlotWaiter] = []
+            for waiter in waiting where !waiter.retry() {
+                if now >= waiter.deadline { waiter.expire() } else { still.append(waiter) }
+            }
+            if !still.isEmpty { shared.slotWaiters.withLock { $0.insert(contentsOf: still, at: 0) } }
+        }
+
         var tick = 0
         // A 20 ms period: slow streams' readers are woken at least this often (a ring wakes them
         // itself past its threshold), which is timer work by nature.
@@ -423,6 +570,7 @@ public final class SessionManager: Sendable {
             for session in sessions { session.buffer.flush() }
             // Every 0.24 s: stuck viewers, stalls, ended sessions. Every second: the recording.
             if tick % 12 == 0 { checkSessions(sessions) }
+            if tick % 5 == 0 { retrySlotWaiters() }
             guard tick % 50 == 0 else { continue }
             recordHistory()
         }

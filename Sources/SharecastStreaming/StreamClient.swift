@@ -9,7 +9,7 @@ import SharecastSync
 /// last progress) is atomic.
 final class StreamClient: StreamingBody, @unchecked Sendable {
     enum EndReason: UInt8 {
-        case none = 0, lagging, streamStopped, kicked, shutdown, timeout, closed
+        case none = 0, lagging, streamStopped, kicked, shutdown, timeout, closed, zapped
     }
 
     let id = RandomID.uuid()
@@ -113,6 +113,7 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
         case .shutdown: .shutdown
         case .timeout: .timeout
         case .closed: .closed
+        case .zapped: .zapped
         }
     }
 
@@ -131,6 +132,7 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
         case .shutdown: why = .shutdown
         case .timeout: why = .timeout
         case .closed: why = .closed
+        case .zapped: why = .zapped
         case .none:
             let idle = DispatchTime.now().uptimeNanoseconds &- lastProgress.load(ordering: .relaxed)
             why = idle >= UInt64(session.clientTimeoutSeconds) * 1_000_000_000 ? .timeout : .closed

@@ -72,14 +72,18 @@ public final class StreamingMetrics: Sendable {
     let joinLatency: Histogram
     let sessionDuration: Histogram
     private let channels = Locked<ChannelTable>(ChannelTable())
+    let registry: MetricsRegistry
+    /// `sharecast_provider_refused_total` by provider and reason, made at first use (providers are few).
+    private let providerRefusals = Locked<[String: Counter]>([:])
     /// No bytes for this long counts as a stall.
     public static let stallThreshold: Duration = .seconds(3)
 
     public enum RejectReason: String, Sendable, CaseIterable {
-        case streamLimit = "stream_limit", unavailable, unknownKey = "unknown_key"
+        case streamLimit = "stream_limit", unavailable, unknownKey = "unknown_key", providerFull = "provider_full"
     }
 
     public init(registry: MetricsRegistry) {
+        self.registry = registry
         clientsConnected = registry.counter("sharecast_clients_connected", help: "Viewers that joined a stream.")
         var disconnected: [ClientSnapshot.DisconnectReason: Counter] = [:]
         for reason in ClientSnapshot.DisconnectReason.allCases {
@@ -102,6 +106,28 @@ public final class StreamingMetrics: Sendable {
 
     public func reject(_ reason: RejectReason) {
         rejected[reason]?.increment()
+    }
+
+    /// Why a provider's stream could not be had: every slot in use here (`limit`), the provider
+    /// refused a login (`provider`), or the account is not usable (`account`).
+    public enum ProviderRefusal: String, Sendable, CaseIterable {
+        case limit, provider, account
+    }
+
+    public func countProviderRefusal(_ provider: String, _ reason: ProviderRefusal) {
+        let key = "\(provider)\u{1F}\(reason.rawValue)"
+        let counter = providerRefusals.withLock { table in
+            if let counter = table[key] { return counter }
+            let counter = registry.counter("sharecast_provider_refused", help: "Streams of a provider refused, by reason: every slot in use (limit), the provider refused a login (provider), the account is not usable (account).",
+                                           labels: [("provider", provider), ("reason", reason.rawValue)])
+            table[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    func countLoginRefusal(provider: String) {
+        countProviderRefusal(provider, .provider)
     }
 
     /// Counters by channel, plus the same sorted by channel id for scrapes (re-sorted only when

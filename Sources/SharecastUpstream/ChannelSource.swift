@@ -8,10 +8,20 @@ public struct UpstreamFailure: Sendable, Equatable, CustomStringConvertible {
 
     public var kind: Kind
     public var message: String
+    /// The HTTP status of an `http_status` failure.
+    public var status: Int?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, status: Int? = nil) {
         self.kind = kind
         self.message = message
+        self.status = status
+    }
+
+    /// A status with which providers refuse a login that is busy elsewhere, over its limit,
+    /// expired or banned (458 and 509 are Xtream panels' own); another login may well work.
+    public var isLoginRefusal: Bool {
+        guard kind == .httpStatus, let status else { return false }
+        return [401, 403, 405, 429, 456, 458, 503, 509].contains(status)
     }
 
     public var description: String { message }

@@ -22,14 +22,14 @@ public final class TSUpstreamSource: ChannelSource {
     }
 
     public let format = "ts"
-    let urls: [String]
+    let urls: UpstreamURLs
     let options: UpstreamTransfer.Options
     let policy: ReconnectPolicy
     let loop: UpstreamLoop
     weak let sink: (any SourceSink)?
     private let state = Locked(State())
 
-    public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, loop: UpstreamLoop, sink: any SourceSink) {
+    public init(urls: UpstreamURLs, userAgent: String?, headers: [String: String], policy: ReconnectPolicy, loop: UpstreamLoop, sink: any SourceSink) {
         self.urls = urls
         var options = UpstreamTransfer.Options(policy: policy, userAgent: userAgent, headers: headers)
         // libcurl's low-speed check is the backstop; the session's stall check comes first.
@@ -40,7 +40,7 @@ public final class TSUpstreamSource: ChannelSource {
         self.sink = sink
     }
 
-    public var currentURL: String { state.withLock { urls[$0.urlIndex] } }
+    public var currentURL: String { urls.url(at: state.withLock { $0.urlIndex }) }
 
     public func start() {
         connect()
@@ -70,10 +70,9 @@ public final class TSUpstreamSource: ChannelSource {
     }
 
     private func connect() {
-        let url: String? = state.withLock { state in
-            state.stopped ? nil : urls[state.urlIndex]
-        }
-        guard let url else { return }
+        guard !state.withLock({ $0.stopped }) else { return }
+        let list = urls.current()
+        let url = list[state.withLock { $0.urlIndex } % list.count]
         let transfer = UpstreamTransfer(url: url, options: options, onData: { [weak self] bytes in
             self?.received(bytes, from: url)
         }, onFinish: { [weak self] outcome in

@@ -120,7 +120,7 @@ public final class UpstreamTransfer: @unchecked Sendable {
         case CURLE_OK:
             onFinish(.completed)
         case CURLE_HTTP_RETURNED_ERROR:
-            onFinish(.failed(UpstreamFailure(.httpStatus, "HTTP status \(easy.responseCode)")))
+            onFinish(.failed(UpstreamFailure(.httpStatus, "HTTP status \(easy.responseCode)", status: easy.responseCode)))
         case CURLE_WRITE_ERROR where refusal != nil:
             onFinish(.failed(refusal ?? UpstreamFailure(.other, "refused")))
         case CURLE_WRITE_ERROR where maxBytes != nil && bytesReceived > (maxBytes ?? 0):

@@ -109,7 +109,7 @@ import Testing
         let loop = try #require(UpstreamLoop(logger: logger))
         defer { loop.shutdown() }
         let sink = Sink()
-        let source = HLSSource(urls: ["http://127.0.0.1:\(origin.port)/live.m3u8"], userAgent: nil, headers: [:],
+        let source = HLSSource(urls: UpstreamURLs(["http://127.0.0.1:\(origin.port)/live.m3u8"]), userAgent: nil, headers: [:],
                                policy: ReconnectPolicy(), loop: loop, sink: sink)
         source.start()
         defer { source.stop() }

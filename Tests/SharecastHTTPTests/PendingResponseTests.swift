@@ -33,4 +33,14 @@ import SharecastSync
         #expect(!pending.abandon(answering: .error(status: 503, code: "stream_ended", message: "gone")))
         #expect(cleanups.withLock { $0 } == 0)
     }
+
+    /// A handler that checks for an answer before returning (none yet) keeps its cleanup.
+    @Test func lookingForAnAnswerThatIsNotThereKeepsTheCleanup() {
+        let pending = PendingResponse()
+        let cleanups = Locked(0)
+        pending.onAbandon { cleanups.withLock { $0 += 1 } }
+        #expect(pending.takeIfResolved() == nil)
+        #expect(pending.abandon(answering: .error(status: 503, code: "stream_ended", message: "gone")))
+        #expect(cleanups.withLock { $0 } == 1)
+    }
 }

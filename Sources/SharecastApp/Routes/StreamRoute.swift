@@ -1,6 +1,7 @@
 import SharecastCore
 import SharecastHTTP
 import SharecastStreaming
+import SharecastSync
 
 /// `GET /stream/<key>` (also `<key>.ts`): the channel's live MPEG-TS, shared with every other viewer
 /// of the channel through one upstream connection.
@@ -16,9 +17,9 @@ enum StreamRoute {
     /// Seconds a client is told to wait when every session slot is taken.
     static let retryAfterSeconds = 10
 
-    static func held(_ body: any StreamingBody, sessions: SessionManager) -> HTTPResponse {
+    /// Resolves `pending` once the viewer's session has delivered (200 and the stream) or failed.
+    static func settle(_ body: any StreamingBody, sessions: SessionManager, pending: PendingResponse) {
         let stream = HTTPResponse(headers: HTTPHeaders([("Content-Type", "video/mp2t"), ("Cache-Control", "no-store")]), body: .stream(body))
-        let pending = PendingResponse()
         sessions.whenStarted(body) { outcome in
             switch outcome {
             case .ready:
@@ -28,12 +29,48 @@ enum StreamRoute {
                 pending.resolve(.error(status: status, code: code, message: message, headers: [("Retry-After", "\(retryAfterSeconds)")]))
             }
         }
-        // Decided at once (the stream already plays, or had failed): answered without a suspend.
+    }
+
+    /// Attaches the viewer and holds the answer until its session has delivered or failed. When
+    /// every slot of the channel's provider is taken, the answer also waits up to `zap_wait` for
+    /// one (the viewer zapping away from another channel of it frees one), then plays or is 503.
+    static func answer(_ channel: CatalogChannel, request: HTTPRequest, requestedAt: ContinuousClock.Instant,
+                       sessions: SessionManager) -> HTTPResponse {
+        let pending = PendingResponse()
+        // The suspended connection and the viewer, whichever comes first: the viewer's hang-up is
+        // noticed like a parked viewer's once both are known.
+        let parts = Locked<(connection: (any ResponseConnection)?, body: (any StreamingBody)?)>((nil, nil))
+        pending.onSuspend { handle in
+            if let body = parts.withLock({ parts -> (any StreamingBody)? in parts.connection = handle; return parts.body }) { body.opened(handle) }
+        }
+        sessions.attachWhenFree(channel: channel, ip: request.remoteAddress, userAgent: request.headers["User-Agent"], requestedAt: requestedAt) { result in
+            switch result {
+            case let .success(body):
+                pending.onAbandon { sessions.abandon(body, reason: .shutdown) }
+                if let handle = parts.withLock({ parts -> (any ResponseConnection)? in parts.body = body; return parts.connection }) { body.opened(handle) }
+                settle(body, sessions: sessions, pending: pending)
+            case let .failure(error):
+                pending.resolve(refusal(error))
+            }
+        }
+        // Decided at once (the stream already plays, or was refused): answered without a suspend.
         if let now = pending.takeIfResolved() { return now }
-        pending.onAbandon { sessions.abandon(body, reason: .shutdown) }
-        // While held, the viewer's hang-up is noticed like a parked viewer's.
-        pending.onSuspend { connection in body.opened(connection) }
         return .pending(pending)
+    }
+
+    static func refusal(_ error: SessionManager.AttachError) -> HTTPResponse {
+        switch error {
+        case let .atCapacity(limit):
+            .error(status: 503, code: "stream_limit",
+                   message: "all \(limit) stream slots are in use (shared_streaming.max_concurrent_streams); try again later",
+                   headers: [("Retry-After", "\(retryAfterSeconds)")])
+        case let .unavailable(reason):
+            .error(status: 503, code: "stream_unavailable", message: reason, headers: [("Retry-After", "\(retryAfterSeconds)")])
+        case let .providerFull(provider):
+            .error(status: 503, code: "provider_full",
+                   message: "every connection of provider \(provider) is in use; try again later or stop another of its channels",
+                   headers: [("Retry-After", "\(retryAfterSeconds)")])
+        }
     }
 
     static func handler(catalog: ChannelCatalog, sessions: SessionManager) -> Router.Handler {
@@ -48,16 +85,7 @@ enum StreamRoute {
                 sessions.metrics.reject(.unknownKey)
                 return .notFound()
             }
-            switch sessions.attach(channel: stored.channel, ip: request.remoteAddress, userAgent: request.headers["User-Agent"], requestedAt: requestedAt) {
-            case let .success(body):
-                return held(body, sessions: sessions)
-            case let .failure(.atCapacity(limit)):
-                return .error(status: 503, code: "stream_limit",
-                              message: "all \(limit) stream slots are in use (shared_streaming.max_concurrent_streams); try again later",
-                              headers: [("Retry-After", "\(retryAfterSeconds)")])
-            case let .failure(.unavailable(reason)):
-                return .error(status: 503, code: "stream_unavailable", message: reason, headers: [("Retry-After", "\(retryAfterSeconds)")])
-            }
+            return answer(stored.channel, request: request, requestedAt: requestedAt, sessions: sessions)
         }
     }
 }

@@ -85,8 +85,11 @@ public final class PendingResponse: Sendable {
     /// The server's side: takes the response to queue.
     func take() -> HTTPResponse? {
         state.withLock { state in
-            defer { state.response = nil; state.onAbandon = nil }
-            return state.response
+            guard let response = state.response else { return nil }
+            // Sent now: the handler's cleanup is not needed. Without a response it stays.
+            state.response = nil
+            state.onAbandon = nil
+            return response
         }
     }
 

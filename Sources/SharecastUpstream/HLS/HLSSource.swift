@@ -40,7 +40,7 @@ public final class HLSSource: ChannelSource {
     public let format = "hls"
     /// Segments a fresh session starts with, counted back from the live edge.
     public static let liveEdgeSegments = 2
-    let urls: [String]
+    let urls: UpstreamURLs
     let options: UpstreamTransfer.Options
     let policy: ReconnectPolicy
     let maxBandwidth: Int?
@@ -48,7 +48,7 @@ public final class HLSSource: ChannelSource {
     weak let sink: (any SourceSink)?
     private let state = Locked(State())
 
-    public init(urls: [String], userAgent: String?, headers: [String: String], policy: ReconnectPolicy, maxBandwidth: Int? = nil,
+    public init(urls: UpstreamURLs, userAgent: String?, headers: [String: String], policy: ReconnectPolicy, maxBandwidth: Int? = nil,
                 loop: UpstreamLoop, sink: any SourceSink) {
         self.urls = urls
         self.maxBandwidth = maxBandwidth
@@ -64,7 +64,10 @@ public final class HLSSource: ChannelSource {
         return path.lowercased().hasSuffix(".m3u8")
     }
 
-    public var currentURL: String { state.withLock { $0.mediaURL ?? urls[$0.urlIndex] } }
+    public var currentURL: String {
+        let (media, index) = state.withLock { ($0.mediaURL, $0.urlIndex) }
+        return media ?? urls.url(at: index)
+    }
 
     /// Discontinuity tags passed and segments missed so far (for tests and the monitor).
     public var counts: (discontinuities: Int, missedSegments: Int) {
@@ -112,8 +115,11 @@ public final class HLSSource: ChannelSource {
     // MARK: Playlist
 
     private func reloadPlaylist() {
-        let url: String? = state.withLock { $0.stopped ? nil : ($0.mediaURL ?? urls[$0.urlIndex]) }
-        guard let url else { return }
+        let (stopped, media, index) = state.withLock { ($0.stopped, $0.mediaURL, $0.urlIndex) }
+        guard !stopped else { return }
+        // A new start (first, or after a failure) takes the list as it is now: refreshed URLs and
+        // the session's current login.
+        let url = media ?? { let list = urls.current(); return list[index % list.count] }()
         fetchDocument(url) { [weak self] result in
             guard let self else { return }
             switch result {
