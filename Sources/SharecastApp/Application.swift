@@ -43,13 +43,16 @@ public final class Application: Sendable {
     let jobs: JobScheduler
     let alerting: AlertingService?
     let logger: Logger
-    private let importer = PlaylistImporter()
-    private let importAttempts = Locked<Int>(0)
+    /// Each provider's logins and the streams they hold.
+    public let slots: ProviderSlots
+    let providerStatus: ProviderStatusBoard
+    let refresher: ProviderRefreshService
     /// Every background service, in start order; `shutdown()` stops them in reverse.
     private let lifecycle: Lifecycle
 
-    /// Playlist imports finished (successfully or not) since start; lets tests and health checks wait.
-    public var completedImports: Int { importAttempts.withLock { $0 } }
+    /// Provider and playlist refreshes finished (successfully or not) since start; lets tests and
+    /// health checks wait.
+    public var completedImports: Int { refresher.completed.withLock { $0 } }
 
     /// The bound HTTP port.
     public var port: Int { server.port }
@@ -62,7 +65,8 @@ public final class Application: Sendable {
         } catch {
             throw .store(error)
         }
-        catalog = ChannelCatalog(sourceOrder: [CatalogChannel.configSource] + config.playlists.map(\.name))
+        let providers = config.allProviders
+        catalog = ChannelCatalog(sourceOrder: [CatalogChannel.configSource] + providers.map(\.name))
         do {
             try Self.syncConfiguredSources(config, database: database, logger: logger)
             try catalog.reload(from: database)
@@ -79,11 +83,22 @@ public final class Application: Sendable {
         let metrics = ServerMetrics(config: config)
         self.metrics = metrics
         let dbWrites = metrics.dbWriteDuration
+        // Providers of `providers:` count their logins' slots; `playlists:` have no limits.
+        slots = ProviderSlots(providers: Dictionary(providers.filter { !$0.fromPlaylists }.map { provider in
+            (provider.name, provider.accounts.enumerated().map { index, account in
+                ProviderSlots.Account(label: account.label(index: index), limit: account.maxStreams.flatMap { $0 > 0 ? $0 : nil })
+            })
+        }, uniquingKeysWith: { first, _ in first }))
+        providerStatus = ProviderStatusBoard(providers)
+        var sessionSettings = SessionManager.Settings(config: config.sharedStreaming)
+        sessionSettings.zapTakeover = Set(providers.filter(\.zapTakeover).map(\.name))
         sessions = SessionManager(
-            settings: SessionManager.Settings(config: config.sharedStreaming), loop: loop,
+            settings: sessionSettings, loop: loop,
             recorder: StreamHistoryRecorder(database: database, logger: logger, onWrite: { dbWrites.observe($0) }),
-            metrics: metrics.streaming, logger: logger
+            metrics: metrics.streaming, slots: slots, resolver: ProviderURLResolver(catalog: catalog, providers: providers), logger: logger
         )
+        refresher = ProviderRefreshService(providers: providers, database: database, catalog: catalog, slots: slots,
+                                           board: providerStatus, logger: logger)
         metrics.attach(catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
 
         let sessions = self.sessions, database = self.database, catalog = self.catalog
@@ -149,11 +164,6 @@ public final class Application: Sendable {
             "url": "http://\(Self.displayHost(config.server.listen)):\(server.port)/playlist.m3u",
             "channels": "\(catalog.current.channels.count)",
         ])
-        let importThread = ServiceThread(name: "sharecast-import") { [importer, database, catalog, logger, importAttempts, config] thread in
-            for source in config.playlists where !thread.isStopping {
-                Self.importOne(source, importer: importer, database: database, catalog: catalog, logger: logger, attempts: importAttempts)
-            }
-        }
         let server = self.server, upstreamLoop = self.loop
         // The one place the order is written. Started top to bottom; stopped bottom to top:
         // imports end, the listener stops accepting, alert rules and jobs stop, every stream
@@ -173,7 +183,7 @@ public final class Application: Sendable {
             ClosureService("jobs", start: { jobs.start() }, stop: { jobs.stop() }),
             ClosureService("alerting", start: { alerting?.start() }, stop: { alerting?.stop() }),
             ClosureService("listener", stop: { server.stopAccepting() }),
-            ClosureService("playlist-import", start: { importThread.start() }, stop: { importThread.stop() }),
+            ClosureService("provider-refresh", start: { [refresher] in refresher.start() }, stop: { [refresher] in refresher.stop() }),
         ], logger: logger)
         lifecycle.start()
     }
@@ -195,30 +205,11 @@ public final class Application: Sendable {
         for id in summary.conflicts {
             logger.warning("channel id already used by a playlist; inline channel ignored", metadata: ["channel": "\(id)"])
         }
-        let configured = Set([CatalogChannel.configSource] + config.playlists.map(\.name))
+        let configured = Set([CatalogChannel.configSource] + config.allProviders.map(\.name))
         let stored = Set(try database.activeChannels().map(\.channel.source))
         for source in stored.subtracting(configured) {
             let removed = try database.syncChannels([], source: source)
             logger.info("playlist no longer configured; its channels are hidden", metadata: ["playlist": "\(source)", "channels": "\(removed.removed)"])
-        }
-    }
-
-    static func importOne(_ source: PlaylistSource, importer: PlaylistImporter, database: SharecastDatabase, catalog: ChannelCatalog,
-                          logger: Logger, attempts: Locked<Int>) {
-        defer { attempts.withLock { $0 += 1 } }
-        do {
-            let report = try importer.importPlaylist(source, into: database)
-            for warning in report.warnings.prefix(50) {
-                logger.warning("playlist entry skipped", metadata: ["where": "\(warning.file):\(warning.line)", "why": "\(warning.message)"])
-            }
-            try catalog.reload(from: database)
-            logger.info("playlist imported", metadata: [
-                "playlist": "\(source.name)", "entries": "\(report.entries)", "added": "\(report.summary.added)",
-                "updated": "\(report.summary.updated)", "removed": "\(report.summary.removed)",
-                "warnings": "\(report.warnings.count)",
-            ])
-        } catch {
-            logger.error("playlist import failed; keeping the previous channels", metadata: ["playlist": "\(source.name)", "error": "\(error)"])
         }
     }
 

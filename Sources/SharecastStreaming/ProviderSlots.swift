@@ -44,8 +44,11 @@ public final class ProviderSlots: Sendable {
         var account: Account
         var inUse = 0
         var restingUntil: ContinuousClock.Instant?
+        /// The panel says the login cannot be used (expired, banned, refused).
+        var unusable = false
 
         func isFree(at now: ContinuousClock.Instant) -> Bool {
+            if unusable { return false }
             if let until = restingUntil, until > now { return false }
             guard let limit = account.limit, limit > 0 else { return true }
             return inUse < limit
@@ -109,12 +112,22 @@ public final class ProviderSlots: Sendable {
         }
     }
 
+    /// Marks a login (un)usable, as the panel last reported it.
+    public func setUsable(_ provider: String, account: Int, _ usable: Bool) {
+        state.withLock { table in
+            guard var accounts = table[provider], accounts.indices.contains(account) else { return }
+            accounts[account].unusable = !usable
+            table[provider] = accounts
+        }
+    }
+
     /// Slots free now across the provider's accounts; nil when one of them has no limit.
     public func freeSlots(_ provider: String, now: ContinuousClock.Instant = .now) -> Int? {
         state.withLock { table in
             guard let accounts = table[provider] else { return nil }
             var free = 0
             for account in accounts {
+                if account.unusable { continue }
                 if let until = account.restingUntil, until > now { continue }
                 guard let limit = account.account.limit, limit > 0 else { return nil }
                 free += max(limit - account.inUse, 0)

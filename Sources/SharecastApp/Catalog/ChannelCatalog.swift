@@ -11,6 +11,7 @@ public final class ChannelCatalog: Sendable {
     public struct Snapshot: Sendable {
         public var channels: [StoredChannel] = []
         var byKey: [String: StoredChannel] = [:]
+        var byID: [String: StoredChannel] = [:]
         /// Made with the snapshot, as every scrape asks for it.
         public var channelIDs: Set<String> = []
 
@@ -23,6 +24,7 @@ public final class ChannelCatalog: Sendable {
                 return a.channel.position < b.channel.position
             }
             byKey = Dictionary(channels.map { ($0.streamKey, $0) }, uniquingKeysWith: { first, _ in first })
+            byID = Dictionary(channels.map { ($0.channel.id, $0) }, uniquingKeysWith: { first, _ in first })
             channelIDs = Set(channels.map(\.channel.id))
         }
 
@@ -41,6 +43,10 @@ public final class ChannelCatalog: Sendable {
 
     public func channel(forKey key: String) -> StoredChannel? {
         snapshot.withLock { $0.byKey[key] }
+    }
+
+    public func channel(id: String) -> StoredChannel? {
+        snapshot.withLock { $0.byID[id] }
     }
 
     public func reload(from database: SharecastDatabase) throws(StoreError) {

@@ -1,0 +1,178 @@
+import Foundation
+import SharecastCore
+import SharecastStore
+import SharecastStreaming
+import SharecastUpstream
+
+/// Why a provider's refresh failed. The catalog keeps the provider's last good channels.
+public struct ProviderRefreshError: Error, CustomStringConvertible, Sendable {
+    public var provider: String
+    public var reason: String
+    public var description: String { "provider \(provider): \(reason)" }
+}
+
+/// What one refresh did.
+public struct ProviderRefreshReport: Sendable {
+    public var provider: String
+    public var entries: Int
+    public var summary: CatalogSyncSummary
+    public var warnings: [String]
+}
+
+/// Reads a provider's channel list (an Xtream panel's API, or an M3U playlist) and syncs it into
+/// the catalog under the provider's name; for Xtream, also each login's state and limit, which
+/// go to the status board and the slots. Blocking: runs on the refresh service's thread.
+struct ProviderImporter: Sendable {
+    var fetcher = HTTPFetcher()
+
+    func refresh(_ provider: ProviderConfig, database: SharecastDatabase, slots: ProviderSlots,
+                 board: ProviderStatusBoard) -> Result<ProviderRefreshReport, ProviderRefreshError> {
+        let result: Result<ProviderRefreshReport, ProviderRefreshError>
+        switch provider.kind {
+        case .m3u: result = refreshM3U(provider, database: database)
+        case .xtream: result = refreshXtream(provider, database: database, slots: slots, board: board)
+        }
+        let now = Date()
+        board.update(provider.name) { status in
+            status.lastRefreshAt = now
+            switch result {
+            case let .success(report):
+                status.lastSuccessAt = now
+                status.lastError = nil
+                status.channels = report.entries
+            case let .failure(error):
+                status.lastError = error.reason
+            }
+        }
+        return result
+    }
+
+    var headers: @Sendable (ProviderConfig) -> [(String, String)] {
+        { provider in provider.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+
+    func get(_ url: String, for provider: ProviderConfig) throws(ProviderRefreshError) -> [UInt8] {
+        do {
+            return try fetcher.fetch(url, headers: headers(provider), userAgent: provider.userAgent)
+        } catch {
+            throw ProviderRefreshError(provider: provider.name, reason: "\(StreamURLDisplay.redacted(error.url)): \(error.reason)")
+        }
+    }
+
+    func refreshM3U(_ provider: ProviderConfig, database: SharecastDatabase) -> Result<ProviderRefreshReport, ProviderRefreshError> {
+        do throws(ProviderRefreshError) {
+            let bytes: [UInt8]
+            if provider.playlist.hasPrefix("http://") || provider.playlist.hasPrefix("https://") {
+                bytes = try get(provider.playlist, for: provider)
+            } else {
+                do {
+                    bytes = try LocalFile.read(provider.playlist)
+                } catch {
+                    throw ProviderRefreshError(provider: provider.name, reason: "cannot read playlist \(error)")
+                }
+            }
+            let parsed: M3UParser.Result
+            do {
+                parsed = try M3UParser(source: StreamURLDisplay.redacted(provider.playlist)).parse(bytes)
+            } catch {
+                throw ProviderRefreshError(provider: provider.name, reason: error.description)
+            }
+            let channels = withProviderOptions(CatalogChannel.fromPlaylist(parsed.entries, playlist: provider.name), provider)
+            return .success(try sync(channels, provider, database: database, entries: parsed.entries.count, warnings: parsed.warnings.map(\.description)))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func refreshXtream(_ provider: ProviderConfig, database: SharecastDatabase, slots: ProviderSlots,
+                       board: ProviderStatusBoard) -> Result<ProviderRefreshReport, ProviderRefreshError> {
+        var catalogAccount: ProviderAccount?
+        var problems: [String] = []
+        for (index, account) in provider.accounts.enumerated() {
+            let label = account.label(index: index)
+            let info: XtreamAccountInfo
+            do throws(ProviderRefreshError) {
+                let bytes = try get(Self.apiURL(provider.server, account), for: provider)
+                do {
+                    info = try XtreamParser.accountInfo(bytes)
+                } catch {
+                    throw ProviderRefreshError(provider: provider.name, reason: error.description)
+                }
+            } catch {
+                problems.append("\(label): \(error.reason)")
+                board.update(provider.name) { $0.accounts[index].message = error.reason }
+                continue
+            }
+            let usable = info.status == .active || info.status == .unknown
+            let limit = account.maxStreams.map { $0 > 0 ? $0 : nil } ?? info.maxConnections.flatMap { $0 > 0 ? $0 : nil }
+            slots.setLimit(provider.name, account: index, limit: limit)
+            slots.setUsable(provider.name, account: index, usable)
+            board.update(provider.name) { status in
+                status.accounts[index].status = info.status.rawValue
+                status.accounts[index].message = info.statusText
+                status.accounts[index].expiresAt = info.expiresAt
+                status.accounts[index].maxStreams = limit
+                status.accounts[index].activeConnections = info.activeConnections
+            }
+            if usable {
+                if catalogAccount == nil { catalogAccount = account }
+            } else {
+                problems.append("\(label): \(info.statusText)")
+            }
+        }
+        guard let account = catalogAccount else {
+            return .failure(ProviderRefreshError(provider: provider.name, reason: "no login could read the catalog (\(problems.joined(separator: "; ")))"))
+        }
+        do throws(ProviderRefreshError) {
+            let categoriesBytes = try get(Self.apiURL(provider.server, account, action: "get_live_categories"), for: provider)
+            let streamsBytes = try get(Self.apiURL(provider.server, account, action: "get_live_streams"), for: provider)
+            let categories: [XtreamCategory], streams: [XtreamStream], warnings: [String]
+            do {
+                let parsedCategories = try XtreamParser.categories(categoriesBytes)
+                let parsedStreams = try XtreamParser.streams(streamsBytes)
+                categories = parsedCategories.categories
+                streams = parsedStreams.streams
+                warnings = parsedCategories.warnings + parsedStreams.warnings
+            } catch {
+                throw ProviderRefreshError(provider: provider.name, reason: error.description)
+            }
+            let entries = XtreamCatalog.entries(streams: streams, categories: categories, server: provider.server)
+            let channels = withProviderOptions(CatalogChannel.fromPlaylist(entries, playlist: provider.name), provider)
+            return .success(try sync(channels, provider, database: database, entries: entries.count, warnings: problems + warnings))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The provider's user agent and headers, under a channel's own.
+    func withProviderOptions(_ channels: [CatalogChannel], _ provider: ProviderConfig) -> [CatalogChannel] {
+        guard provider.userAgent != nil || !provider.headers.isEmpty else { return channels }
+        return channels.map { channel in
+            var channel = channel
+            if channel.userAgent == nil { channel.userAgent = provider.userAgent }
+            channel.headers = provider.headers.merging(channel.headers) { _, own in own }
+            return channel
+        }
+    }
+
+    func sync(_ channels: [CatalogChannel], _ provider: ProviderConfig, database: SharecastDatabase, entries: Int,
+              warnings: [String]) throws(ProviderRefreshError) -> ProviderRefreshReport {
+        // A list that became empty is far more likely an outage than a provider with no channels.
+        guard !channels.isEmpty else { throw ProviderRefreshError(provider: provider.name, reason: "the channel list is empty; keeping the previous one") }
+        do {
+            let summary = try database.syncChannels(channels, source: provider.name)
+            return ProviderRefreshReport(provider: provider.name, entries: entries, summary: summary, warnings: warnings)
+        } catch {
+            throw ProviderRefreshError(provider: provider.name, reason: error.description)
+        }
+    }
+
+    /// `<server>/player_api.php?username=&password=[&action=]`, the values percent-encoded.
+    static func apiURL(_ server: String, _ account: ProviderAccount, action: String? = nil) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
+        allowed.insert(charactersIn: "-._~")
+        let user = account.username.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+        let password = account.password.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+        return "\(server)/player_api.php?username=\(user)&password=\(password)" + (action.map { "&action=\($0)" } ?? "")
+    }
+}
