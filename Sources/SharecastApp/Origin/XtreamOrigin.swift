@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+import SharecastCore
+import SharecastHTTP
+import SharecastTS
+import SharecastSync
+
+/// A stand-in Xtream Codes panel, for tests, benchmarks and trying Sharecast without a provider:
+/// `player_api.php` (account info with `max_connections`, live categories and streams),
+/// `/live/<user>/<pass>/<id>.ts` playing the test pattern, `get.php` (an M3U of the same streams)
+/// and `xmltv.php`. Like a real panel, it counts each login's open connections and refuses one
+/// over the limit (HTTP 403); it remembers the most a login ever had open. Its token can be
+/// rotated: M3U stream URLs carry it and stale ones are refused, as rotating providers do.
+public final class XtreamOrigin: Sendable {
+    public struct Login: Sendable {
+        public var username: String
+        public var password: String
+        public var maxConnections: Int
+        public var status: String
+
+        public init(username: String, password: String, maxConnections: Int, status: String = "Active") {
+            self.username = username
+            self.password = password
+            self.maxConnections = maxConnections
+            self.status = status
+        }
+    }
+
+    public struct Channel: Sendable {
+        public var id: Int
+        public var name: String
+        public var category: String
+        public var epgID: String?
+
+        public init(id: Int, name: String, category: String, epgID: String? = nil) {
+            self.id = id
+            self.name = name
+            self.category = category
+            self.epgID = epgID
+        }
+    }
+
+    struct State {
+        var open: [String: Int] = [:]
+        var peak: [String: Int] = [:]
+        var refused: [String: Int] = [:]
+        var token = "t1"
+        var streamRequests: [String] = []
+        var errorPage = false
+    }
+
+    private let server: HTTPServer
+    private let ticker: WakeTicker
+    private let state = Locked(State())
+    public let logins: [Login]
+    public let channels: [Channel]
+
+    public var port: Int { server.port }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public init(logins: [Login], channels: [Channel], logger: Logger) throws {
+        guard let clip = TSClip.testPattern else { throw TestOrigin.StartError.noClip }
+        self.logins = logins
+        self.channels = channels
+        let ticker = WakeTicker()
+        self.ticker = ticker
+        let state = self.state
+        let categories = Array(Set(channels.map(\.category))).sorted()
+        @Sendable func login(_ request: HTTPRequest) -> Login? {
+            logins.first { $0.username == request.query["username"] && $0.password == request.query["password"] }
+        }
+        var router = Router()
+        router.get("/player_api.php") { request in
+            if state.withLock({ $0.errorPage }) { return .text("<html><body>502 Bad Gateway</body></html>", status: 200, contentType: "text/html") }
+            guard let account = login(request) else { return Self.json(["user_info": ["auth": 0]]) }
+            switch request.query["action"] {
+            case nil:
+                let open = state.withLock { $0.open[account.username] ?? 0 }
+                return Self.json(["user_info": [
+                    "username": account.username, "auth": 1, "status": account.status, "exp_date": "4102444800", "is_trial": "0",
+                    "active_cons": "\(open)", "max_connections": "\(account.maxConnections)",
+                ] as [String: Any], "server_info": ["url": "127.0.0.1", "port": "0"]])
+            case "get_live_categories":
+                return Self.json(categories.enumerated().map { ["category_id": "\($0.offset + 1)", "category_name": $0.element, "parent_id": 0] as [String: Any] })
+            case "get_live_streams":
+                return Self.json(channels.enumerated().map { index, channel in
+                    var entry: [String: Any] = ["num": index + 1, "name": channel.name, "stream_type": "live", "stream_id": channel.id,
+                                                "stream_icon": "", "category_id": "\((categories.firstIndex(of: channel.category) ?? 0) + 1)"]
+                    entry["epg_channel_id"] = channel.epgID ?? NSNull()
+                    return entry
+                })
+            default:
+                return Self.json([String]())
+            }
+        }
+        router.get("/get.php") { request in
+            guard let account = login(request) else { return .text("", status: 401) }
+            let token = state.withLock { $0.token }
+            var text = "#EXTM3U\n"
+            for channel in channels {
+                text += "#EXTINF:-1 tvg-id=\"\(channel.epgID ?? "")\" group-title=\"\(channel.category)\",\(channel.name)\n"
+                text += "http://127.0.0.1:\(request.headers["Host"]?.split(separator: ":").last ?? "80")/live/\(account.username)/\(account.password)/\(channel.id).ts?token=\(token)\n"
+            }
+            return .text(text, contentType: "audio/x-mpegurl")
+        }
+        router.get("/xmltv.php") { _ in
+            var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tv>\n"
+            for channel in channels { text += "  <channel id=\"\(channel.epgID ?? "\(channel.id)")\"><display-name>\(channel.name)</display-name></channel>\n" }
+            return .text(text + "</tv>\n", contentType: "application/xml")
+        }
+        router.get("/live/:user/:pass/:file", name: "stream") { request in
+            let user = request.parameters["user"] ?? "", pass = request.parameters["pass"] ?? ""
+            guard let account = logins.first(where: { $0.username == user && $0.password == pass }) else { return .text("", status: 401) }
+            let accepted = state.withLock { state -> Bool in
+                state.streamRequests.append(request.path + (request.query["token"].map { "?token=\($0)" } ?? ""))
+                if let token = request.query["token"], token != state.token { return false }
+                let open = state.open[user] ?? 0
+                guard open < account.maxConnections else {
+                    state.refused[user, default: 0] += 1
+                    return false
+                }
+                state.open[user] = open + 1
+                state.peak[user] = max(state.peak[user] ?? 0, open + 1)
+                return true
+            }
+            guard accepted else { return .text("", status: 403) }
+            let body = TestPatternBody(clip: clip, ticker: ticker) { _ in
+                state.withLock { $0.open[user] = max(($0.open[user] ?? 1) - 1, 0) }
+            }
+            return HTTPResponse(headers: HTTPHeaders([("Content-Type", "video/mp2t")]), body: .stream(body))
+        }
+        var configuration = HTTPServer.Configuration(listen: "127.0.0.1", port: 0)
+        configuration.threads = 1
+        do {
+            server = try HTTPServer(configuration: configuration, router: router, logger: logger)
+        } catch {
+            ticker.stop()
+            throw error
+        }
+    }
+
+    static func json(_ value: Any) -> HTTPResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: value)) ?? Data("null".utf8)
+        return HTTPResponse(headers: HTTPHeaders([("Content-Type", "application/json")]), body: .bytes(Array(data)))
+    }
+
+    /// The most connections each login ever had open at once.
+    public var peakConnections: [String: Int] { state.withLock { $0.peak } }
+    public var openConnections: [String: Int] { state.withLock { $0.open } }
+    public var refusals: [String: Int] { state.withLock { $0.refused } }
+    /// Stream paths requested, in order (with `?token=` when given).
+    public var streamRequests: [String] { state.withLock { $0.streamRequests } }
+
+    public func rotateToken(_ token: String) {
+        state.withLock { $0.token = token }
+    }
+
+    /// From now on `player_api.php` answers an HTML error page with status 200.
+    public func answerErrorPages(_ on: Bool) {
+        state.withLock { $0.errorPage = on }
+    }
+
+    public func shutdown() {
+        server.shutdown()
+        ticker.stop()
+    }
+}

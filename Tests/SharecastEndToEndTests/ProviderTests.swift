@@ -1,0 +1,184 @@
+import Foundation
+import GRDB
+import Logging
+import SharecastApp
+import SharecastCore
+import SharecastStore
+import SharecastSync
+import Testing
+
+/// Collects every log line (message and metadata), to check that no password reaches the log.
+final class CapturedLog: @unchecked Sendable {
+    let lines = Locked<[String]>([])
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .debug
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            log.lines.withLock { $0.append("\(event.level) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))") }
+        }
+    }
+
+    var logger: Logger { Logger(label: "test") { _ in Handler(log: self) } }
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+}
+
+/// Providers end to end against the Xtream stand-in: the catalog, one connection per login, the
+/// provider's limit, zapping, refreshes, and no password anywhere.
+@Suite struct ProviderTests {
+    static let passwords = ["pw-one-8f3k2", "pw-two-q9z7x"]
+
+    final class Setup: @unchecked Sendable {
+        let panel: XtreamOrigin
+        let app: Application
+        let directory: TemporaryDirectory
+        let log = CapturedLog()
+
+        init(takeover: Bool = false, zapWait: Int = 1, logins: Int = 2) throws {
+            var quiet = Logger(label: "panel")
+            quiet.logLevel = .critical
+            panel = try XtreamOrigin(logins: (0..<logins).map { XtreamOrigin.Login(username: "u\($0 + 1)", password: ProviderTests.passwords[$0], maxConnections: 1) },
+                                     channels: [XtreamOrigin.Channel(id: 101, name: "News One", category: "News", epgID: "news1.example"),
+                                                XtreamOrigin.Channel(id: 102, name: "日本テレビ", category: "日本", epgID: "ntv.jp"),
+                                                XtreamOrigin.Channel(id: 103, name: "Sport Three", category: "Sport")],
+                                     logger: quiet)
+            directory = try TemporaryDirectory()
+            var config = SharecastConfig()
+            config.server.listen = "127.0.0.1"
+            config.server.port = 0
+            config.database.path = directory.file("db.sqlite")
+            config.sharedStreaming.bufferPath = directory.file("buffers")
+            config.sharedStreaming.gracePeriod = 30
+            config.sharedStreaming.zapWait = zapWait
+            config.security.streamRatePerMinute = 0
+            config.sharedStreaming.upstream.backoffInitialMs = 100
+            config.sharedStreaming.upstream.backoffMaxMs = 300
+            config.alerting.enabled = false
+            config.channels = []
+            config.providers = [ProviderConfig(
+                name: "acme", kind: .xtream, server: panel.baseURL,
+                accounts: (0..<logins).map { ProviderAccount(username: "u\($0 + 1)", password: Secret(ProviderTests.passwords[$0])) },
+                zapTakeover: takeover
+            )]
+            app = try Application(config: config, logger: log.logger)
+        }
+
+        func ready() async throws {
+            try await waitUntil { self.app.completedImports >= 1 && self.app.catalog.current.channels.count == 3 }
+        }
+
+        func key(_ name: String) -> String {
+            app.catalog.current.channels.first { $0.channel.name == name }?.streamKey ?? "missing"
+        }
+
+        func viewer(_ name: String) throws -> Viewer {
+            try Viewer(port: app.port, path: "/stream/\(key(name))")
+        }
+
+        func shutdown() {
+            app.shutdown()
+            panel.shutdown()
+        }
+    }
+
+    @Test func theCatalogComesFromThePanelAndEachLoginHoldsOneStream() async throws {
+        let setup = try Setup()
+        defer { setup.shutdown() }
+        try await setup.ready()
+        let channels = setup.app.catalog.current.channels.map(\.channel)
+        #expect(channels.map(\.name) == ["News One", "日本テレビ", "Sport Three"])
+        #expect(channels.map(\.group) == ["News", "日本", "Sport"])
+        #expect(channels.map(\.tvgID) == ["news1.example", "ntv.jp", nil])
+        #expect(channels.allSatisfy { $0.urls.first?.contains("{password}") == true })
+        // The panel's max_connections (1 each) is the limit of each login.
+        #expect(setup.app.slots.figures.map(\.limit) == [1, 1])
+
+        let first = try setup.viewer("News One")
+        let second = try setup.viewer("日本テレビ")
+        try await waitUntil { first.bodyCount > 20_000 && second.bodyCount > 20_000 }
+        #expect(first.status == 200 && second.status == 200)
+        #expect(setup.app.slots.figures.map(\.inUse) == [1, 1])
+        // A third channel: every slot is taken and nobody zaps: 503 naming the provider, after zap_wait.
+        let third = try setup.viewer("Sport Three")
+        try await waitUntil { third.ended }
+        #expect(third.status == 503)
+        #expect(String(decoding: third.body, as: UTF8.self).contains("provider acme"))
+        #expect(setup.panel.peakConnections == ["u1": 1, "u2": 1])
+        #expect(setup.panel.refusals.isEmpty)
+        first.close()
+        second.close()
+    }
+
+    @Test func aViewerZappingWithOverlapGetsTheNewChannel() async throws {
+        let setup = try Setup(zapWait: 5, logins: 1)
+        defer { setup.shutdown() }
+        try await setup.ready()
+        let first = try setup.viewer("News One")
+        try await waitUntil { first.bodyCount > 20_000 }
+        // The player opens B before it closes A, a second later.
+        let second = try setup.viewer("Sport Three")
+        try await Task.sleep(for: .seconds(1))
+        let closedAt = ContinuousClock.now
+        first.close()
+        try await waitUntil(timeout: .seconds(5)) { second.bodyCount > 10_000 }
+        #expect(ContinuousClock.now - closedAt < .seconds(2))
+        #expect(second.status == 200)
+        #expect(setup.panel.peakConnections == ["u1": 1])
+        second.close()
+    }
+
+    @Test func withTakeoverTheSameAddressGetsTheNewChannelAtOnce() async throws {
+        let setup = try Setup(takeover: true, zapWait: 5, logins: 1)
+        defer { setup.shutdown() }
+        try await setup.ready()
+        let first = try setup.viewer("News One")
+        try await waitUntil { first.bodyCount > 20_000 }
+        let openedAt = ContinuousClock.now
+        let second = try setup.viewer("Sport Three")
+        try await waitUntil(timeout: .seconds(5)) { second.bodyCount > 10_000 }
+        #expect(ContinuousClock.now - openedAt < .seconds(2))
+        try await waitUntil { first.ended }
+        let database = try SharecastDatabase(path: setup.directory.file("db.sqlite"))
+        try await waitUntil(timeout: .seconds(10)) {
+            ((try? database.pool.read { db in try String.fetchAll(db, sql: "SELECT disconnect_reason FROM shared_stream_clients WHERE disconnect_reason IS NOT NULL") }) ?? []).contains("zapped")
+        }
+        #expect(setup.panel.peakConnections == ["u1": 1])
+        second.close()
+    }
+
+    @Test func noPasswordInTheLogPlaylistMetricsAPIOrHistory() async throws {
+        let setup = try Setup()
+        try await setup.ready()
+        let viewer = try setup.viewer("News One")
+        try await waitUntil { viewer.bodyCount > 20_000 }
+        let client = APIClient(port: setup.app.port)
+        var texts: [String] = []
+        for path in ["/playlist.m3u", "/metrics", "/api/monitor/streams", "/api/monitor/realtime", "/api/monitor/health", "/api/monitor/history"] {
+            texts.append(String(decoding: try await client.get(path).body, as: UTF8.self))
+        }
+        viewer.close()
+        setup.shutdown()
+        let database = try SharecastDatabase(path: setup.directory.file("db.sqlite"))
+        let rows = try await database.pool.read { db -> [String] in
+            var all: [String] = []
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") { all.append(row.description) }
+            }
+            return all
+        }
+        #expect(rows.contains { $0.contains("/live/***/***/101.ts") }, "the stream's source URL is recorded, redacted")
+        #expect(setup.log.text.contains("provider refreshed"), "the log was captured")
+        let everything = ([setup.log.text] + texts + rows).joined(separator: "\n")
+        for password in Self.passwords {
+            #expect(!everything.contains(password), "a password leaked")
+        }
+    }
+}
