@@ -117,9 +117,9 @@ public final class Application: Sendable {
             ? AlertingService(config: config.alerting, registry: metrics.registry, generatorURL: generatorURL, logger: logger) : nil
         self.alerting = alerting
         alerting?.reload()
-        let monitor = MonitorAPI(context: MonitorContext(
+        var monitorContext = MonitorContext(
             sessions: sessions, database: database, bufferPath: bufferPath,
-            channelName: { id in catalog.current.channels.first { $0.channel.id == id }?.channel.name },
+            channelName: { id in catalog.channel(id: id)?.channel.name },
             cleanup: {
                 guard case .success = jobs.runNow(ServerJobs.cleanup), let report = cleanupLog.last.withLock({ $0 }) else {
                     throw CleanupFailed()
@@ -128,7 +128,11 @@ public final class Application: Sendable {
             },
             alerts: { alerting?.monitorAlerts() ?? [] },
             probe: StreamProbe(allowPrivate: config.security.probePrivateNetworks)
-        ))
+        )
+        let board = providerStatus, slots = self.slots, refresher = self.refresher
+        monitorContext.providers = { ProviderViews.make(board: board, slots: slots) }
+        monitorContext.refreshProvider = { refresher.request($0) }
+        let monitor = MonitorAPI(context: monitorContext)
 
         let gate = SecurityGate(config.security)
         var router = Router()
@@ -186,6 +190,12 @@ public final class Application: Sendable {
             ClosureService("provider-refresh", start: { [refresher] in refresher.start() }, stop: { [refresher] in refresher.stop() }),
         ], logger: logger)
         lifecycle.start()
+    }
+
+    /// Asks for a refresh of the named provider (or playlist) soon; false when there is none.
+    @discardableResult
+    public func refreshProvider(_ name: String) -> Bool {
+        refresher.request(name)
     }
 
     /// The background services and whether they run, in start order.

@@ -51,6 +51,14 @@ public struct MonitorAPI: Sendable {
             ("POST", "/api/monitor/streams/:id/restart", "api_stream_restart", .write, { api.restartStream($0) }),
             ("DELETE", "/api/monitor/streams/:id/clients/:client", "api_client_kick", .write, { api.kickClient($0) }),
             ("POST", "/api/monitor/cleanup", "api_cleanup", .write, { _ in api.cleanup() }),
+            ("GET", "/api/monitor/providers", "api_providers", .read, { _ in MonitorJSON.ok(api.context.providers()) }),
+            ("POST", "/api/monitor/providers/:name/refresh", "api_provider_refresh", .write, { request in
+                let name = request.parameters["name"] ?? ""
+                guard api.context.refreshProvider(name) else {
+                    return .error(status: 404, code: "not_found", message: "no provider is named \(name.prefix(64))")
+                }
+                return MonitorJSON.ok(ProviderAction(provider: name, action: "refresh_requested"), status: 202)
+            }),
         ]
     }
 

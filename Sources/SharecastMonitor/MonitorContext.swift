@@ -18,6 +18,10 @@ public struct MonitorContext: Sendable {
     /// Probes an upstream URL for `POST /api/monitor/streams/test`.
     public var probe: StreamProbe
     public var startedAt: Date
+    /// The providers with their logins and last refresh.
+    public var providers: @Sendable () -> [ProviderView] = { [] }
+    /// Asks for a refresh of the named provider; false when there is none.
+    public var refreshProvider: @Sendable (String) -> Bool = { _ in false }
 
     public init(sessions: SessionManager, database: SharecastDatabase, bufferPath: String,
                 channelName: @escaping @Sendable (String) -> String?, cleanup: @escaping @Sendable () throws -> CleanupReport,

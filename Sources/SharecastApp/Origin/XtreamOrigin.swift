@@ -94,6 +94,7 @@ public final class XtreamOrigin: Sendable {
             }
         }
         router.get("/get.php") { request in
+            if state.withLock({ $0.errorPage }) { return .text("<html><body>502 Bad Gateway</body></html>", status: 200, contentType: "text/html") }
             guard let account = login(request) else { return .text("", status: 401) }
             let token = state.withLock { $0.token }
             var text = "#EXTM3U\n"
@@ -155,7 +156,7 @@ public final class XtreamOrigin: Sendable {
         state.withLock { $0.token = token }
     }
 
-    /// From now on `player_api.php` answers an HTML error page with status 200.
+    /// From now on `player_api.php` and `get.php` answer an HTML error page with status 200.
     public func answerErrorPages(_ on: Bool) {
         state.withLock { $0.errorPage = on }
     }

@@ -3,7 +3,7 @@ import Foundation
 /// A blocking TCP client on 127.0.0.1, for tests that need the raw bytes of a response (and to
 /// read only part of an endless one, then hang up).
 final class LoopbackSocket {
-    let descriptor: Int32
+    private(set) var descriptor: Int32
 
     init(port: Int, receiveTimeoutSeconds: Int = 10, receiveBufferBytes: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -60,7 +60,16 @@ final class LoopbackSocket {
         return result
     }
 
-    deinit {
+    /// Closes the socket now, as a player does when it stops watching: the server's next write
+    /// gets a reset. (A `shutdown` alone leaves a half-open socket whose kernel still takes the
+    /// server's bytes, which the server may rightly keep sending for many seconds.)
+    func hangUp() {
+        guard descriptor >= 0 else { return }
         close(descriptor)
+        descriptor = -1
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
     }
 }

@@ -92,7 +92,7 @@ final class Viewer: @unchecked Sendable {
     func close() {
         stopping.store(true, ordering: .releasing)
         while !finished.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.005) }
-        _ = Glibc.shutdown(socket.descriptor, Int32(SHUT_RDWR))
+        socket.hangUp()
     }
 
     deinit {
