@@ -205,6 +205,15 @@ def overview():
     ], "none", "Alerts from alerts/sharecast.rules.yml firing now (Prometheus' ALERTS series).",
         transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True, "Value": True, "__name__": True, "alertstate": True}}}]), 8, 9)
 
+    L.row("Providers")
+    L.add(timeseries("Provider slots", [
+        target('sum by (provider) (sharecast_provider_streams_in_use{%s})' % INST, "A", "in use {{provider}}"),
+        target('sum by (provider) (sharecast_provider_streams_max{%s})' % INST, "B", "max {{provider}}"),
+    ], "none", "Streams each provider's logins hold against what they may hold (max_streams or the panel's max_connections; a login without a limit adds nothing to max)."), 12, 8)
+    L.add(timeseries("Provider refusals", [
+        target('sum by (provider, reason) (increase(sharecast_provider_refused_total{%s}[$__rate_interval]))' % INST, "A", "{{provider}} {{reason}}"),
+    ], "none", "Streams refused because every slot was in use (limit) or logins the provider refused (provider)."), 12, 8)
+
     L.row("Transport stream quality")
     L.add(stat("Continuity errors", 'sum(increase(sharecast_stream_ts_continuity_errors_total{%s}[$__range]))' % INST, "none",
                "TS packets lost upstream (continuity counter gaps) in the range.", steps=[("green", None), ("orange", 10)], decimals=0), 6, 4)

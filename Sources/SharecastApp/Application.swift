@@ -90,6 +90,7 @@ public final class Application: Sendable {
             })
         }, uniquingKeysWith: { first, _ in first }))
         providerStatus = ProviderStatusBoard(providers)
+        metrics.streaming.prepareProviders(providers.filter { !$0.fromPlaylists }.map(\.name))
         var sessionSettings = SessionManager.Settings(config: config.sharedStreaming)
         sessionSettings.zapTakeover = Set(providers.filter(\.zapTakeover).map(\.name))
         sessions = SessionManager(
@@ -100,6 +101,8 @@ public final class Application: Sendable {
         refresher = ProviderRefreshService(providers: providers, database: database, catalog: catalog, slots: slots,
                                            board: providerStatus, logger: logger)
         metrics.attach(catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
+        let board = providerStatus, slotTable = slots
+        metrics.registry.addCollector { writer in ProviderMetrics.write(into: &writer, board: board, slots: slotTable) }
 
         let sessions = self.sessions, database = self.database, catalog = self.catalog
         let bufferPath = config.sharedStreaming.bufferPath
@@ -129,7 +132,7 @@ public final class Application: Sendable {
             alerts: { alerting?.monitorAlerts() ?? [] },
             probe: StreamProbe(allowPrivate: config.security.probePrivateNetworks)
         )
-        let board = providerStatus, slots = self.slots, refresher = self.refresher
+        let slots = self.slots, refresher = self.refresher
         monitorContext.providers = { ProviderViews.make(board: board, slots: slots) }
         monitorContext.refreshProvider = { refresher.request($0) }
         let monitor = MonitorAPI(context: monitorContext)

@@ -114,7 +114,20 @@ public final class StreamingMetrics: Sendable {
         case limit, provider, account
     }
 
+    /// Makes the refusal counters of `providers` at 0, so they exist before the first refusal
+    /// (a rate over a series that appears with its first increment misses that increment).
+    public func prepareProviders(_ providers: [String]) {
+        for provider in providers {
+            for reason in ProviderRefusal.allCases { refusalCounter(provider, reason) }
+        }
+    }
+
     public func countProviderRefusal(_ provider: String, _ reason: ProviderRefusal) {
+        refusalCounter(provider, reason).increment()
+    }
+
+    @discardableResult
+    private func refusalCounter(_ provider: String, _ reason: ProviderRefusal) -> Counter {
         let key = "\(provider)\u{1F}\(reason.rawValue)"
         let counter = providerRefusals.withLock { table in
             if let counter = table[key] { return counter }
@@ -123,7 +136,7 @@ public final class StreamingMetrics: Sendable {
             table[key] = counter
             return counter
         }
-        counter.increment()
+        return counter
     }
 
     func countLoginRefusal(provider: String) {

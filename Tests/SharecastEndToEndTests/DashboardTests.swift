@@ -2,6 +2,9 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Logging
+import SharecastCore
+import SharecastApp
 import Testing
 
 /// The Grafana dashboards: their structure, their sync with the generator, their queries against
@@ -127,8 +130,18 @@ import Testing
 
     @Test func everyQueryRunsAgainstARealPrometheus() async throws {
         let prometheus = try Tools.require("prometheus")
-        let setup = try SharedStreamingTests.Setup()
-        let viewers = [try setup.viewer("a"), try setup.viewer("a"), try setup.viewer("b")]
+        // A provider too (the Xtream stand-in), so the provider panels have series.
+        var quiet = Logger(label: "panel")
+        quiet.logLevel = .critical
+        let panel = try XtreamOrigin(logins: [XtreamOrigin.Login(username: "u1", password: "dashboard-pw", maxConnections: 1)],
+                                     channels: [XtreamOrigin.Channel(id: 1, name: "Panel One", category: "News")], logger: quiet)
+        defer { panel.shutdown() }
+        let setup = try SharedStreamingTests.Setup(configure: {
+            $0.providers = [ProviderConfig(name: "acme", kind: .xtream, server: panel.baseURL,
+                                           accounts: [ProviderAccount(username: "u1", password: Secret("dashboard-pw"))])]
+        })
+        try await waitUntil { setup.app.catalog.current.channels.contains { $0.channel.source == "acme" } }
+        let viewers = [try setup.viewer("a"), try setup.viewer("a"), try setup.viewer("b"), try setup.viewer("acme.panel-one")]
         try await waitUntil { viewers.allSatisfy { $0.bodyCount > 10_000 } }
         let port = try freePort()
         let rules = try RuleFilesTests.files("alerts").map { "\"\($0)\"" }.joined(separator: ", ")

@@ -116,6 +116,15 @@ final class CapturedLog: @unchecked Sendable {
         #expect(String(decoding: third.body, as: UTF8.self).contains("provider acme"))
         #expect(setup.panel.peakConnections == ["u1": 1, "u2": 1])
         #expect(setup.panel.refusals.isEmpty)
+        let metrics = String(decoding: try await APIClient(port: setup.app.port).get("/metrics").body, as: UTF8.self)
+        for line in [#"sharecast_provider_streams_max{provider="acme",account="u1"} 1"#,
+                     #"sharecast_provider_streams_in_use{provider="acme",account="u2"} 1"#,
+                     #"sharecast_provider_refused_total{provider="acme",reason="limit"} 1"#,
+                     #"sharecast_provider_account_up{provider="acme",account="u1"} 1"#,
+                     #"sharecast_provider_channels{provider="acme"} 3"#,
+                     #"sharecast_provider_account_expiry_timestamp_seconds{provider="acme",account="u1"} 4102444800"#] {
+            #expect(metrics.contains(line), "\(line)")
+        }
         first.close()
         second.close()
     }
