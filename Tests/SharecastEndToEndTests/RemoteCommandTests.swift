@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SharecastApp
 import SharecastCore
 import Testing
@@ -47,6 +48,33 @@ import Testing
         try await waitUntil { viewers[0].ended && viewers[1].ended }
         let again = try await run(["streams", "stop", aID, "--json"] + server)
         #expect(again.status == 1 && again.stderr.contains("HTTP 409"))
+    }
+
+    @Test func providersListAndRefresh() async throws {
+        var quiet = Logger(label: "panel")
+        quiet.logLevel = .critical
+        let panel = try XtreamOrigin(logins: [XtreamOrigin.Login(username: "u1", password: "cli-secret-pw", maxConnections: 2)],
+                                     channels: [XtreamOrigin.Channel(id: 1, name: "One", category: "News")], logger: quiet)
+        defer { panel.shutdown() }
+        let setup = try SharedStreamingTests.Setup(configure: {
+            $0.security.apiTokens = [Self.token]
+            $0.providers = [ProviderConfig(name: "acme", kind: .xtream, server: panel.baseURL,
+                                           accounts: [ProviderAccount(username: "u1", password: Secret("cli-secret-pw"))])]
+        })
+        try await waitUntil { setup.app.completedImports >= 1 }
+        let server = ["--server", "http://127.0.0.1:\(setup.app.port)"]
+        let list = try await run(["providers", "list"] + server)
+        #expect(list.status == 0, "\(list.stderr)")
+        let line = try #require(list.stdout.split(separator: "\n").first { $0.hasPrefix("acme") }, "\(list.stdout)")
+        #expect(line.contains("xtream") && line.contains("u1") && line.contains("active") && line.contains("0/2"), "\(line)")
+        #expect(!list.stdout.contains("cli-secret-pw"))
+        let json = try await run(["providers", "list", "--json"] + server)
+        #expect(json.stdout.contains(#""max_streams":2"#) && !json.stdout.contains("cli-secret-pw"))
+        let refresh = try await run(["providers", "refresh", "acme"] + server)
+        #expect(refresh.status == 0 && refresh.stdout.contains("refresh of provider acme requested"))
+        try await waitUntil { setup.app.completedImports >= 2 }
+        let unknown = try await run(["providers", "refresh", "nobody"] + server)
+        #expect(unknown.status == 1 && unknown.stderr.contains("HTTP 404"))
     }
 
     @Test func clearErrorsForAStoppedServerAndAWrongToken() async throws {
