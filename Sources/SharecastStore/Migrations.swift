@@ -130,6 +130,12 @@ enum Migrations {
             try db.create(index: "shared_stream_clients_on_disconnected", on: "shared_stream_clients", columns: ["disconnected_at"])
         }
 
+        // The provider's channel number (tvg-chno, Xtream num), for players' channel lists and
+        // the guide.
+        migrator.registerMigration("v5-channel-number") { db in
+            try db.alter(table: "channels") { t in t.add(column: "number", .integer) }
+        }
+
         return migrator
     }
 }

@@ -159,3 +159,33 @@ import Testing
         #expect(keys.allSatisfy { StreamKey.isWellFormed($0[...]) && $0.count == 32 })
     }
 }
+
+@Suite struct M3UOptionsTests {
+    @Test func headersGuideURLsAndChannelNumbersAreKept() throws {
+        let text = """
+        #EXTM3U url-tvg="http://guide.example/a.xml.gz,http://guide.example/b.xml" x-tvg-url="http://guide.example/a.xml.gz"
+        #EXTINF:-1 tvg-id="one" tvg-chno="7",One
+        #EXTVLCOPT:http-referrer=http://provider.example/
+        #EXTVLCOPT:http-user-agent=VLC/3.0.20
+        http://cdn.example/one.ts
+        #EXTINF:-1 tvg-chno="1e9",Two
+        #KODIPROP:inputstream.adaptive.stream_headers=User-Agent=Kodi%2F21&X-Token=abc&Bad Name=x
+        http://cdn.example/two.ts
+        #EXTINF:-1 tvg-chno="12",Three
+        http://cdn.example/three.ts|Referer=http%3A%2F%2Fr.example%2F&Origin=http://o.example
+        """
+        let result = try M3UParser(source: "p.m3u").parse(Array(text.utf8))
+        #expect(result.guideURLs == ["http://guide.example/a.xml.gz", "http://guide.example/b.xml"])
+        #expect(result.entries.map(\.url) == ["http://cdn.example/one.ts", "http://cdn.example/two.ts", "http://cdn.example/three.ts"])
+        #expect(result.entries[0].headers == ["Referer": "http://provider.example/"] && result.entries[0].userAgent == "VLC/3.0.20")
+        #expect(result.entries[1].headers == ["X-Token": "abc"] && result.entries[1].userAgent == "Kodi/21")
+        #expect(result.entries[2].headers == ["Referer": "http://r.example/", "Origin": "http://o.example"])
+        #expect(result.entries.map(\.channelNumber) == [7, nil, 12])
+        #expect(result.warnings.map(\.description) == [#"p.m3u:7: #KODIPROP header "Bad Name=x" is not a valid header; ignored"#])
+        let channels = CatalogChannel.fromPlaylist(result.entries, playlist: "p")
+        #expect(channels[0].headers["Referer"] == "http://provider.example/" && channels[0].number == 7)
+        // The served playlist carries the number.
+        let served = M3UWriter.write([M3UWriter.Item(title: "One", url: "http://s/stream/k", number: 7)])
+        #expect(served.contains(#"tvg-chno="7""#))
+    }
+}

@@ -19,7 +19,7 @@ final class TemporaryDatabase {
 }
 
 @Suite struct DatabaseTests {
-    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats", "v2-shared-streams-session-id", "v3-lowercase-ids", "v4-clients-zapped-and-user"]
+    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats", "v2-shared-streams-session-id", "v3-lowercase-ids", "v4-clients-zapped-and-user", "v5-channel-number"]
 
     @Test func migratesAnEmptyFileAndReopensAMigratedOne() throws {
         let temporary = TemporaryDatabase()

@@ -29,7 +29,7 @@ struct ProviderImporter: Sendable {
                  board: ProviderStatusBoard) -> Result<ProviderRefreshReport, ProviderRefreshError> {
         let result: Result<ProviderRefreshReport, ProviderRefreshError>
         switch provider.kind {
-        case .m3u: result = refreshM3U(provider, database: database)
+        case .m3u: result = refreshM3U(provider, database: database, board: board)
         case .xtream: result = refreshXtream(provider, database: database, slots: slots, board: board)
         }
         let now = Date()
@@ -59,7 +59,7 @@ struct ProviderImporter: Sendable {
         }
     }
 
-    func refreshM3U(_ provider: ProviderConfig, database: SharecastDatabase) -> Result<ProviderRefreshReport, ProviderRefreshError> {
+    func refreshM3U(_ provider: ProviderConfig, database: SharecastDatabase, board: ProviderStatusBoard) -> Result<ProviderRefreshReport, ProviderRefreshError> {
         do throws(ProviderRefreshError) {
             let bytes: [UInt8]
             if provider.playlist.hasPrefix("http://") || provider.playlist.hasPrefix("https://") {
@@ -78,7 +78,9 @@ struct ProviderImporter: Sendable {
                 throw ProviderRefreshError(provider: provider.name, reason: error.description)
             }
             let channels = withProviderOptions(CatalogChannel.fromPlaylist(parsed.entries, playlist: provider.name), provider)
-            return .success(try sync(channels, provider, database: database, entries: parsed.entries.count, warnings: parsed.warnings.map(\.description)))
+            let report = try sync(channels, provider, database: database, entries: parsed.entries.count, warnings: parsed.warnings.map(\.description))
+            board.update(provider.name) { $0.guideURLs = parsed.guideURLs }
+            return .success(report)
         } catch {
             return .failure(error)
         }

@@ -26,6 +26,9 @@ public final class ProviderStatusBoard: Sendable {
         public var lastRefreshAt: Date?
         public var lastSuccessAt: Date?
         public var lastError: String?
+        /// The guide URLs the provider's playlist names (`url-tvg`, `x-tvg-url`), kept for the
+        /// guide; not shown (they may carry a login).
+        public var guideURLs: [String] = []
     }
 
     private let state: Locked<[String: Provider]>

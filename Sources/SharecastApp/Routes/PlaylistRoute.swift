@@ -18,7 +18,7 @@ enum PlaylistRoute {
                 M3UWriter.Item(
                     title: stored.channel.name, url: "\(base)/stream/\(stored.streamKey)", tvgID: stored.channel.tvgID,
                     tvgName: stored.channel.tvgName, logo: stored.channel.logo,
-                    group: stored.channel.group.isEmpty ? nil : stored.channel.group
+                    group: stored.channel.group.isEmpty ? nil : stored.channel.group, number: stored.channel.number
                 )
             }
             var response = HTTPResponse.text(M3UWriter.write(items), contentType: "audio/x-mpegurl; charset=utf-8")

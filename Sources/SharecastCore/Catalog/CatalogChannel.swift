@@ -14,11 +14,13 @@ public struct CatalogChannel: Sendable, Equatable {
     public var source: String
     /// The channel's place in its source, for a stable served order.
     public var position: Int
+    /// The provider's channel number (`tvg-chno`, Xtream `num`), when it gave one.
+    public var number: Int?
 
     public init(
         id: String, name: String, group: String = "", logo: String? = nil, tvgID: String? = nil,
         tvgName: String? = nil, urls: [String], userAgent: String? = nil, headers: [String: String] = [:],
-        source: String, position: Int
+        source: String, position: Int, number: Int? = nil
     ) {
         self.id = id
         self.name = name
@@ -31,6 +33,7 @@ public struct CatalogChannel: Sendable, Equatable {
         self.headers = headers
         self.source = source
         self.position = position
+        self.number = number
     }
 
     /// The source name of channels declared inline in the configuration.
@@ -77,8 +80,8 @@ extension CatalogChannel {
             }
             result.append(CatalogChannel(
                 id: id, name: name, group: entry.group ?? "", logo: entry.logo, tvgID: entry.tvgID,
-                tvgName: entry.tvgName, urls: [entry.url], userAgent: entry.userAgent, source: playlist,
-                position: position
+                tvgName: entry.tvgName, urls: [entry.url], userAgent: entry.userAgent, headers: entry.headers, source: playlist,
+                position: position, number: entry.channelNumber
             ))
         }
         return result

@@ -20,6 +20,8 @@ public struct M3UParser: Sendable {
     public struct Result: Sendable, Equatable {
         public var entries: [M3UEntry]
         public var warnings: [PlaylistWarning]
+        /// The guide URLs of the header (`url-tvg`, `x-tvg-url`; comma-separated lists split).
+        public var guideURLs: [String] = []
     }
 
     public func parse(_ bytes: some Collection<UInt8>) throws(PlaylistError) -> Result {
@@ -39,6 +41,8 @@ public struct M3UParser: Sendable {
         var pending: (line: Int, title: String, attributes: [String: String], isBroken: Bool)?
         var pendingUserAgent: String?
         var pendingGroup: String?
+        var pendingHeaders: [String: String] = [:]
+        var guideURLs: [String] = []
         var sawHeader = false, sawAnything = false
 
         func warn(_ line: Int, _ message: String) {
@@ -65,6 +69,14 @@ public struct M3UParser: Sendable {
                 if upper.hasPrefix("#EXTM3U") {
                     if sawHeader || !entries.isEmpty || pending != nil { warn(lineNumber, "repeated #EXTM3U header; ignored") }
                     sawHeader = true
+                    if case let .success(header) = Self.parseExtinf(line.dropFirst(7) + ",") {
+                        for name in ["url-tvg", "x-tvg-url"] {
+                            for url in (header.attributes[name] ?? "").split(separator: ",") {
+                                let url = String(url).trimmingWhitespace()
+                                if StreamURL.problem(url, allowingBuiltin: false) == nil, !guideURLs.contains(url) { guideURLs.append(url) }
+                            }
+                        }
+                    }
                 } else if upper.hasPrefix("#EXTINF:") {
                     if let previous = pending {
                         warn(previous.line, "#EXTINF has no URL after it; skipped")
@@ -78,8 +90,25 @@ public struct M3UParser: Sendable {
                     }
                 } else if upper.hasPrefix("#EXTVLCOPT:") {
                     let option = line.dropFirst(11)
-                    if option.lowercased().hasPrefix("http-user-agent=") {
+                    let lower = option.lowercased()
+                    if lower.hasPrefix("http-user-agent=") {
                         pendingUserAgent = String(option.dropFirst("http-user-agent=".count))
+                    } else if lower.hasPrefix("http-referrer=") || lower.hasPrefix("http-referer=") {
+                        let value = String(option.drop(while: { $0 != "=" }).dropFirst())
+                        if Self.isHeaderValue(value) { pendingHeaders["Referer"] = value } else { warn(lineNumber, "#EXTVLCOPT referrer is not a valid header value; ignored") }
+                    } else if lower.hasPrefix("http-origin=") {
+                        let value = String(option.dropFirst("http-origin=".count))
+                        if Self.isHeaderValue(value) { pendingHeaders["Origin"] = value }
+                    }
+                } else if upper.hasPrefix("#KODIPROP:") {
+                    // inputstream.adaptive.stream_headers / common_headers: Name=value&Name=value.
+                    let property = line.dropFirst(10)
+                    if let equals = property.firstIndex(of: "="),
+                       ["inputstream.adaptive.stream_headers", "inputstream.adaptive.common_headers"].contains(property[..<equals].lowercased()) {
+                        for (name, value) in Self.headerPairs(property[property.index(after: equals)...]) {
+                            guard let name else { warn(lineNumber, "#KODIPROP header \(ConfigSchema.quoted(value)) is not a valid header; ignored"); continue }
+                            if name.lowercased() == "user-agent" { pendingUserAgent = value } else { pendingHeaders[name] = value }
+                        }
                     }
                 } else if upper.hasPrefix("#EXTGRP:") {
                     pendingGroup = String(line.dropFirst(8)).trimmingWhitespace()
@@ -92,14 +121,26 @@ public struct M3UParser: Sendable {
                 pending = nil
                 pendingUserAgent = nil
                 pendingGroup = nil
+                pendingHeaders = [:]
             }
             if pending?.isBroken == true { continue }
-            if let problem = StreamURL.problem(line, allowingBuiltin: false) {
+            // Kodi's `URL|Name=value&Name=value`: headers after a pipe.
+            var url = Substring(line)
+            if let pipe = line.firstIndex(of: "|") {
+                url = line[..<pipe]
+                for (name, value) in Self.headerPairs(line[line.index(after: pipe)...]) {
+                    guard let name else { warn(lineNumber, "header \(ConfigSchema.quoted(value)) after '|' is not a valid header; ignored"); continue }
+                    if name.lowercased() == "user-agent" { pendingUserAgent = value } else { pendingHeaders[name] = value }
+                }
+            }
+            let address = String(url)
+            if let problem = StreamURL.problem(address, allowingBuiltin: false) {
                 warn(lineNumber, "\(problem); entry skipped")
                 continue
             }
-            var entry = M3UEntry(line: entryLine, title: pending?.title ?? "", url: line, attributes: pending?.attributes ?? [:])
+            var entry = M3UEntry(line: entryLine, title: pending?.title ?? "", url: address, attributes: pending?.attributes ?? [:])
             entry.userAgent = pendingUserAgent
+            entry.headers = pendingHeaders
             if entry.group == nil, let pendingGroup, !pendingGroup.isEmpty { entry.attributes["group-title"] = pendingGroup }
             entries.append(entry)
         }
@@ -112,7 +153,25 @@ public struct M3UParser: Sendable {
         if entries.isEmpty, !sawHeader, warnings.isEmpty == false {
             throw .notAPlaylist(source: source, reason: "no #EXTM3U header and no usable entry")
         }
-        return Result(entries: entries, warnings: warnings)
+        return Result(entries: entries, warnings: warnings, guideURLs: guideURLs)
+    }
+
+    /// A header value from a playlist: no line breaks or other control characters, not too long.
+    static func isHeaderValue(_ value: String) -> Bool {
+        !value.isEmpty && value.utf8.count <= 4096 && !value.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    /// `Name=value&Name=value`, values percent-decoded; a pair that is not a valid header has a
+    /// nil name (and its text as value, for the warning).
+    static func headerPairs(_ text: Substring) -> [(name: String?, value: String)] {
+        text.split(separator: "&").compactMap { pair -> (name: String?, value: String)? in
+            guard let equals = pair.firstIndex(of: "=") else { return (nil, String(pair.prefix(60))) }
+            let name = String(pair[..<equals]).trimmingWhitespace()
+            let raw = String(pair[pair.index(after: equals)...])
+            let value = raw.removingPercentEncoding ?? raw
+            guard HTTPHeaderName.isValid(name), isHeaderValue(value) else { return (nil, String(pair.prefix(60))) }
+            return (name, value)
+        }
     }
 
     /// Splits on LF, CRLF and bare CR, keeping line numbers as an editor shows them.

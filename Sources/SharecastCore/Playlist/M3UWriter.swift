@@ -12,14 +12,17 @@ public enum M3UWriter {
         public var tvgName: String?
         public var logo: String?
         public var group: String?
+        public var number: Int?
 
-        public init(title: String, url: String, tvgID: String? = nil, tvgName: String? = nil, logo: String? = nil, group: String? = nil) {
+        public init(title: String, url: String, tvgID: String? = nil, tvgName: String? = nil, logo: String? = nil, group: String? = nil,
+                    number: Int? = nil) {
             self.title = title
             self.url = url
             self.tvgID = tvgID
             self.tvgName = tvgName
             self.logo = logo
             self.group = group
+            self.number = number
         }
     }
 
@@ -27,7 +30,7 @@ public enum M3UWriter {
         var out = "#EXTM3U\n"
         for item in items {
             out += "#EXTINF:-1"
-            for (name, value) in [("tvg-id", item.tvgID), ("tvg-name", item.tvgName), ("tvg-logo", item.logo), ("group-title", item.group)] {
+            for (name, value) in [("tvg-id", item.tvgID), ("tvg-name", item.tvgName), ("tvg-logo", item.logo), ("group-title", item.group), ("tvg-chno", item.number.map(String.init))] {
                 guard let value, !value.isEmpty else { continue }
                 out += " \(name)=\"\(attributeSafe(value))\""
             }

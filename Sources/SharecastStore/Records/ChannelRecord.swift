@@ -14,6 +14,7 @@ public struct ChannelRecord: Sendable, Equatable, FetchableRecord, PersistableRe
         public static let groupTitle = Column("group_title"), logo = Column("logo"), tvgId = Column("tvg_id")
         public static let tvgName = Column("tvg_name"), urls = Column("urls"), userAgent = Column("user_agent")
         public static let headers = Column("headers"), source = Column("source"), position = Column("position")
+        public static let number = Column("number")
         public static let createdAt = Column("created_at"), updatedAt = Column("updated_at"), removedAt = Column("removed_at")
     }
 
@@ -37,7 +38,7 @@ public struct ChannelRecord: Sendable, Equatable, FetchableRecord, PersistableRe
             id: row[Columns.id], name: row[Columns.name], group: row[Columns.groupTitle], logo: row[Columns.logo],
             tvgID: row[Columns.tvgId], tvgName: row[Columns.tvgName], urls: try Self.decodeJSON([String].self, row[Columns.urls]),
             userAgent: row[Columns.userAgent], headers: try Self.decodeJSON([String: String].self, row[Columns.headers]),
-            source: row[Columns.source], position: row[Columns.position]
+            source: row[Columns.source], position: row[Columns.position], number: row[Columns.number]
         )
         streamKey = row[Columns.streamKey]
         createdAt = row[Columns.createdAt]
@@ -58,6 +59,7 @@ public struct ChannelRecord: Sendable, Equatable, FetchableRecord, PersistableRe
         container[Columns.headers] = try Self.encodeJSON(channel.headers)
         container[Columns.source] = channel.source
         container[Columns.position] = channel.position
+        container[Columns.number] = channel.number
         container[Columns.createdAt] = createdAt
         container[Columns.updatedAt] = updatedAt
         container[Columns.removedAt] = removedAt
