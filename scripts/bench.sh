@@ -12,8 +12,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 CLIENTS=${BENCH_CLIENTS:-"100 500 1000 1500"}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
-# Which parts run (all by default): fanout join unpaced metrics.
-PARTS=${BENCH_PARTS:-"fanout join unpaced metrics rules"}
+# Which parts run (all by default): fanout join unpaced metrics rules providers.
+PARTS=${BENCH_PARTS:-"fanout join unpaced metrics rules providers"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 swift build -c release --product sharecast >/dev/null
@@ -193,4 +193,48 @@ fi
 if part rules; then
 echo "# rules: 100 alerting rules over 10 000 series, one evaluation round (Sharecast's own evaluator)"
 "$bin/rules-bench"
+fi
+
+if part providers; then
+echo "# providers: a stand-in Xtream panel (sharecast origin --xtream-channels) with 20 000 channels and one login"
+xtream_port=$(free_port)
+"$bin/sharecast" origin --port "$xtream_port" --xtream-channels 20000 --xtream-logins "bench:bench-pw:1" >"$work/xtream.log" 2>&1 & pids+=($!)
+wait_http "http://127.0.0.1:$xtream_port/xmltv.php"
+providers_port=$(free_port)
+cat > "$work/providers.yaml" <<CONF
+server: {listen: 127.0.0.1, port: $providers_port}
+database: {path: $work/providers.sqlite}
+security: {rate_limit: {streams_per_minute: 0, api_per_minute: 0}}
+shared_streaming: {buffer_path: $work/providers-buffers}
+alerting: {enabled: false}
+channels: []
+providers:
+  - {name: bench, type: xtream, server: "http://127.0.0.1:$xtream_port", accounts: [{username: bench, password: bench-pw}], zap_takeover: true}
+CONF
+providers_api="http://127.0.0.1:$providers_port/api/monitor/providers"
+started=$(date +%s.%N)
+"$bin/sharecast" serve --config "$work/providers.yaml" --log-level warning 2>"$work/providers.log" & pids+=($!)
+providers_pid=${pids[-1]}
+wait_http "http://127.0.0.1:$providers_port/healthz"
+until curl -s "$providers_api" | grep -q '"channels":20000'; do sleep 0.05; done
+imported=$(date +%s.%N)
+import_rss=$(awk '/VmHWM/ {print $2}' "/proc/$providers_pid/status")
+first_success=$(curl -s "$providers_api" | grep -o '"last_success_at":"[^"]*"')
+refresh_started=$(date +%s.%N)
+curl -s -o /dev/null -X POST "$providers_api/bench/refresh"
+until [ "$(curl -s "$providers_api" | grep -o '"last_success_at":"[^"]*"')" != "$first_success" ]; do sleep 0.05; done
+refreshed=$(date +%s.%N)
+refresh_rss=$(awk '/VmHWM/ {print $2}' "/proc/$providers_pid/status")
+awk -v a="$started" -v b="$imported" -v c="$refresh_started" -v d="$refreshed" -v r1="$import_rss" -v r2="$refresh_rss" \
+  'BEGIN { printf "providers_import channels=20000 seconds=%.2f peak_rss_mb=%.1f\nproviders_refresh channels=20000 seconds=%.2f peak_rss_mb=%.1f\n", b - a, r1 / 1024, d - c, r2 / 1024 }'
+# Slot takeover: the one login watches channel 1; the same address asks for channel 2.
+# The reference: the panel itself, while its login is free.
+direct=$(curl -s -o /dev/null --max-time 2 -w '%{time_starttransfer}' "http://127.0.0.1:$xtream_port/live/bench/bench-pw/1001.ts" || true)
+sleep 1
+mapfile -t urls < <(curl -s "http://127.0.0.1:$providers_port/playlist.m3u" | grep /stream/ | head -2)
+curl -s -o /dev/null --max-time 30 "${urls[0]}" & watcher=$!
+sleep 3
+takeover=$(curl -s -o /dev/null --max-time 3 -w '%{time_starttransfer}' "${urls[1]}" || true)
+kill "$watcher" 2>/dev/null || true
+awk -v t="$takeover" -v d="$direct" 'BEGIN { printf "providers_takeover first_byte_ms=%.1f (the panel directly, its login free: %.1f ms)\n", t * 1000, d * 1000 }'
 fi

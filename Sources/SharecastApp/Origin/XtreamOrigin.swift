@@ -58,7 +58,7 @@ public final class XtreamOrigin: Sendable {
     public var port: Int { server.port }
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    public init(logins: [Login], channels: [Channel], logger: Logger) throws {
+    public init(logins: [Login], channels: [Channel], listen: String = "127.0.0.1", port: Int = 0, logger: Logger) throws {
         guard let clip = TSClip.testPattern else { throw TestOrigin.StartError.noClip }
         self.logins = logins
         self.channels = channels
@@ -130,7 +130,7 @@ public final class XtreamOrigin: Sendable {
             }
             return HTTPResponse(headers: HTTPHeaders([("Content-Type", "video/mp2t")]), body: .stream(body))
         }
-        var configuration = HTTPServer.Configuration(listen: "127.0.0.1", port: 0)
+        var configuration = HTTPServer.Configuration(listen: listen, port: port)
         configuration.threads = 1
         do {
             server = try HTTPServer(configuration: configuration, router: router, logger: logger)
