@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SharecastCore
 import SharecastHTTP
+import SharecastMetrics
 import SharecastMonitor
 import SharecastStore
 import SharecastStreaming
@@ -103,6 +104,15 @@ public final class Application: Sendable {
         metrics.attach(catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
         let board = providerStatus, slotTable = slots
         metrics.registry.addCollector { writer in ProviderMetrics.write(into: &writer, board: board, slots: slotTable) }
+        // Viewers per user, as counts only (no per-viewer labels); users are few and configured.
+        let userNames = config.users.map(\.name)
+        if !userNames.isEmpty {
+            let sessions = self.sessions
+            metrics.registry.addCollector { writer in
+                writer.family("sharecast_user_viewers", .gauge, help: "Viewers watching through each user's personal playlist.")
+                for name in userNames { writer.gauge(LabelSet([("user", name)]), Double(sessions.viewerCount(user: name))) }
+            }
+        }
 
         let sessions = self.sessions, database = self.database, catalog = self.catalog
         let bufferPath = config.sharedStreaming.bufferPath
@@ -137,10 +147,26 @@ public final class Application: Sendable {
         monitorContext.refreshProvider = { refresher.request($0) }
         let monitor = MonitorAPI(context: monitorContext)
 
+        let users: UserDirectory
+        do {
+            users = try UserDirectory(config.users, database: database)
+        } catch {
+            sessions.shutdown()
+            loop.shutdown()
+            throw .store(error)
+        }
         let gate = SecurityGate(config.security)
         var router = Router()
-        router.get("/playlist.m3u", name: "playlist", gate.playlist(PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL)))
-        router.get("/stream/:key", name: "stream", gate.stream(StreamRoute.handler(catalog: catalog, sessions: sessions)))
+        if config.security.anonymousPlaylist {
+            router.get("/playlist.m3u", name: "playlist", gate.playlist(PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL)))
+            router.get("/stream/:key", name: "stream", gate.stream(StreamRoute.handler(catalog: catalog, sessions: sessions)))
+        }
+        if !users.isEmpty {
+            // Through the stream gate: a wrong secret is a 404 that counts against bad keys.
+            router.get("/u/:secret/playlist.m3u", name: "user_playlist",
+                       gate.stream(PlaylistRoute.userHandler(catalog: catalog, publicBaseURL: config.server.publicBaseURL, users: users)))
+            router.get("/u/:secret/stream/:key", name: "user_stream", gate.stream(StreamRoute.userHandler(catalog: catalog, sessions: sessions, users: users)))
+        }
         router.get("/healthz", name: "healthz") { _ in .text("ok\n") }
         router.get("/metrics", name: "metrics", gate.metrics(MetricsRoute.handler(registry: metrics.registry)))
         for route in monitor.routes {

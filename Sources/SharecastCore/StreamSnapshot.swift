@@ -75,10 +75,12 @@ public struct ClientSnapshot: Sendable, Equatable {
     public var disconnectedAt: Date?
     public var bytesSent: Int64
     public var disconnectReason: DisconnectReason?
+    /// The user (`users:`) whose personal playlist the viewer came from; nil for anonymous ones.
+    public var user: String?
 
     public init(
         id: UUID, ip: String, userAgent: String?, connectedAt: Date, lastActivityAt: Date,
-        disconnectedAt: Date? = nil, bytesSent: Int64 = 0, disconnectReason: DisconnectReason? = nil
+        disconnectedAt: Date? = nil, bytesSent: Int64 = 0, disconnectReason: DisconnectReason? = nil, user: String? = nil
     ) {
         self.id = id
         self.ip = ip
@@ -88,6 +90,7 @@ public struct ClientSnapshot: Sendable, Equatable {
         self.disconnectedAt = disconnectedAt
         self.bytesSent = bytesSent
         self.disconnectReason = disconnectReason
+        self.user = user
     }
 }
 

@@ -136,6 +136,16 @@ enum Migrations {
             try db.alter(table: "channels") { t in t.add(column: "number", .integer) }
         }
 
+        // Users' playlist secrets, generated once when the configuration gives none, so the
+        // personal playlist URL a player saved keeps working across restarts.
+        migrator.registerMigration("v6-users") { db in
+            try db.create(table: "users") { t in
+                t.primaryKey("name", .text)
+                t.column("secret", .text).notNull().unique()
+                t.column("created_at", .datetime).notNull()
+            }
+        }
+
         return migrator
     }
 }

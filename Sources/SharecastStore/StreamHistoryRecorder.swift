@@ -123,6 +123,7 @@ public final class StreamHistoryRecorder: StreamRecorder {
             clientRow.disconnectedAt = client.disconnectedAt
             clientRow.bytesSent = client.bytesSent
             clientRow.disconnectReason = client.disconnectReason
+            clientRow.userName = client.user
             do {
                 try db.inSavepoint {
                     try clientRow.save(db)

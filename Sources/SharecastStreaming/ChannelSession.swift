@@ -176,8 +176,8 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     // MARK: Viewers
 
     /// A new viewer, or nil when the session is already ending.
-    func attach(ip: String, userAgent: String?, requestedAt: ContinuousClock.Instant) -> StreamClient? {
-        let client = StreamClient(session: self, ip: ip, userAgent: userAgent, requestedAt: requestedAt)
+    func attach(ip: String, userAgent: String?, user: String? = nil, requestedAt: ContinuousClock.Instant) -> StreamClient? {
+        let client = StreamClient(session: self, ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt)
         let attached = state.withLock { state -> Bool in
             guard state.status != .stopped, state.status != .error else { return false }
             state.clients[client.id] = client
@@ -215,6 +215,11 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     }
 
     var clientCount: Int { state.withLock { $0.clients.count } }
+
+    /// Viewers that came from `user`'s playlist.
+    func viewerCount(user: String) -> Int {
+        state.withLock { $0.clients.values.reduce(0) { $0 + ($1.user == user ? 1 : 0) } }
+    }
 
     /// The address of the only viewer, when there is exactly one.
     var soleViewerIP: String? {

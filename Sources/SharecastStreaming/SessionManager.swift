@@ -142,24 +142,30 @@ public final class SessionManager: Sendable {
     /// all hung up) yields its slot at once; with `zap_takeover`, so does one whose only viewer
     /// asks from the same address (that viewer is closed as `zapped`). Otherwise the answer is
     /// `providerFull`, and the caller may wait (`attachWhenFree`).
-    public func attach(channel: CatalogChannel, ip: String, userAgent: String?,
+    public func attach(channel: CatalogChannel, ip: String, userAgent: String?, user: String? = nil,
                        requestedAt: ContinuousClock.Instant = .now) -> Result<any StreamingBody, AttachError> {
-        attach(channel: channel, ip: ip, userAgent: userAgent, requestedAt: requestedAt, counting: true)
+        attach(channel: channel, ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt, counting: true)
+    }
+
+    /// Viewers of every running stream that came from `user`'s playlist.
+    public func viewerCount(user: String) -> Int {
+        shared.sessions.withLock { Array($0.values) }.reduce(0) { $0 + $1.viewerCount(user: user) }
     }
 
     /// Like `attach`, but a request for a channel of a full provider waits up to `zap_wait` for a
     /// slot (players open the new channel a moment before they close the old one, whose session
     /// then yields its slot). `done` runs once, at once or from housekeeping.
-    public func attachWhenFree(channel: CatalogChannel, ip: String, userAgent: String?, requestedAt: ContinuousClock.Instant = .now,
+    public func attachWhenFree(channel: CatalogChannel, ip: String, userAgent: String?, user: String? = nil,
+                               requestedAt: ContinuousClock.Instant = .now,
                                done: @escaping @Sendable (Result<any StreamingBody, AttachError>) -> Void) {
-        let first = attach(channel: channel, ip: ip, userAgent: userAgent, requestedAt: requestedAt, counting: false)
+        let first = attach(channel: channel, ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt, counting: false)
         guard case let .failure(.providerFull(provider)) = first, settings.zapWait > .zero else {
             countOutcome(first)
             return done(first)
         }
         let waiter = SlotWaiter(deadline: requestedAt + settings.zapWait, retry: { [weak self] in
             guard let self else { return false }
-            let result = self.attach(channel: channel, ip: ip, userAgent: userAgent, requestedAt: requestedAt, counting: false)
+            let result = self.attach(channel: channel, ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt, counting: false)
             if case .failure(.providerFull) = result { return false }
             self.countOutcome(result)
             done(result)
@@ -183,11 +189,11 @@ public final class SessionManager: Sendable {
         }
     }
 
-    private func attach(channel: CatalogChannel, ip: String, userAgent: String?,
+    private func attach(channel: CatalogChannel, ip: String, userAgent: String?, user: String?,
                         requestedAt: ContinuousClock.Instant, counting: Bool) -> Result<any StreamingBody, AttachError> {
         var evicted: [ChannelSession] = []
         let result: Result<any StreamingBody, AttachError> = shared.sessions.withLock { sessions in
-            if let session = sessions[channel.id], let client = session.attach(ip: ip, userAgent: userAgent, requestedAt: requestedAt) {
+            if let session = sessions[channel.id], let client = session.attach(ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt) {
                 return .success(client)
             }
             sessions[channel.id] = nil
@@ -241,7 +247,7 @@ public final class SessionManager: Sendable {
                 return .failure(.unavailable("channel \(channel.id) has no usable upstream URL"))
             }
             installHooks(session)
-            guard let client = session.attach(ip: ip, userAgent: userAgent, requestedAt: requestedAt) else {
+            guard let client = session.attach(ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt) else {
                 session.stop()
                 return .failure(.unavailable("session of channel \(channel.id) ended at once"))
             }

@@ -15,6 +15,8 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
     let id = RandomID.uuid()
     let ip: String
     let userAgent: String?
+    /// The user whose personal playlist the viewer came from.
+    let user: String?
     let connectedAt = Date()
     let session: ChannelSession
     private var cursor: Int64
@@ -26,9 +28,10 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
     /// The instant the connection asked, for join-latency measurements.
     let requestedAt: ContinuousClock.Instant
 
-    init(session: ChannelSession, ip: String, userAgent: String?, requestedAt: ContinuousClock.Instant) {
+    init(session: ChannelSession, ip: String, userAgent: String?, user: String? = nil, requestedAt: ContinuousClock.Instant) {
         self.session = session
         self.ip = ip
+        self.user = user
         self.userAgent = userAgent
         self.requestedAt = requestedAt
         cursor = session.buffer.joinPosition()
@@ -145,7 +148,8 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
         return ClientSnapshot(
             id: id, ip: ip, userAgent: userAgent, connectedAt: connectedAt,
             lastActivityAt: Date(timeIntervalSinceNow: -Double(idleNanoseconds) / 1e9),
-            disconnectedAt: disconnectedAt, bytesSent: bytesSent.load(ordering: .relaxed), disconnectReason: reason
+            disconnectedAt: disconnectedAt, bytesSent: bytesSent.load(ordering: .relaxed), disconnectReason: reason,
+            user: user
         )
     }
 }

@@ -8,7 +8,7 @@ struct Sharecast: ParsableCommand {
         commandName: "sharecast",
         abstract: "Share one upstream connection per IPTV channel among many viewers.",
         version: SharecastVersion.current,
-        subcommands: [ServeCommand.self, ConfigCommand.self, PlaylistCommand.self, StreamsCommand.self, StatsCommand.self, CleanupCommand.self, ProvidersCommand.self, RulesCommand.self, OriginCommand.self],
+        subcommands: [ServeCommand.self, ConfigCommand.self, PlaylistCommand.self, StreamsCommand.self, StatsCommand.self, CleanupCommand.self, ProvidersCommand.self, UsersCommand.self, RulesCommand.self, OriginCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

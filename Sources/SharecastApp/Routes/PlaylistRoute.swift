@@ -4,27 +4,39 @@ import SharecastHTTP
 /// `GET /playlist.m3u`: the catalog with every URL rewritten to `<base>/stream/<key>`.
 enum PlaylistRoute {
     static func handler(catalog: ChannelCatalog, publicBaseURL: String) -> Router.Handler {
+        { request in render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/stream/") { _ in true } }
+    }
+
+    /// `GET /u/<secret>/playlist.m3u`: the channels of the user's groups, with URLs that carry
+    /// the user (`/u/<secret>/stream/<key>`). A wrong secret is the same 404 as an unknown path.
+    static func userHandler(catalog: ChannelCatalog, publicBaseURL: String, users: UserDirectory) -> Router.Handler {
         { request in
-            let base: String
-            if !publicBaseURL.isEmpty {
-                base = publicBaseURL
-            } else if let host = request.headers["Host"], isValidHost(host) {
-                base = "http://\(host)"
-            } else {
-                return .error(status: 400, code: "bad_host",
-                              message: "the Host header is missing or malformed; set server.public_base_url to serve this playlist")
-            }
-            let items = catalog.current.channels.map { stored in
-                M3UWriter.Item(
-                    title: stored.channel.name, url: "\(base)/stream/\(stored.streamKey)", tvgID: stored.channel.tvgID,
-                    tvgName: stored.channel.tvgName, logo: stored.channel.logo,
-                    group: stored.channel.group.isEmpty ? nil : stored.channel.group, number: stored.channel.number
-                )
-            }
-            var response = HTTPResponse.text(M3UWriter.write(items), contentType: "audio/x-mpegurl; charset=utf-8")
-            response.headers.add("Cache-Control", "no-store")
-            return response
+            guard let user = users.user(secret: Substring(request.parameters["secret"] ?? "")) else { return .notFound() }
+            return render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/u/\(user.secret)/stream/") { user.sees($0) }
         }
+    }
+
+    static func render(_ request: HTTPRequest, catalog: ChannelCatalog, publicBaseURL: String, streamPrefix: String,
+                       including: (CatalogChannel) -> Bool) -> HTTPResponse {
+        let base: String
+        if !publicBaseURL.isEmpty {
+            base = publicBaseURL
+        } else if let host = request.headers["Host"], isValidHost(host) {
+            base = "http://\(host)"
+        } else {
+            return .error(status: 400, code: "bad_host",
+                          message: "the Host header is missing or malformed; set server.public_base_url to serve this playlist")
+        }
+        let items = catalog.current.channels.filter { including($0.channel) }.map { stored in
+            M3UWriter.Item(
+                title: stored.channel.name, url: "\(base)\(streamPrefix)\(stored.streamKey)", tvgID: stored.channel.tvgID,
+                tvgName: stored.channel.tvgName, logo: stored.channel.logo,
+                group: stored.channel.group.isEmpty ? nil : stored.channel.group, number: stored.channel.number
+            )
+        }
+        var response = HTTPResponse.text(M3UWriter.write(items), contentType: "audio/x-mpegurl; charset=utf-8")
+        response.headers.add("Cache-Control", "no-store")
+        return response
     }
 
     /// A host name or address with an optional port: nothing that could smuggle a path or a scheme

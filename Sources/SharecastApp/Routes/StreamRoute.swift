@@ -1,5 +1,6 @@
 import SharecastCore
 import SharecastHTTP
+import SharecastStore
 import SharecastStreaming
 import SharecastSync
 
@@ -35,7 +36,7 @@ enum StreamRoute {
     /// every slot of the channel's provider is taken, the answer also waits up to `zap_wait` for
     /// one (the viewer zapping away from another channel of it frees one), then plays or is 503.
     static func answer(_ channel: CatalogChannel, request: HTTPRequest, requestedAt: ContinuousClock.Instant,
-                       sessions: SessionManager) -> HTTPResponse {
+                       sessions: SessionManager, user: String? = nil) -> HTTPResponse {
         let pending = PendingResponse()
         // The suspended connection and the viewer, whichever comes first: the viewer's hang-up is
         // noticed like a parked viewer's once both are known.
@@ -43,7 +44,8 @@ enum StreamRoute {
         pending.onSuspend { handle in
             if let body = parts.withLock({ parts -> (any StreamingBody)? in parts.connection = handle; return parts.body }) { body.opened(handle) }
         }
-        sessions.attachWhenFree(channel: channel, ip: request.remoteAddress, userAgent: request.headers["User-Agent"], requestedAt: requestedAt) { result in
+        sessions.attachWhenFree(channel: channel, ip: request.remoteAddress, userAgent: request.headers["User-Agent"], user: user,
+                                requestedAt: requestedAt) { result in
             switch result {
             case let .success(body):
                 pending.onAbandon { sessions.abandon(body, reason: .shutdown) }
@@ -76,16 +78,37 @@ enum StreamRoute {
     static func handler(catalog: ChannelCatalog, sessions: SessionManager) -> Router.Handler {
         { request in
             let requestedAt = ContinuousClock.now
-            var key = Substring(request.parameters["key"] ?? "")
-            if key.hasSuffix(".ts") { key = key.dropLast(3) }
-            // The table is a randomly seeded hash, so the lookup's time says nothing about how close a
-            // guess was; the final comparison is constant-time as well.
-            guard StreamKey.isWellFormed(key), let stored = catalog.channel(forKey: String(key)),
-                  ConstantTime.equals(stored.streamKey, String(key)) else {
-                sessions.metrics.reject(.unknownKey)
-                return .notFound()
-            }
+            guard let stored = channel(request, catalog: catalog, sessions: sessions) else { return .notFound() }
             return answer(stored.channel, request: request, requestedAt: requestedAt, sessions: sessions)
         }
+    }
+
+    /// `GET /u/<secret>/stream/<key>`: the same stream, with the viewer attributed to the user. A
+    /// channel outside the user's groups is a 404; over the user's `max_streams` it is 429.
+    static func userHandler(catalog: ChannelCatalog, sessions: SessionManager, users: UserDirectory) -> Router.Handler {
+        { request in
+            let requestedAt = ContinuousClock.now
+            guard let user = users.user(secret: Substring(request.parameters["secret"] ?? "")),
+                  let stored = channel(request, catalog: catalog, sessions: sessions), user.sees(stored.channel) else { return .notFound() }
+            if let limit = user.maxStreams, sessions.viewerCount(user: user.name) >= limit {
+                return .error(status: 429, code: "user_limit",
+                              message: "user \(user.name) may watch \(limit) stream\(limit == 1 ? "" : "s") at once (users[].max_streams); stop one first",
+                              headers: [("Retry-After", "\(retryAfterSeconds)")])
+            }
+            return answer(stored.channel, request: request, requestedAt: requestedAt, sessions: sessions, user: user.name)
+        }
+    }
+
+    /// The channel of the request's key. The table is a randomly seeded hash, so the lookup's
+    /// time says nothing about how close a guess was; the final comparison is constant-time too.
+    static func channel(_ request: HTTPRequest, catalog: ChannelCatalog, sessions: SessionManager) -> StoredChannel? {
+        var key = Substring(request.parameters["key"] ?? "")
+        if key.hasSuffix(".ts") { key = key.dropLast(3) }
+        guard StreamKey.isWellFormed(key), let stored = catalog.channel(forKey: String(key)),
+              ConstantTime.equals(stored.streamKey, String(key)) else {
+            sessions.metrics.reject(.unknownKey)
+            return nil
+        }
+        return stored
     }
 }

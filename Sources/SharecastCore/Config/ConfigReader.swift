@@ -99,6 +99,8 @@ struct ConfigReader {
                 config.channels = readChannels(value)
             } else if full == "providers" {
                 config.providers = readProviders(value)
+            } else if full == "users" {
+                config.users = readUsers(value)
             } else {
                 unknownKey(keyNode, full, name, allowed: ConfigSchema.keys(under: path))
             }

@@ -99,6 +99,7 @@ enum ConfigSchema {
             Setting(path: "security.rate_limit.bad_keys_per_minute", kind: .int(\.security.badKeysPerMinute, 0...1_000_000, expectation: nonNegative)),
             Setting(path: "security.max_body_bytes", kind: .int(\.security.maxBodyBytes, 1024...1_073_741_824, expectation: "expected a size in bytes from 1024 to 1073741824")),
             Setting(path: "security.probe_private_networks", kind: .bool(\.security.probePrivateNetworks)),
+            Setting(path: "security.anonymous_playlist", kind: .bool(\.security.anonymousPlaylist)),
         ]
     }
 
@@ -119,7 +120,7 @@ enum ConfigSchema {
         return result
     }
 
-    static let lists: Set<String> = ["playlists", "channels", "providers"]
+    static let lists: Set<String> = ["playlists", "channels", "providers", "users"]
 
     /// The keys allowed directly under `section` ("" for the top level), for "did you mean" hints.
     static func keys(under section: String) -> [String] {

@@ -12,6 +12,8 @@ public struct SharecastConfig: Sendable, Equatable {
     public var playlists: [PlaylistSource] = []
     /// IPTV providers (Xtream Codes panels and M3U playlists) with their logins and limits.
     public var providers: [ProviderConfig] = []
+    /// Who may watch, each with a personal playlist (`/u/<secret>/playlist.m3u`).
+    public var users: [UserConfig] = []
     /// Channels declared inline, in addition to those from playlists.
     public var channels: [ChannelDefinition] = []
 
@@ -145,6 +147,9 @@ public struct SecurityConfig: Sendable, Equatable {
     public var badKeysPerMinute = 10
     /// Request bodies above this are refused with 413.
     public var maxBodyBytes = 1_048_576
+    /// Serve the anonymous `/playlist.m3u` and `/stream/<key>`; with users configured, turn it off
+    /// so that every viewer comes through a personal playlist.
+    public var anonymousPlaylist = true
     /// Lets `POST /api/monitor/streams/test` probe loopback and private-network URLs.
     public var probePrivateNetworks = false
 }

@@ -94,21 +94,24 @@ struct ClientView: Encodable, Sendable {
     var bytesSent: Int64
     /// Average rate since the viewer joined.
     var kbps: Double
+    /// The user whose playlist the viewer came from (absent for anonymous viewers).
+    var user: String?
 
     init(live client: ClientSnapshot, now: Date = Date()) {
         self.init(id: client.id.lowercasedString, ip: client.ip, userAgent: client.userAgent, connectedAt: client.connectedAt,
                   lastActivityAt: client.lastActivityAt, disconnectedAt: client.disconnectedAt,
-                  disconnectReason: client.disconnectReason, bytesSent: client.bytesSent, now: now)
+                  disconnectReason: client.disconnectReason, bytesSent: client.bytesSent, user: client.user, now: now)
     }
 
     init(history row: SharedStreamClientRecord, now: Date = Date()) {
         self.init(id: row.clientId, ip: row.ip, userAgent: row.userAgent, connectedAt: row.connectedAt,
                   lastActivityAt: row.lastActivityAt, disconnectedAt: row.disconnectedAt,
-                  disconnectReason: row.disconnectReason, bytesSent: row.bytesSent, now: now)
+                  disconnectReason: row.disconnectReason, bytesSent: row.bytesSent, user: row.userName, now: now)
     }
 
     private init(id: String, ip: String, userAgent: String?, connectedAt: Date, lastActivityAt: Date, disconnectedAt: Date?,
-                 disconnectReason: ClientSnapshot.DisconnectReason?, bytesSent: Int64, now: Date) {
+                 disconnectReason: ClientSnapshot.DisconnectReason?, bytesSent: Int64, user: String?, now: Date) {
+        self.user = user
         self.id = id.lowercased()
         self.ip = ip
         self.userAgent = userAgent

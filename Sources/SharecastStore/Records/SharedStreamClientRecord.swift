@@ -20,6 +20,7 @@ public struct SharedStreamClientRecord: Codable, Sendable, Equatable, FetchableR
     public var disconnectedAt: Date?
     public var bytesSent: Int64
     public var disconnectReason: DisconnectReason?
+    public var userName: String?
 
     public init(streamId: Int64, clientId: String, ip: String, userAgent: String?, connectedAt: Date) {
         self.streamId = streamId
@@ -44,6 +45,7 @@ public struct SharedStreamClientRecord: Codable, Sendable, Equatable, FetchableR
         container["disconnected_at"] = disconnectedAt
         container["bytes_sent"] = bytesSent
         container["disconnect_reason"] = disconnectReason?.rawValue
+        container["user_name"] = userName
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

@@ -27,13 +27,24 @@ final class ChildProcess: Sendable {
         self.process = process
         pipes = [out, err]
         let output = self.output
-        out.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            output.text.withLock { $0.stdout += String(decoding: data, as: UTF8.self) }
-        }
-        err.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            output.text.withLock { $0.stderr += String(decoding: data, as: UTF8.self) }
+        // Plain threads with blocking reads, not readabilityHandler: libdispatch crashed
+        // (_dispatch_event_loop_drain) when a pipe's descriptor was closed while its source was
+        // still being cancelled and the number was reused by a test's socket. Each thread keeps
+        // its pipe (and so the descriptor) until it has read the end of the output.
+        for (pipe, isError) in [(out, false), (err, true)] {
+            let thread = Thread {
+                let descriptor = pipe.fileHandleForReading.fileDescriptor
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+                    if count < 0, errno == EINTR { continue }
+                    guard count > 0 else { break }
+                    let text = String(decoding: chunk[0..<count], as: UTF8.self)
+                    output.text.withLock { if isError { $0.stderr += text } else { $0.stdout += text } }
+                }
+                output.finished.add(1, ordering: .releasing)
+            }
+            thread.start()
         }
         try process.run()
     }
@@ -74,9 +85,12 @@ final class ChildProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Let the readability handlers drain what is left in the pipes, then remove them.
-        try await Task.sleep(for: .milliseconds(100))
-        stopReading()
+        // Let the readers take what is left in the pipes (a grandchild may keep them open: not
+        // for long).
+        let drained = ContinuousClock.now + .seconds(2)
+        while output.finished.load(ordering: .acquiring) < 2, ContinuousClock.now < drained {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
     }
 
@@ -90,22 +104,19 @@ final class ChildProcess: Sendable {
         return (status, child.stdout, child.stderr)
     }
 
-    private func stopReading() {
-        for pipe in pipes { pipe.fileHandleForReading.readabilityHandler = nil }
-    }
-
     deinit {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        stopReading()
     }
 }
 
 /// What a child wrote, filled in by the pipes' handlers.
 final class CollectedOutput: Sendable {
     let text = Locked((stdout: "", stderr: ""))
+    /// Readers that reached the end of their pipe.
+    let finished = Atomic<Int>(0)
 }
 
 enum ChildProcessError: Error, CustomStringConvertible {
