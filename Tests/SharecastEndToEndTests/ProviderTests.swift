@@ -63,7 +63,7 @@ final class CapturedLog: @unchecked Sendable {
             config.sharedStreaming.upstream.backoffMaxMs = 300
             // The stand-in, like real panels, may still count a connection Sharecast has just
             // closed and refuse the login's next one for a moment: enough attempts to ride it out.
-            config.sharedStreaming.upstream.maxAttempts = 20
+            config.sharedStreaming.upstream.maxAttempts = 100
             config.alerting.enabled = false
             config.channels = []
             config.providers = m3u
@@ -163,7 +163,7 @@ final class CapturedLog: @unchecked Sendable {
         try await waitUntil { first.bodyCount > 20_000 }
         let openedAt = ContinuousClock.now
         let second = try setup.viewer("Sport Three")
-        try await waitUntil(timeout: .seconds(15)) { second.bodyCount > 10_000 }
+        try await waitUntil(timeout: .seconds(30)) { second.bodyCount > 10_000 }
         print("takeover: B played \(ContinuousClock.now - openedAt) after it was asked for; panel refusals \(setup.panel.refusals)")
         try await waitUntil { first.ended }
         let database = try SharecastDatabase(path: setup.directory.file("db.sqlite"))
