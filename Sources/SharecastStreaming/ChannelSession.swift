@@ -63,6 +63,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     /// The provider login's slot this session holds (nil: its channel needs none). Changed when
     /// the provider refuses the login and another one is free.
     let slot = Locked<SlotLease?>(nil)
+    /// The slot came from a session stopped to make room: the provider may still count that
+    /// session's connection for a moment, so a refusal before the first bytes is expected.
+    let slotInherited = Atomic<Bool>(false)
     /// The URLs the source opens, resolved at each connect (primary or backup, for the gauge).
     let upstreamURLs = Locked<UpstreamURLs?>(nil)
     /// Hooks the manager sets: the session has ended (its source stopped), and the provider
@@ -220,6 +223,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     func viewerCount(user: String) -> Int {
         state.withLock { $0.clients.values.reduce(0) { $0 + ($1.user == user ? 1 : 0) } }
     }
+
+    /// The upstream has delivered TS at least once.
+    var hasDelivered: Bool { state.withLock { $0.hasDelivered } }
 
     /// The address of the only viewer, when there is exactly one.
     var soleViewerIP: String? {

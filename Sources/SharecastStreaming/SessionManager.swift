@@ -199,6 +199,7 @@ public final class SessionManager: Sendable {
             sessions[channel.id] = nil
             let provider = channel.source
             var lease: SlotLease?
+            var inherited = false
             if slots.manages(provider) {
                 lease = slots.acquire(provider)
                 if lease == nil {
@@ -213,6 +214,7 @@ public final class SessionManager: Sendable {
                         defer { slot = nil }
                         return slot
                     }
+                    inherited = true
                     sessions[victim.channel.id] = nil
                     if victim.clientCount > 0 { victim.dropClients(.zapped) }
                     victim.stop()
@@ -241,6 +243,7 @@ public final class SessionManager: Sendable {
             let session = ChannelSession(channel: channel, buffer: buffer, lagPolicy: settings.lagPolicy,
                                          clientTimeoutSeconds: settings.clientTimeoutSeconds, metrics: metrics, logger: logger)
             session.slot.withLock { $0 = lease }
+            if inherited { session.slotInherited.store(true, ordering: .relaxed) }
             guard let source = makeSource(channel, for: session) else {
                 session.stop()
                 if let lease { slots.release(lease) }
@@ -278,6 +281,9 @@ public final class SessionManager: Sendable {
             hooks.loginRefused = { [weak session] failure in
                 guard let session else { return }
                 metrics.countLoginRefusal(provider: session.channel.source)
+                // Right after a hand-over the provider may still count the old connection: retry
+                // the same login (after the back-off) without resting it.
+                if session.slotInherited.load(ordering: .relaxed), !session.hasDelivered { return }
                 let moved = session.slot.withLock { slot -> (from: SlotLease, to: SlotLease)? in
                     guard let current = slot, let next = slots.refused(current, rest: rest) else { return nil }
                     slot = next
