@@ -121,6 +121,11 @@ public final class ProviderSlots: Sendable {
         }
     }
 
+    /// Whether any login of `provider` may be used at all (not expired, banned or refused).
+    public func hasUsableLogin(_ provider: String) -> Bool {
+        state.withLock { $0[provider]?.contains { !$0.unusable } ?? false }
+    }
+
     /// Slots free now across the provider's accounts; nil when one of them has no limit.
     public func freeSlots(_ provider: String, now: ContinuousClock.Instant = .now) -> Int? {
         state.withLock { table in

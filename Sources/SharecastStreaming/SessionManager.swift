@@ -74,6 +74,8 @@ public final class SessionManager: Sendable {
         case unavailable(String)
         /// Every slot of every login of the channel's provider is in use.
         case providerFull(provider: String)
+        /// No login of the channel's provider can be used (the panel says expired, banned, refused).
+        case providerUnusable(provider: String)
     }
 
     final class Shared: Sendable {
@@ -185,6 +187,9 @@ public final class SessionManager: Sendable {
         case let .failure(.providerFull(provider)):
             metrics.reject(.providerFull)
             metrics.countProviderRefusal(provider, .limit)
+        case let .failure(.providerUnusable(provider)):
+            metrics.reject(.unavailable)
+            metrics.countProviderRefusal(provider, .account)
         case .success: break
         }
     }
@@ -202,6 +207,7 @@ public final class SessionManager: Sendable {
             var inherited = false
             if slots.manages(provider) {
                 lease = slots.acquire(provider)
+                if lease == nil, !slots.hasUsableLogin(provider) { return .failure(.providerUnusable(provider: provider)) }
                 if lease == nil {
                     let holders = sessions.values.filter { $0.channel.source == provider && $0.slot.withLock({ $0 }) != nil }
                     let victim = holders.filter { $0.clientCount == 0 }.min { ($0.idleSince ?? .now) < ($1.idleSince ?? .now) }

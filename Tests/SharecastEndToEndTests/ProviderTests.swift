@@ -234,4 +234,27 @@ final class CapturedLog: @unchecked Sendable {
         #expect(providers.contains(#""name":"acme""#) && providers.contains("last_error"), "\(providers)")
         #expect(!setup.app.refreshProvider("nobody"))
     }
+
+    @Test func anExpiredLoginKeepsItsChannelsAndIsAClearRefusal() async throws {
+        let setup = try Setup(logins: 1)
+        defer { setup.shutdown() }
+        try await setup.ready()
+        setup.panel.setStatus("u1", "Expired")
+        #expect(setup.app.refreshProvider("acme"))
+        try await waitUntil { setup.app.completedImports >= 2 }
+        // The channels stay; a request says why it cannot play.
+        #expect(setup.app.catalog.current.channels.count == 3)
+        let viewer = try setup.viewer("News One")
+        try await waitUntil { viewer.ended }
+        #expect(viewer.status == 503)
+        #expect(String(decoding: viewer.body, as: UTF8.self).contains(#""code":"provider_account""#))
+        let client = APIClient(port: setup.app.port)
+        let providers = String(decoding: try await client.get("/api/monitor/providers").body, as: UTF8.self)
+        #expect(providers.contains(#""status":"expired""#), "\(providers)")
+        let metrics = String(decoding: try await client.get("/metrics").body, as: UTF8.self)
+        #expect(metrics.contains(#"sharecast_provider_account_up{provider="acme",account="u1"} 0"#))
+        #expect(metrics.contains(#"sharecast_provider_refused_total{provider="acme",reason="account"} 1"#))
+        #expect(setup.log.text.contains("u1: Expired"), "the log says which login and why")
+        #expect(setup.panel.streamRequests.isEmpty, "no stream was asked of the panel with an expired login")
+    }
 }

@@ -47,6 +47,8 @@ public final class XtreamOrigin: Sendable {
         var token = "t1"
         var streamRequests: [String] = []
         var errorPage = false
+        /// Account statuses set after start (`Expired`, `Banned`), by user name.
+        var status: [String: String] = [:]
     }
 
     private let server: HTTPServer
@@ -75,9 +77,9 @@ public final class XtreamOrigin: Sendable {
             guard let account = login(request) else { return Self.json(["user_info": ["auth": 0]]) }
             switch request.query["action"] {
             case nil:
-                let open = state.withLock { $0.open[account.username] ?? 0 }
+                let (open, override) = state.withLock { ($0.open[account.username] ?? 0, $0.status[account.username]) }
                 return Self.json(["user_info": [
-                    "username": account.username, "auth": 1, "status": account.status, "exp_date": "4102444800", "is_trial": "0",
+                    "username": account.username, "auth": 1, "status": override ?? account.status, "exp_date": "4102444800", "is_trial": "0",
                     "active_cons": "\(open)", "max_connections": "\(account.maxConnections)",
                 ] as [String: Any], "server_info": ["url": "127.0.0.1", "port": "0"]])
             case "get_live_categories":
@@ -151,6 +153,11 @@ public final class XtreamOrigin: Sendable {
     public var refusals: [String: Int] { state.withLock { $0.refused } }
     /// Stream paths requested, in order (with `?token=` when given).
     public var streamRequests: [String] { state.withLock { $0.streamRequests } }
+
+    /// What `player_api.php` says of the login from now on (`Expired`, `Banned`, `Active`).
+    public func setStatus(_ username: String, _ status: String) {
+        state.withLock { $0.status[username] = status }
+    }
 
     public func rotateToken(_ token: String) {
         state.withLock { $0.token = token }

@@ -68,6 +68,10 @@ enum StreamRoute {
                    headers: [("Retry-After", "\(retryAfterSeconds)")])
         case let .unavailable(reason):
             .error(status: 503, code: "stream_unavailable", message: reason, headers: [("Retry-After", "\(retryAfterSeconds)")])
+        case let .providerUnusable(provider):
+            .error(status: 503, code: "provider_account",
+                   message: "no login of provider \(provider) can be used (the panel reports them expired, banned or refused; see GET /api/monitor/providers)",
+                   headers: [("Retry-After", "\(retryAfterSeconds)")])
         case let .providerFull(provider):
             .error(status: 503, code: "provider_full",
                    message: "every connection of provider \(provider) is in use; try again later or stop another of its channels",
