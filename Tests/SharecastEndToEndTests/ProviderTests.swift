@@ -85,8 +85,8 @@ final class CapturedLog: @unchecked Sendable {
             app.catalog.current.channels.first { $0.channel.name == name }?.streamKey ?? "missing"
         }
 
-        func viewer(_ name: String) throws -> Viewer {
-            try Viewer(port: app.port, path: "/stream/\(key(name))")
+        func viewer(_ name: String, from source: String? = nil) throws -> Viewer {
+            try Viewer(port: app.port, path: "/stream/\(key(name))", source: source)
         }
 
         func shutdown() {
@@ -112,8 +112,9 @@ final class CapturedLog: @unchecked Sendable {
         try await waitUntil { first.bodyCount > 20_000 && second.bodyCount > 20_000 }
         #expect(first.status == 200 && second.status == 200)
         #expect(setup.app.slots.figures.map(\.inUse) == [1, 1])
-        // A third channel: every slot is taken and nobody zaps: 503 naming the provider, after zap_wait.
-        let third = try setup.viewer("Sport Three")
+        // A third channel from another address: every slot is taken and nobody zaps: 503 naming
+        // the provider, after zap_wait.
+        let third = try setup.viewer("Sport Three", from: "127.0.0.2")
         try await waitUntil { third.ended }
         #expect(third.status == 503)
         #expect(String(decoding: third.body, as: UTF8.self).contains("provider acme"))
@@ -171,6 +172,11 @@ final class CapturedLog: @unchecked Sendable {
             ((try? database.pool.read { db in try String.fetchAll(db, sql: "SELECT disconnect_reason FROM shared_stream_clients WHERE disconnect_reason IS NOT NULL") }) ?? []).contains("zapped")
         }
         #expect(setup.panel.peakConnections == ["u1": 1])
+        // Another address takes nothing over: it waits zap_wait and gets 503; B plays on.
+        let other = try setup.viewer("日本テレビ", from: "127.0.0.2")
+        try await waitUntil(timeout: .seconds(15)) { other.ended }
+        #expect(other.status == 503)
+        #expect(!second.ended)
         second.close()
     }
 

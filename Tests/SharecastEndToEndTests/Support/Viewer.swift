@@ -19,8 +19,8 @@ final class Viewer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
 
-    init(port: Int, path: String, receiveBufferBytes: Int32? = nil) throws {
-        socket = try LoopbackSocket(port: port, receiveTimeoutSeconds: 0, receiveBufferBytes: receiveBufferBytes)
+    init(port: Int, path: String, receiveBufferBytes: Int32? = nil, source: String? = nil) throws {
+        socket = try LoopbackSocket(port: port, receiveTimeoutSeconds: 0, receiveBufferBytes: receiveBufferBytes, source: source)
         try socket.send("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: viewer-test\r\n\r\n")
         let thread = Thread { [self] in run() }
         thread.start()
