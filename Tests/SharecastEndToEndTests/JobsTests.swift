@@ -18,7 +18,9 @@ import Testing
         config.sharedStreaming.monitoring.retentionInterval = 1
         config.sharedStreaming.monitoring.streamTimeout = 2
         config.sharedStreaming.monitoring.statsRetentionDays = 1
-        config.sharedStreaming.clientTimeout = 2
+        // Long enough that the watching viewer (a thread of this busy test process) is never taken
+        // for a stuck one, which once let cleanup stop its stream before the orphan check.
+        config.sharedStreaming.clientTimeout = 4
         // Without the cleanup job an idle stream would wait a minute.
         config.sharedStreaming.gracePeriod = 60
     }
@@ -59,7 +61,7 @@ import Testing
             try Self.count(database, "SELECT COUNT(*) FROM shared_stream_stats s JOIN shared_streams t ON t.id = s.stream_id WHERE t.channel_id = 'a' AND t.session_id IS NOT NULL") >= 3
         }
         // The viewer that stopped reading is dropped as timed out.
-        try await waitUntil(timeout: .seconds(8)) { setup.stream("b").map { $0.clientCount == 0 } ?? true }
+        try await waitUntil(timeout: .seconds(15)) { setup.stream("b").map { $0.clientCount == 0 } ?? true }
         // Orphans removed, the other file kept; the old stats row deleted.
         try await waitUntil(timeout: .seconds(5)) { !FileManager.default.fileExists(atPath: ghost) && !FileManager.default.fileExists(atPath: dead) }
         #expect(FileManager.default.fileExists(atPath: other))
