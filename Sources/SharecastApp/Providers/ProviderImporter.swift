@@ -47,13 +47,10 @@ struct ProviderImporter: Sendable {
         return result
     }
 
-    var headers: @Sendable (ProviderConfig) -> [(String, String)] {
-        { provider in provider.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
-    }
-
     func get(_ url: String, for provider: ProviderConfig) throws(ProviderRefreshError) -> [UInt8] {
         do {
-            return try fetcher.fetch(url, headers: headers(provider), userAgent: provider.userAgent)
+            let headers = provider.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            return try fetcher.fetch(url, headers: headers, userAgent: provider.userAgent)
         } catch {
             throw ProviderRefreshError(provider: provider.name, reason: "\(StreamURLDisplay.redacted(error.url)): \(error.reason)")
         }
@@ -171,10 +168,7 @@ struct ProviderImporter: Sendable {
 
     /// `<server>/player_api.php?username=&password=[&action=]`, the values percent-encoded.
     static func apiURL(_ server: String, _ account: ProviderAccount, action: String? = nil) -> String {
-        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
-        allowed.insert(charactersIn: "-._~")
-        let user = account.username.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
-        let password = account.password.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
-        return "\(server)/player_api.php?username=\(user)&password=\(password)" + (action.map { "&action=\($0)" } ?? "")
+        "\(server)/player_api.php?username=\(AccountURL.escaped(account.username))&password=\(AccountURL.escaped(account.password.value))"
+            + (action.map { "&action=\($0)" } ?? "")
     }
 }

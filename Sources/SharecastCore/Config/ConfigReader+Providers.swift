@@ -27,14 +27,7 @@ extension ConfigReader {
                 let full = "\(key).\(field)"
                 switch field {
                 case "name":
-                    guard let name = scalarText(value, full, expecting: "expected a name") else { valid = false; continue }
-                    if !Self.isValidProviderName(name) {
-                        report(value, full, "expected letters, digits, '_' or '-' (at most 32), got \(ConfigSchema.quoted(name))")
-                        valid = false
-                    } else if !names.insert(name).inserted {
-                        report(value, full, "duplicate provider name \(ConfigSchema.quoted(name))")
-                        valid = false
-                    }
+                    guard let name = readName(value, full, kind: "provider", names: &names) else { valid = false; continue }
                     provider.name = name
                 case "type":
                     guard let text = scalarText(value, full, expecting: "expected xtream or m3u") else { valid = false; continue }
@@ -162,25 +155,9 @@ extension ConfigReader {
                         report(value, full, "expected a user name without '/' or spaces")
                         valid = false
                     }
-                case "password":
+                case "password", "password_file", "password_env":
                     passwords += 1
-                    if let text = scalarText(value, full, expecting: "expected a string") { account.password = Secret(text) } else { valid = false }
-                case "password_file":
-                    passwords += 1
-                    guard let path = scalarText(value, full, expecting: "expected a file path") else { valid = false; continue }
-                    switch secretFile(path) {
-                    case let .success(secret): account.password = secret
-                    case let .failure(problem): report(value, full, problem); valid = false
-                    }
-                case "password_env":
-                    passwords += 1
-                    guard let name = scalarText(value, full, expecting: "expected an environment variable's name") else { valid = false; continue }
-                    if let text = environment[name], !text.isEmpty {
-                        account.password = Secret(text)
-                    } else {
-                        report(value, full, "environment variable \(name) is not set or empty")
-                        valid = false
-                    }
+                    if let secret = readSecret(field, value, full) { account.password = secret } else { valid = false }
                 case "max_streams":
                     account.maxStreams = readCount(value, full)
                     if account.maxStreams == nil { valid = false }
@@ -214,6 +191,44 @@ extension ConfigReader {
             result.append(account)
         }
         return valid ? result : nil
+    }
+
+    /// The name of a provider or user: a plain word (the metrics' label), used once. nil after
+    /// reporting what is wrong.
+    mutating func readName(_ value: Node, _ full: String, kind: String, names: inout Set<String>) -> String? {
+        guard let name = scalarText(value, full, expecting: "expected a name") else { return nil }
+        if !Self.isValidProviderName(name) {
+            report(value, full, "expected letters, digits, '_' or '-' (at most 32), got \(ConfigSchema.quoted(name))")
+            return nil
+        }
+        if !names.insert(name).inserted {
+            report(value, full, "duplicate \(kind) name \(ConfigSchema.quoted(name))")
+            return nil
+        }
+        return name
+    }
+
+    /// A secret given one of three ways, by the key it is under: `<key>` inline, `<key>_file` (the
+    /// file's first line) or `<key>_env` (an environment variable). nil after reporting why not.
+    mutating func readSecret(_ field: String, _ value: Node, _ full: String) -> Secret? {
+        if field.hasSuffix("_file") {
+            guard let path = scalarText(value, full, expecting: "expected a file path") else { return nil }
+            switch secretFile(path) {
+            case let .success(secret): return secret
+            case let .failure(problem):
+                report(value, full, problem)
+                return nil
+            }
+        }
+        if field.hasSuffix("_env") {
+            guard let name = scalarText(value, full, expecting: "expected an environment variable's name") else { return nil }
+            guard let text = environment[name], !text.isEmpty else {
+                report(value, full, "environment variable \(name) is not set or empty")
+                return nil
+            }
+            return Secret(text)
+        }
+        return scalarText(value, full, expecting: "expected a string").map(Secret.init)
     }
 
     /// A password kept in a file (Docker and systemd secrets): its first line, without the newline.

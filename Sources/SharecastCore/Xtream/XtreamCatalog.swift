@@ -47,8 +47,9 @@ public enum AccountURL {
             .replacingOccurrences(of: passwordPlaceholder, with: escaped(account.password.value))
     }
 
-    /// A login as one path segment: everything but unreserved characters percent-encoded.
-    static func escaped(_ text: String) -> String {
+    /// A login as one path segment or query value: everything but unreserved characters
+    /// percent-encoded.
+    public static func escaped(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
