@@ -46,7 +46,7 @@ public final class Application: Sendable {
     let logger: Logger
     /// Each provider's logins and the streams they hold.
     public let slots: ProviderSlots
-    let providerStatus: ProviderStatusBoard
+    public let providerStatus: ProviderStatusBoard
     let refresher: ProviderRefreshService
     /// Every background service, in start order; `shutdown()` stops them in reverse.
     private let lifecycle: Lifecycle

@@ -28,6 +28,18 @@ public struct HTTPFetcher: Sendable {
     public init() {}
 
     public func fetch(_ url: String, headers: [(String, String)] = [], userAgent: String? = nil) throws(FetchError) -> [UInt8] {
+        switch try fetch(url, headers: headers, userAgent: userAgent, ifChangedSince: nil) {
+        case let .changed(body, _): return body
+        case .notModified: throw FetchError(url: url, reason: "HTTP status 304 to an unconditional request")
+        }
+    }
+
+    /// A GET that asks the server, with what it said last time (`If-None-Match`,
+    /// `If-Modified-Since`), whether the document changed. Providers that answer 304 spare both
+    /// sides the download and Sharecast the parse and sync. A 304 counts only when validators
+    /// were sent.
+    public func fetch(_ url: String, headers: [(String, String)] = [], userAgent: String? = nil,
+                      ifChangedSince validators: HTTPValidators?) throws(FetchError) -> ConditionalFetch {
         guard let curl = CurlEasy() else { throw FetchError(url: url, reason: "libcurl could not be initialised") }
         let sink = FetchSink(limit: maxBytes)
         curl.set(CURLOPT_URL, url)
@@ -39,7 +51,7 @@ public struct HTTPFetcher: Sendable {
         curl.set(CURLOPT_TIMEOUT, timeoutSeconds)
         curl.set(CURLOPT_USERAGENT, userAgent ?? self.userAgent)
         curl.set(CURLOPT_ACCEPT_ENCODING, "")
-        curl.setHeaders(headers)
+        curl.setHeaders(headers + (validators?.requestHeaders ?? []))
         _ = shim_curl_setopt_write_function(curl.handle, FetchSink.write)
         // `sink` outlives the transfer: it is released only after `curl_easy_perform` returns.
         _ = shim_curl_setopt_pointer(curl.handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
@@ -51,11 +63,41 @@ public struct HTTPFetcher: Sendable {
             throw FetchError(url: url, reason: curl.message(for: code))
         }
         let status = curl.responseCode
+        if status == 304, let validators, !validators.isEmpty {
+            return .notModified
+        }
         guard (200..<300).contains(status) else {
             throw FetchError(url: url, reason: "HTTP status \(status)")
         }
-        return sink.data
+        let answered = HTTPValidators(etag: curl.responseHeader("ETag"), lastModified: curl.responseHeader("Last-Modified"))
+        return .changed(sink.data, answered)
     }
+}
+
+/// What a server said identifies a document's version (`ETag`, `Last-Modified`), sent back to
+/// ask whether it changed. Values are opaque: compared by the server, never parsed here.
+public struct HTTPValidators: Sendable, Equatable {
+    public var etag: String?
+    public var lastModified: String?
+
+    public init(etag: String? = nil, lastModified: String? = nil) {
+        self.etag = etag
+        self.lastModified = lastModified
+    }
+
+    public var isEmpty: Bool { etag == nil && lastModified == nil }
+
+    var requestHeaders: [(String, String)] {
+        (etag.map { [("If-None-Match", $0)] } ?? []) + (lastModified.map { [("If-Modified-Since", $0)] } ?? [])
+    }
+}
+
+/// The answer to a conditional GET.
+public enum ConditionalFetch: Sendable, Equatable {
+    /// 304: the version named by the validators is still current.
+    case notModified
+    /// The document, with the validators that name this version (empty when the server sent none).
+    case changed([UInt8], HTTPValidators)
 }
 
 extension HTTPFetcher {

@@ -219,11 +219,20 @@ final class CapturedLog: @unchecked Sendable {
         first.close()
         try await waitUntil { setup.panel.openConnections["u1"] == 0 || setup.app.sessions.snapshots().first?.clientCount == 0 }
 
+        // Nothing changed: the refresh asks with If-Modified-Since and the panel answers 304.
+        #expect(setup.panel.wholeAnswers["get.php"] == 1)
+        #expect(setup.app.refreshProvider("acme"))
+        try await waitUntil { setup.app.completedImports >= 2 }
+        #expect(setup.panel.notModifiedAnswers["get.php"] == 1)
+        #expect(setup.panel.wholeAnswers["get.php"] == 1)
+        #expect(setup.app.catalog.current.channels.map(\.streamKey) == keys)
+
         // The provider rotates its token: after a refresh the keys are the same and a new session
         // opens the new URL.
         setup.panel.rotateToken("t2")
         #expect(setup.app.refreshProvider("acme"))
-        try await waitUntil { setup.app.completedImports >= 2 }
+        try await waitUntil { setup.app.completedImports >= 3 }
+        #expect(setup.panel.wholeAnswers["get.php"] == 2)
         #expect(setup.app.catalog.current.channels.map(\.streamKey) == keys)
         let second = try setup.viewer("Sport Three")
         try await waitUntil { second.bodyCount > 20_000 }
@@ -234,11 +243,35 @@ final class CapturedLog: @unchecked Sendable {
         // An error page answered with 200 keeps the last good list, and the API says why.
         setup.panel.answerErrorPages(true)
         #expect(setup.app.refreshProvider("acme"))
-        try await waitUntil { setup.app.completedImports >= 3 }
+        try await waitUntil { setup.app.completedImports >= 4 }
         #expect(setup.app.catalog.current.channels.map(\.streamKey) == keys)
         let providers = String(decoding: try await APIClient(port: setup.app.port).get("/api/monitor/providers").body, as: UTF8.self)
         #expect(providers.contains(#""name":"acme""#) && providers.contains("last_error"), "\(providers)")
         #expect(!setup.app.refreshProvider("nobody"))
+    }
+
+    @Test func anUnchangedPanelIsAskedWithItsETagsAndAnswersNotModified() async throws {
+        let setup = try Setup()
+        defer { setup.shutdown() }
+        try await setup.ready()
+        let keys = setup.app.catalog.current.channels.map(\.streamKey)
+        #expect(setup.app.refreshProvider("acme"))
+        try await waitUntil { setup.app.completedImports >= 2 }
+        #expect(setup.panel.notModifiedAnswers == ["get_live_categories": 1, "get_live_streams": 1])
+        #expect(setup.panel.wholeAnswers == ["get_live_categories": 1, "get_live_streams": 1])
+        #expect(setup.app.catalog.current.channels.map(\.streamKey) == keys)
+        let status = try #require(setup.app.providerStatus.provider("acme"))
+        #expect(status.lastSuccessAt != nil && status.lastChangeAt != nil && status.lastSuccessAt! > status.lastChangeAt!)
+        #expect(status.channels == 3)
+
+        // A new version is read whole, and its ETag asked for next time.
+        setup.panel.rotateToken("t2")
+        #expect(setup.app.refreshProvider("acme"))
+        try await waitUntil { setup.app.completedImports >= 3 }
+        #expect(setup.panel.wholeAnswers == ["get_live_categories": 2, "get_live_streams": 2])
+        #expect(setup.app.refreshProvider("acme"))
+        try await waitUntil { setup.app.completedImports >= 4 }
+        #expect(setup.panel.notModifiedAnswers == ["get_live_categories": 2, "get_live_streams": 2])
     }
 
     @Test func anExpiredLoginKeepsItsChannelsAndIsAClearRefusal() async throws {

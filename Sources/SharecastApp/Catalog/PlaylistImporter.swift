@@ -29,6 +29,13 @@ public enum PlaylistImportError: Error, CustomStringConvertible {
     }
 }
 
+/// A playlist read with a conditional request.
+public enum PlaylistLoad: Sendable {
+    case notModified
+    /// Parsed, with the validators of the version read.
+    case changed(M3UParser.Result, HTTPValidators)
+}
+
 /// Loads a provider playlist (file or URL), parses it tolerantly and syncs its channels into the
 /// catalog under the playlist's name. Blocking: run it off the request threads.
 public struct PlaylistImporter: Sendable {
@@ -37,10 +44,26 @@ public struct PlaylistImporter: Sendable {
     public init() {}
 
     public func load(_ source: PlaylistSource) throws(PlaylistImportError) -> M3UParser.Result {
+        switch try load(source, ifChangedSince: nil) {
+        case let .changed(result, _): return result
+        case .notModified: throw .fetch(FetchError(url: Self.displayName(source.source), reason: "HTTP status 304 to an unconditional request"))
+        }
+    }
+
+    /// The playlist parsed, or `.notModified` when the server answers 304 to `validators` (a
+    /// file is always read).
+    public func load(_ source: PlaylistSource, ifChangedSince validators: HTTPValidators?) throws(PlaylistImportError) -> PlaylistLoad {
         let bytes: [UInt8]
+        var answered = HTTPValidators()
         if source.isRemote {
             do {
-                bytes = try fetcher.fetch(source.source, userAgent: source.userAgent)
+                let headers = source.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                switch try fetcher.fetch(source.source, headers: headers, userAgent: source.userAgent, ifChangedSince: validators) {
+                case .notModified: return .notModified
+                case let .changed(body, validators):
+                    bytes = body
+                    answered = validators
+                }
             } catch {
                 throw .fetch(FetchError(url: Self.displayName(error.url), reason: error.reason))
             }
@@ -52,7 +75,7 @@ public struct PlaylistImporter: Sendable {
             }
         }
         do {
-            return try M3UParser(source: Self.displayName(source.source)).parse(bytes)
+            return .changed(try M3UParser(source: Self.displayName(source.source)).parse(bytes), answered)
         } catch {
             throw .playlist(error)
         }

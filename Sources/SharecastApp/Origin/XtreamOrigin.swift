@@ -49,6 +49,11 @@ public final class XtreamOrigin: Sendable {
         var errorPage = false
         /// Account statuses set after start (`Expired`, `Banned`), by user name.
         var status: [String: String] = [:]
+        /// Bumped by every change of what the catalog documents say (the token).
+        var version = 1
+        /// Conditional requests answered 304, and documents sent whole, by action (`get.php` for the M3U).
+        var notModified: [String: Int] = [:]
+        var sentWhole: [String: Int] = [:]
     }
 
     private let server: HTTPServer
@@ -71,6 +76,20 @@ public final class XtreamOrigin: Sendable {
         @Sendable func login(_ request: HTTPRequest) -> Login? {
             logins.first { $0.username == request.query["username"] && $0.password == request.query["password"] }
         }
+        /// Answers 304 when the request names the current version (an ETag for the JSON actions,
+        /// Last-Modified for `get.php`, as panels behind nginx do), else `make()`.
+        @Sendable func versioned(_ request: HTTPRequest, _ document: String, byDate: Bool, _ make: () -> HTTPResponse) -> HTTPResponse {
+            let version = state.withLock { $0.version }
+            let tag = "\"\(document)-v\(version)\"", date = Self.httpDate(version)
+            let matches = byDate ? request.headers["If-Modified-Since"] == date : request.headers["If-None-Match"] == tag
+            state.withLock { state in
+                if matches { state.notModified[document, default: 0] += 1 } else { state.sentWhole[document, default: 0] += 1 }
+            }
+            if matches { return HTTPResponse(status: 304) }
+            var response = make()
+            if byDate { response.headers.add("Last-Modified", date) } else { response.headers.add("ETag", tag) }
+            return response
+        }
         var router = Router()
         router.get("/player_api.php") { request in
             if state.withLock({ $0.errorPage }) { return .text("<html><body>502 Bad Gateway</body></html>", status: 200, contentType: "text/html") }
@@ -83,14 +102,14 @@ public final class XtreamOrigin: Sendable {
                     "active_cons": "\(open)", "max_connections": "\(account.maxConnections)",
                 ] as [String: Any], "server_info": ["url": "127.0.0.1", "port": "0"]])
             case "get_live_categories":
-                return Self.json(categories.enumerated().map { ["category_id": "\($0.offset + 1)", "category_name": $0.element, "parent_id": 0] as [String: Any] })
+                return versioned(request, "get_live_categories", byDate: false) { Self.json(categories.enumerated().map { ["category_id": "\($0.offset + 1)", "category_name": $0.element, "parent_id": 0] as [String: Any] }) }
             case "get_live_streams":
-                return Self.json(channels.enumerated().map { index, channel in
+                return versioned(request, "get_live_streams", byDate: false) { Self.json(channels.enumerated().map { index, channel in
                     var entry: [String: Any] = ["num": index + 1, "name": channel.name, "stream_type": "live", "stream_id": channel.id,
                                                 "stream_icon": "", "category_id": "\((categories.firstIndex(of: channel.category) ?? 0) + 1)"]
                     entry["epg_channel_id"] = channel.epgID ?? NSNull()
                     return entry
-                })
+                }) }
             default:
                 return Self.json([String]())
             }
@@ -98,13 +117,15 @@ public final class XtreamOrigin: Sendable {
         router.get("/get.php") { request in
             if state.withLock({ $0.errorPage }) { return .text("<html><body>502 Bad Gateway</body></html>", status: 200, contentType: "text/html") }
             guard let account = login(request) else { return .text("", status: 401) }
-            let token = state.withLock { $0.token }
-            var text = "#EXTM3U\n"
-            for channel in channels {
-                text += "#EXTINF:-1 tvg-id=\"\(channel.epgID ?? "")\" group-title=\"\(channel.category)\",\(channel.name)\n"
-                text += "http://127.0.0.1:\(request.headers["Host"]?.split(separator: ":").last ?? "80")/live/\(account.username)/\(account.password)/\(channel.id).ts?token=\(token)\n"
+            return versioned(request, "get.php", byDate: true) {
+                let token = state.withLock { $0.token }
+                var text = "#EXTM3U\n"
+                for channel in channels {
+                    text += "#EXTINF:-1 tvg-id=\"\(channel.epgID ?? "")\" group-title=\"\(channel.category)\",\(channel.name)\n"
+                    text += "http://127.0.0.1:\(request.headers["Host"]?.split(separator: ":").last ?? "80")/live/\(account.username)/\(account.password)/\(channel.id).ts?token=\(token)\n"
+                }
+                return .text(text, contentType: "audio/x-mpegurl")
             }
-            return .text(text, contentType: "audio/x-mpegurl")
         }
         router.get("/xmltv.php") { _ in
             var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tv>\n"
@@ -160,7 +181,24 @@ public final class XtreamOrigin: Sendable {
     }
 
     public func rotateToken(_ token: String) {
-        state.withLock { $0.token = token }
+        state.withLock { state in
+            state.token = token
+            state.version += 1
+        }
+    }
+
+    /// Conditional requests answered 304, by document (`get_live_streams`, `get.php`, ...).
+    public var notModifiedAnswers: [String: Int] { state.withLock { $0.notModified } }
+    /// Documents sent whole, by document.
+    public var wholeAnswers: [String: Int] { state.withLock { $0.sentWhole } }
+
+    /// An HTTP date (RFC 9110) that names catalog version `version`: one second per version.
+    static func httpDate(_ version: Int) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: Date(timeIntervalSince1970: 1_767_225_600 + Double(version)))
     }
 
     /// From now on `player_api.php` and `get.php` answer an HTML error page with status 200.

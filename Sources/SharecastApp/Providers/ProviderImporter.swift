@@ -17,6 +17,8 @@ public struct ProviderRefreshReport: Sendable {
     public var entries: Int
     public var summary: CatalogSyncSummary
     public var warnings: [String]
+    /// The provider answered 304 to the conditional requests: nothing was parsed or synced.
+    public var notModified = false
 }
 
 /// Reads a provider's channel list (an Xtream panel's API, or an M3U playlist) and syncs it into
@@ -24,6 +26,7 @@ public struct ProviderRefreshReport: Sendable {
 /// go to the status board and the slots. Blocking: runs on the refresh service's thread.
 struct ProviderImporter: Sendable {
     var fetcher = HTTPFetcher()
+    let validators = RefreshValidators()
 
     func refresh(_ provider: ProviderConfig, database: SharecastDatabase, slots: ProviderSlots,
                  board: ProviderStatusBoard) -> Result<ProviderRefreshReport, ProviderRefreshError> {
@@ -39,7 +42,10 @@ struct ProviderImporter: Sendable {
             case let .success(report):
                 status.lastSuccessAt = now
                 status.lastError = nil
-                status.channels = report.entries
+                if !report.notModified {
+                    status.lastChangeAt = now
+                    status.channels = report.entries
+                }
             case let .failure(error):
                 status.lastError = error.reason
             }
@@ -47,35 +53,50 @@ struct ProviderImporter: Sendable {
         return result
     }
 
-    func get(_ url: String, for provider: ProviderConfig) throws(ProviderRefreshError) -> [UInt8] {
+    /// A GET with the provider's headers; conditional when `conditional` and the URL's validators
+    /// are known.
+    func get(_ url: String, for provider: ProviderConfig, conditional: Bool = false) throws(ProviderRefreshError) -> ConditionalFetch {
         do {
             let headers = provider.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            return try fetcher.fetch(url, headers: headers, userAgent: provider.userAgent)
+            return try fetcher.fetch(url, headers: headers, userAgent: provider.userAgent,
+                                     ifChangedSince: conditional ? validators.get(provider.name, url) : nil)
         } catch {
             throw ProviderRefreshError(provider: provider.name, reason: "\(StreamURLDisplay.redacted(error.url)): \(error.reason)")
         }
     }
 
+    /// The body of an unconditional GET.
+    func body(_ url: String, for provider: ProviderConfig) throws(ProviderRefreshError) -> (bytes: [UInt8], validators: HTTPValidators) {
+        switch try get(url, for: provider) {
+        case let .changed(bytes, validators): return (bytes, validators)
+        case .notModified: return ([], HTTPValidators()) // not reached: no validators were sent
+        }
+    }
+
+    func unchanged(_ provider: ProviderConfig, board: ProviderStatusBoard) -> ProviderRefreshReport {
+        ProviderRefreshReport(provider: provider.name, entries: board.provider(provider.name)?.channels ?? 0,
+                              summary: CatalogSyncSummary(), warnings: [], notModified: true)
+    }
+
     func refreshM3U(_ provider: ProviderConfig, database: SharecastDatabase, board: ProviderStatusBoard) -> Result<ProviderRefreshReport, ProviderRefreshError> {
+        let source = PlaylistSource(name: provider.name, source: provider.playlist, userAgent: provider.userAgent, headers: provider.headers)
+        var importer = PlaylistImporter()
+        importer.fetcher = fetcher
         do throws(ProviderRefreshError) {
-            let bytes: [UInt8]
-            if provider.playlist.hasPrefix("http://") || provider.playlist.hasPrefix("https://") {
-                bytes = try get(provider.playlist, for: provider)
-            } else {
-                do {
-                    bytes = try LocalFile.read(provider.playlist)
-                } catch {
-                    throw ProviderRefreshError(provider: provider.name, reason: "cannot read playlist \(error)")
-                }
-            }
-            let parsed: M3UParser.Result
+            let parsed: M3UParser.Result, answered: HTTPValidators
             do {
-                parsed = try M3UParser(source: StreamURLDisplay.redacted(provider.playlist)).parse(bytes)
+                switch try importer.load(source, ifChangedSince: validators.get(provider.name, provider.playlist)) {
+                case .notModified: return .success(unchanged(provider, board: board))
+                case let .changed(result, validators):
+                    parsed = result
+                    answered = validators
+                }
             } catch {
                 throw ProviderRefreshError(provider: provider.name, reason: error.description)
             }
             let channels = withProviderOptions(CatalogChannel.fromPlaylist(parsed.entries, playlist: provider.name), provider)
             let report = try sync(channels, provider, database: database, entries: parsed.entries.count, warnings: parsed.warnings.map(\.description))
+            validators.set(provider.name, [provider.playlist: answered])
             board.update(provider.name) { $0.guideURLs = parsed.guideURLs }
             return .success(report)
         } catch {
@@ -91,7 +112,7 @@ struct ProviderImporter: Sendable {
             let label = account.label(index: index)
             let info: XtreamAccountInfo
             do throws(ProviderRefreshError) {
-                let bytes = try get(Self.apiURL(provider.server, account), for: provider)
+                let bytes = try body(Self.apiURL(provider.server, account), for: provider).bytes
                 do {
                     info = try XtreamParser.accountInfo(bytes)
                 } catch {
@@ -123,8 +144,21 @@ struct ProviderImporter: Sendable {
             return .failure(ProviderRefreshError(provider: provider.name, reason: "no login could read the catalog (\(problems.joined(separator: "; ")))"))
         }
         do throws(ProviderRefreshError) {
-            let categoriesBytes = try get(Self.apiURL(provider.server, account, action: "get_live_categories"), for: provider)
-            let streamsBytes = try get(Self.apiURL(provider.server, account, action: "get_live_streams"), for: provider)
+            // The login's state is always read afresh (above); the catalog only when it changed.
+            let categoriesURL = Self.apiURL(provider.server, account, action: "get_live_categories")
+            let streamsURL = Self.apiURL(provider.server, account, action: "get_live_streams")
+            var categoriesAnswer = try get(categoriesURL, for: provider, conditional: true)
+            var streamsAnswer = try get(streamsURL, for: provider, conditional: true)
+            if categoriesAnswer == .notModified, streamsAnswer == .notModified {
+                return .success(unchanged(provider, board: board))
+            }
+            // One changed: the other is needed whole to rebuild the catalog.
+            if categoriesAnswer == .notModified { categoriesAnswer = try get(categoriesURL, for: provider) }
+            if streamsAnswer == .notModified { streamsAnswer = try get(streamsURL, for: provider) }
+            guard case let .changed(categoriesBytes, categoriesValidators) = categoriesAnswer,
+                  case let .changed(streamsBytes, streamsValidators) = streamsAnswer else {
+                throw ProviderRefreshError(provider: provider.name, reason: "HTTP status 304 to an unconditional request")
+            }
             let categories: [XtreamCategory], streams: [XtreamStream], warnings: [String]
             do {
                 let parsedCategories = try XtreamParser.categories(categoriesBytes)
@@ -137,7 +171,9 @@ struct ProviderImporter: Sendable {
             }
             let entries = XtreamCatalog.entries(streams: streams, categories: categories, server: provider.server)
             let channels = withProviderOptions(CatalogChannel.fromPlaylist(entries, playlist: provider.name), provider)
-            return .success(try sync(channels, provider, database: database, entries: entries.count, warnings: problems + warnings))
+            let report = try sync(channels, provider, database: database, entries: entries.count, warnings: problems + warnings)
+            validators.set(provider.name, [categoriesURL: categoriesValidators, streamsURL: streamsValidators])
+            return .success(report)
         } catch {
             return .failure(error)
         }

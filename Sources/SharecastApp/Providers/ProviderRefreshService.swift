@@ -76,6 +76,9 @@ final class ProviderRefreshService: Sendable {
     func refreshNow(_ provider: ProviderConfig) -> Bool {
         defer { completed.withLock { $0 += 1 } }
         switch importer.refresh(provider, database: database, slots: slots, board: board) {
+        case let .success(report) where report.notModified:
+            logger.info("provider unchanged (304); catalog kept", metadata: ["provider": "\(provider.name)"])
+            return true
         case let .success(report):
             for warning in report.warnings.prefix(50) {
                 logger.warning("provider entry skipped", metadata: ["provider": "\(provider.name)", "why": "\(warning)"])

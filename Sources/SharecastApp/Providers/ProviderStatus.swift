@@ -25,6 +25,8 @@ public final class ProviderStatusBoard: Sendable {
         public var channels: Int?
         public var lastRefreshAt: Date?
         public var lastSuccessAt: Date?
+        /// The last successful refresh that read a changed list (not a 304).
+        public var lastChangeAt: Date?
         public var lastError: String?
         /// The guide URLs the provider's playlist names (`url-tvg`, `x-tvg-url`), kept for the
         /// guide; not shown (they may carry a login).

@@ -160,11 +160,14 @@ public struct PlaylistSource: Sendable, Equatable {
     public var source: String
     /// Sent when fetching the playlist (some providers reject unknown clients).
     public var userAgent: String?
+    /// Further request headers (an m3u provider's `headers:`).
+    public var headers: [String: String]
 
-    public init(name: String, source: String, userAgent: String? = nil) {
+    public init(name: String, source: String, userAgent: String? = nil, headers: [String: String] = [:]) {
         self.name = name
         self.source = source
         self.userAgent = userAgent
+        self.headers = headers
     }
 
     public var isRemote: Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }

@@ -32,15 +32,19 @@ public struct ProviderView: Encodable, Sendable, Equatable {
     public var accounts: [Account]
     public var lastRefreshAt: Date?
     public var lastSuccessAt: Date?
+    /// The last successful refresh that found the list changed; later successes were 304s.
+    public var lastChangeAt: Date?
     public var lastError: String?
 
-    public init(name: String, type: String, channels: Int?, accounts: [Account], lastRefreshAt: Date?, lastSuccessAt: Date?, lastError: String?) {
+    public init(name: String, type: String, channels: Int?, accounts: [Account], lastRefreshAt: Date?, lastSuccessAt: Date?,
+                lastChangeAt: Date? = nil, lastError: String?) {
         self.name = name
         self.type = type
         self.channels = channels
         self.accounts = accounts
         self.lastRefreshAt = lastRefreshAt
         self.lastSuccessAt = lastSuccessAt
+        self.lastChangeAt = lastChangeAt
         self.lastError = lastError
     }
 }

@@ -56,6 +56,18 @@ final class CurlEasy {
         return code
     }
 
+    /// The value of response header `name` of the last response (after redirects), or nil.
+    /// Values longer than 1 KiB or holding control characters are dropped: they come from the
+    /// server and may be sent back in a later request's headers.
+    func responseHeader(_ name: String) -> String? {
+        var header: UnsafeMutablePointer<curl_header>?
+        guard curl_easy_header(handle, name, 0, UInt32(CURLH_HEADER), -1, &header) == CURLHE_OK,
+              let value = header?.pointee.value else { return nil }
+        let text = String(cString: value)
+        guard text.utf8.count <= 1024, !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return nil }
+        return text
+    }
+
     /// libcurl's message for `code`, with the detail from the error buffer when there is one.
     func message(for code: CURLcode) -> String {
         let detail = String(cString: errorBuffer)
