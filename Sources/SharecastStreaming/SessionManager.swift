@@ -16,68 +16,6 @@ import SharecastSync
 /// to the recorder (every second; with a stats sample every `statsInterval`, or sooner when
 /// `requestSample()` asked for one).
 public final class SessionManager: Sendable {
-    public struct Settings: Sendable {
-        public var maxSessions = 100
-        public var gracePeriod: Duration = .seconds(10)
-        public var clientTimeoutSeconds = 300
-        public var bufferSize = 8 * 1024 * 1024
-        /// Where file-backed rings live; nil for anonymous memory.
-        public var bufferDirectory: String?
-        public var lagPolicy = LagPolicy.disconnect
-        public var reconnect = ReconnectPolicy()
-        public var defaultUserAgent: String?
-        /// HLS variant cap in bits per second (nil: the highest variant).
-        public var hlsMaxBandwidth: Int?
-        /// The built-in test channel's clip (nil: `builtin:testpattern` channels are unavailable).
-        public var testClip: TSClip?
-        /// Pad the test pattern to this rate (benchmarks).
-        public var testPatternBitsPerSecond: Int64?
-        /// How often each running session gets a `shared_stream_stats` row.
-        public var statsInterval: Duration = .seconds(10)
-        /// How long a new viewer's answer waits for the upstream's first bytes.
-        public var firstByteTimeout: Duration = .seconds(15)
-        /// Per provider (a channel's `source`): may the only viewer's address hand its slot over?
-        public var zapTakeover: Set<String> = []
-        /// How long a request for a channel of a full provider waits for a slot.
-        public var zapWait: Duration = .seconds(5)
-        /// How long a login the provider refused rests before it is tried again.
-        public var refusalRest: Duration = .seconds(60)
-
-        public init() {}
-
-        public init(config: SharedStreamingConfig) {
-            maxSessions = config.maxConcurrentStreams
-            gracePeriod = .seconds(config.gracePeriod)
-            clientTimeoutSeconds = config.clientTimeout
-            bufferSize = config.bufferSize
-            bufferDirectory = config.bufferPath.isEmpty ? nil : config.bufferPath
-            lagPolicy = config.lagPolicy
-            reconnect.maxAttempts = config.upstream.maxAttempts
-            reconnect.connectTimeoutSeconds = config.upstream.connectTimeout
-            reconnect.stallTimeoutSeconds = config.upstream.stallTimeout
-            reconnect.initialBackoff = .milliseconds(config.upstream.backoffInitialMs)
-            reconnect.maxBackoff = .milliseconds(config.upstream.backoffMaxMs)
-            defaultUserAgent = config.upstream.userAgent.isEmpty ? nil : config.upstream.userAgent
-            hlsMaxBandwidth = config.upstream.hlsMaxBandwidth > 0 ? config.upstream.hlsMaxBandwidth : nil
-            testClip = TSClip.testPattern
-            statsInterval = .seconds(config.monitoring.statsInterval)
-            firstByteTimeout = .seconds(config.upstream.firstByteTimeout)
-            zapWait = .seconds(config.zapWait)
-        }
-    }
-
-    /// Why a viewer could not be attached.
-    public enum AttachError: Error, Equatable, Sendable {
-        /// `max_concurrent_streams` sessions are running and none is idle.
-        case atCapacity(limit: Int)
-        /// The ring could not be allocated or the channel has no usable URL.
-        case unavailable(String)
-        /// Every slot of every login of the channel's provider is in use.
-        case providerFull(provider: String)
-        /// No login of the channel's provider can be used (the panel says expired, banned, refused).
-        case providerUnusable(provider: String)
-    }
-
     final class Shared: Sendable {
         let sessions = Locked<[String: ChannelSession]>([:])
         /// Sessions that ended but whose final snapshot has not been recorded yet.
@@ -88,14 +26,6 @@ public final class SessionManager: Sendable {
         let slotWaiters = Locked<[SlotWaiter]>([])
     }
 
-    struct SlotWaiter: Sendable {
-        let deadline: ContinuousClock.Instant
-        /// Tries again; true when the request is settled (attached, or failed for another reason).
-        let retry: @Sendable () -> Bool
-        /// The wait is over without a slot.
-        let expire: @Sendable () -> Void
-    }
-
     public let settings: Settings
     public let metrics: StreamingMetrics
     let loop: UpstreamLoop
@@ -104,7 +34,7 @@ public final class SessionManager: Sendable {
     /// The providers' logins and how many streams each holds.
     public let slots: ProviderSlots
     let resolver: any UpstreamResolver
-    private let shared = Shared()
+    let shared = Shared()
     /// Housekeeping: wakes slow streams' readers, ends idle sessions, records history.
     private let housekeeping: ServiceThread
 
@@ -154,78 +84,18 @@ public final class SessionManager: Sendable {
         shared.sessions.withLock { Array($0.values) }.reduce(0) { $0 + $1.viewerCount(user: user) }
     }
 
-    /// Like `attach`, but a request for a channel of a full provider waits up to `zap_wait` for a
-    /// slot (players open the new channel a moment before they close the old one, whose session
-    /// then yields its slot). `done` runs once, at once or from housekeeping.
-    public func attachWhenFree(channel: CatalogChannel, ip: String, userAgent: String?, user: String? = nil,
-                               requestedAt: ContinuousClock.Instant = .now,
-                               done: @escaping @Sendable (Result<any StreamingBody, AttachError>) -> Void) {
-        let first = attach(channel: channel, ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt, counting: false)
-        guard case let .failure(.providerFull(provider)) = first, settings.zapWait > .zero else {
-            countOutcome(first)
-            return done(first)
-        }
-        let waiter = SlotWaiter(deadline: requestedAt + settings.zapWait, retry: { [weak self] in
-            guard let self else { return false }
-            let result = self.attach(channel: channel, ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt, counting: false)
-            if case .failure(.providerFull) = result { return false }
-            self.countOutcome(result)
-            done(result)
-            return true
-        }, expire: { [weak self] in
-            let failure: Result<any StreamingBody, AttachError> = .failure(.providerFull(provider: provider))
-            self?.countOutcome(failure)
-            done(failure)
-        })
-        shared.slotWaiters.withLock { $0.append(waiter) }
-    }
-
-    private func countOutcome(_ result: Result<any StreamingBody, AttachError>) {
-        switch result {
-        case .failure(.atCapacity): metrics.reject(.streamLimit)
-        case .failure(.unavailable): metrics.reject(.unavailable)
-        case let .failure(.providerFull(provider)):
-            metrics.reject(.providerFull)
-            metrics.countProviderRefusal(provider, .limit)
-        case let .failure(.providerUnusable(provider)):
-            metrics.reject(.unavailable)
-            metrics.countProviderRefusal(provider, .account)
-        case .success: break
-        }
-    }
-
-    private func attach(channel: CatalogChannel, ip: String, userAgent: String?, user: String?,
-                        requestedAt: ContinuousClock.Instant, counting: Bool) -> Result<any StreamingBody, AttachError> {
+    func attach(channel: CatalogChannel, ip: String, userAgent: String?, user: String?,
+                requestedAt: ContinuousClock.Instant, counting: Bool) -> Result<any StreamingBody, AttachError> {
         var evicted: [ChannelSession] = []
         let result: Result<any StreamingBody, AttachError> = shared.sessions.withLock { sessions in
             if let session = sessions[channel.id], let client = session.attach(ip: ip, userAgent: userAgent, user: user, requestedAt: requestedAt) {
                 return .success(client)
             }
             sessions[channel.id] = nil
-            let provider = channel.source
-            var lease: SlotLease?
-            var inherited = false
-            if slots.manages(provider) {
-                lease = slots.acquire(provider)
-                if lease == nil, !slots.hasUsableLogin(provider) { return .failure(.providerUnusable(provider: provider)) }
-                if lease == nil {
-                    let holders = sessions.values.filter { $0.channel.source == provider && $0.slot.withLock({ $0 }) != nil }
-                    let victim = holders.filter { $0.clientCount == 0 }.min { ($0.idleSince ?? .now) < ($1.idleSince ?? .now) }
-                        ?? holders.first { $0.dropHungUpClients() }
-                        ?? (settings.zapTakeover.contains(provider) ? holders.first { $0.soleViewerIP == ip } : nil)
-                    guard let victim else { return .failure(.providerFull(provider: provider)) }
-                    // The slot passes straight to the new session. The victim stops first, so its
-                    // upstream is closed (on the loop) before the new one is opened.
-                    lease = victim.slot.withLock { slot in
-                        defer { slot = nil }
-                        return slot
-                    }
-                    inherited = true
-                    sessions[victim.channel.id] = nil
-                    if victim.clientCount > 0 { victim.dropClients(.zapped) }
-                    victim.stop()
-                    evicted.append(victim)
-                }
+            let lease: SlotLease?, inherited: Bool
+            switch takeSlot(for: channel.source, ip: ip, sessions: &sessions, evicted: &evicted) {
+            case let .success(taken): (lease, inherited) = (taken.lease, taken.inherited)
+            case let .failure(error): return .failure(error)
             }
             if sessions.count >= settings.maxSessions {
                 // A session only waiting out its grace period never blocks a new channel. Nor does
@@ -270,39 +140,6 @@ public final class SessionManager: Sendable {
         }
         if !evicted.isEmpty { shared.finished.withLock { $0 += evicted } }
         return result
-    }
-
-    /// The session's slot goes back once its upstream is closed (after the source's stop, on the
-    /// loop); a login the provider refuses is swapped for the next free one.
-    private func installHooks(_ session: ChannelSession) {
-        let slots = self.slots, loop = self.loop, logger = self.logger, rest = settings.refusalRest, metrics = self.metrics
-        session.hooks.withLock { hooks in
-            hooks.finished = { [weak session] in
-                guard let lease = session?.slot.withLock({ slot -> SlotLease? in
-                    defer { slot = nil }
-                    return slot
-                }) else { return }
-                loop.schedule(after: .zero) { slots.release(lease) }
-            }
-            hooks.loginRefused = { [weak session] failure in
-                guard let session else { return }
-                metrics.countLoginRefusal(provider: session.channel.source)
-                // Right after a hand-over the provider may still count the old connection: retry
-                // the same login (after the back-off) without resting it.
-                if session.slotInherited.load(ordering: .relaxed), !session.hasDelivered { return }
-                let moved = session.slot.withLock { slot -> (from: SlotLease, to: SlotLease)? in
-                    guard let current = slot, let next = slots.refused(current, rest: rest) else { return nil }
-                    slot = next
-                    return (current, next)
-                }
-                if let moved {
-                    logger.warning("provider refused the login; using another", metadata: [
-                        "channel": "\(session.channel.id)", "provider": "\(moved.from.provider)",
-                        "from_account": "\(moved.from.account + 1)", "to_account": "\(moved.to.account + 1)", "reason": "\(failure.message)",
-                    ])
-                }
-            }
-        }
     }
 
     /// Runs `done` once the session of a viewer attached by `attach` has delivered its first bytes
