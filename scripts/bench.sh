@@ -219,14 +219,23 @@ wait_http "http://127.0.0.1:$providers_port/healthz"
 until curl -s "$providers_api" | grep -q '"channels":20000'; do sleep 0.05; done
 imported=$(date +%s.%N)
 import_rss=$(awk '/VmHWM/ {print $2}' "/proc/$providers_pid/status")
-first_success=$(curl -s "$providers_api" | grep -o '"last_success_at":"[^"]*"')
-refresh_started=$(date +%s.%N)
-curl -s -o /dev/null -X POST "$providers_api/bench/refresh"
-until [ "$(curl -s "$providers_api" | grep -o '"last_success_at":"[^"]*"')" != "$first_success" ]; do sleep 0.05; done
-refreshed=$(date +%s.%N)
-refresh_rss=$(awk '/VmHWM/ {print $2}' "/proc/$providers_pid/status")
-awk -v a="$started" -v b="$imported" -v c="$refresh_started" -v d="$refreshed" -v r1="$import_rss" -v r2="$refresh_rss" \
-  'BEGIN { printf "providers_import channels=20000 seconds=%.2f peak_rss_mb=%.1f\nproviders_refresh channels=20000 seconds=%.2f peak_rss_mb=%.1f\n", b - a, r1 / 1024, d - c, r2 / 1024 }'
+# One refresh: $1 names it; waits until last_success_at moves.
+bench_refresh() {
+  local before started done rss
+  before=$(curl -s "$providers_api" | grep -o '"refreshes":[0-9]*')
+  started=$(date +%s.%N)
+  curl -s -o /dev/null -X POST "$providers_api/bench/refresh"
+  until [ "$(curl -s "$providers_api" | grep -o '"refreshes":[0-9]*')" != "$before" ]; do sleep 0.02; done
+  done=$(date +%s.%N)
+  rss=$(awk '/VmHWM/ {print $2}' "/proc/$providers_pid/status")
+  awk -v n="$1" -v a="$started" -v b="$done" -v r="$rss" 'BEGIN { printf "providers_refresh_%s channels=20000 seconds=%.2f peak_rss_mb=%.1f\n", n, b - a, r / 1024 }'
+}
+awk -v a="$started" -v b="$imported" -v r1="$import_rss" \
+  'BEGIN { printf "providers_import channels=20000 seconds=%.2f peak_rss_mb=%.1f\n", b - a, r1 / 1024 }'
+# Nothing changed: the panel answers the ETags with 304. Then the token rotates: read whole.
+bench_refresh unchanged
+curl -s -o /dev/null -X POST "http://127.0.0.1:$xtream_port/stand-in/rotate-token"
+bench_refresh changed
 # Slot takeover: the one login watches channel 1; the same address asks for channel 2.
 # The reference: the panel itself, while its login is free.
 direct=$(curl -s -o /dev/null --max-time 2 -w '%{time_starttransfer}' "http://127.0.0.1:$xtream_port/live/bench/bench-pw/1001.ts" || true)
@@ -237,4 +246,31 @@ sleep 3
 takeover=$(curl -s -o /dev/null --max-time 3 -w '%{time_starttransfer}' "${urls[1]}" || true)
 kill "$watcher" 2>/dev/null || true
 awk -v t="$takeover" -v d="$direct" 'BEGIN { printf "providers_takeover first_byte_ms=%.1f (the panel directly, its login free: %.1f ms)\n", t * 1000, d * 1000 }'
+# Overlapping zap without takeover: the player asks for channel 2 while channel 1 plays and hangs
+# up channel 1 a second later; the figure is channel 2's first byte after channel 1 closed.
+kill "$providers_pid" 2>/dev/null || true
+wait "$providers_pid" 2>/dev/null || true
+zap_port=$(free_port)
+sed -e "s/port: $providers_port/port: $zap_port/" -e "s|providers.sqlite|zap.sqlite|" -e "s|providers-buffers|zap-buffers|" \
+    -e "s/zap_takeover: true/zap_takeover: false/" "$work/providers.yaml" > "$work/zap.yaml"
+"$bin/sharecast" serve --config "$work/zap.yaml" --log-level warning 2>"$work/zap.log" & pids+=($!)
+wait_http "http://127.0.0.1:$zap_port/healthz"
+until curl -s "http://127.0.0.1:$zap_port/api/monitor/providers" | grep -q '"channels":20000'; do sleep 0.05; done
+mapfile -t urls < <(curl -s "http://127.0.0.1:$zap_port/playlist.m3u" | grep /stream/ | head -2)
+if [ "${#urls[@]}" -lt 2 ]; then
+  echo "bench: the zap server's playlist has no stream URLs" >&2
+  curl -s -i "http://127.0.0.1:$zap_port/playlist.m3u" | head -5 >&2
+  tail -20 "$work/zap.log" >&2
+  exit 1
+fi
+curl -s -o /dev/null --max-time 30 "${urls[0]}" & watcher=$!
+sleep 3
+asked=$(date +%s.%N)
+curl -s -o /dev/null --max-time 10 -w '%{time_starttransfer}' "${urls[1]}" > "$work/zap.first-byte" & zapper=$!
+sleep 1
+closed=$(date +%s.%N)
+kill "$watcher" 2>/dev/null || true
+wait "$zapper" 2>/dev/null || true
+awk -v a="$asked" -v c="$closed" -v t="$(cat "$work/zap.first-byte")" \
+  'BEGIN { printf "providers_zap first_byte_after_close_ms=%.1f (asked %.0f ms before the old channel closed; target: under 2000)\n", (a + t - c) * 1000, (c - a) * 1000 }'
 fi

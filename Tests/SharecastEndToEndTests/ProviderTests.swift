@@ -143,7 +143,11 @@ final class CapturedLog: @unchecked Sendable {
         try await waitUntil { first.bodyCount > 20_000 }
         // The player opens B before it closes A, a second later.
         let second = try setup.viewer("Sport Three")
+        let before = first.bodyCount
         try await Task.sleep(for: .seconds(1))
+        // Without zap_takeover A is untouched while B waits.
+        #expect(!first.ended && first.bodyCount > before)
+        #expect(second.status == nil && second.bodyCount == 0)
         let closedAt = ContinuousClock.now
         first.close()
         // Seconds here when the machine is quiet; the figure is measured by `make bench`, and a

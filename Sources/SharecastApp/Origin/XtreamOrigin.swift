@@ -10,7 +10,9 @@ import SharecastSync
 /// `/live/<user>/<pass>/<id>.ts` playing the test pattern, `get.php` (an M3U of the same streams)
 /// and `xmltv.php`. Like a real panel, it counts each login's open connections and refuses one
 /// over the limit (HTTP 403); it remembers the most a login ever had open. Its token can be
-/// rotated: M3U stream URLs carry it and stale ones are refused, as rotating providers do.
+/// rotated (`rotateToken`, or `POST /stand-in/rotate-token`): M3U stream URLs carry it and stale
+/// ones are refused, as rotating providers do. Its catalog documents carry an ETag (`get.php` a
+/// Last-Modified) and answer 304 while nothing changed.
 public final class XtreamOrigin: Sendable {
     public struct Login: Sendable {
         public var username: String
@@ -131,6 +133,16 @@ public final class XtreamOrigin: Sendable {
             var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tv>\n"
             for channel in channels { text += "  <channel id=\"\(channel.epgID ?? "\(channel.id)")\"><display-name>\(channel.name)</display-name></channel>\n" }
             return .text(text + "</tv>\n", contentType: "application/xml")
+        }
+        // For benchmarks and manual tries against `sharecast origin`: a new token (a changed
+        // catalog) without restarting the panel.
+        router.add("POST", "/stand-in/rotate-token") { _ in
+            let token = state.withLock { state in
+                state.version += 1
+                state.token = "t\(state.version)"
+                return state.token
+            }
+            return HTTPResponse.text(token + "\n")
         }
         router.get("/live/:user/:pass/:file", name: "stream") { request in
             let user = request.parameters["user"] ?? "", pass = request.parameters["pass"] ?? ""

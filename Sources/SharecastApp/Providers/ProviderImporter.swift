@@ -28,16 +28,23 @@ struct ProviderImporter: Sendable {
     var fetcher = HTTPFetcher()
     let validators = RefreshValidators()
 
+    /// One refresh; the login states go to the board and the slots as they are read, the
+    /// refresh's own outcome is recorded by `record` once the catalog serves it.
     func refresh(_ provider: ProviderConfig, database: SharecastDatabase, slots: ProviderSlots,
                  board: ProviderStatusBoard) -> Result<ProviderRefreshReport, ProviderRefreshError> {
-        let result: Result<ProviderRefreshReport, ProviderRefreshError>
         switch provider.kind {
-        case .m3u: result = refreshM3U(provider, database: database, board: board)
-        case .xtream: result = refreshXtream(provider, database: database, slots: slots, board: board)
+        case .m3u: refreshM3U(provider, database: database, board: board)
+        case .xtream: refreshXtream(provider, database: database, slots: slots, board: board)
         }
+    }
+
+    /// The refresh's outcome on the board (called after the catalog was reloaded, so an API
+    /// reader that sees the new channel count also gets the new playlist).
+    static func record(_ result: Result<ProviderRefreshReport, ProviderRefreshError>, of provider: String, on board: ProviderStatusBoard) {
         let now = Date()
-        board.update(provider.name) { status in
+        board.update(provider) { status in
             status.lastRefreshAt = now
+            status.refreshes += 1
             switch result {
             case let .success(report):
                 status.lastSuccessAt = now
@@ -50,7 +57,6 @@ struct ProviderImporter: Sendable {
                 status.lastError = error.reason
             }
         }
-        return result
     }
 
     /// A GET with the provider's headers; conditional when `conditional` and the URL's validators

@@ -71,11 +71,14 @@ final class ProviderRefreshService: Sendable {
         return true
     }
 
-    /// One refresh, logged; the catalog is reloaded after a successful one.
+    /// One refresh, logged; the catalog is reloaded after a successful one, before the board
+    /// shows it.
     @discardableResult
     func refreshNow(_ provider: ProviderConfig) -> Bool {
         defer { completed.withLock { $0 += 1 } }
-        switch importer.refresh(provider, database: database, slots: slots, board: board) {
+        let result = importer.refresh(provider, database: database, slots: slots, board: board)
+        defer { ProviderImporter.record(result, of: provider.name, on: board) }
+        switch result {
         case let .success(report) where report.notModified:
             logger.info("provider unchanged (304); catalog kept", metadata: ["provider": "\(provider.name)"])
             return true

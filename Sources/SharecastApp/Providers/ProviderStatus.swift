@@ -24,6 +24,9 @@ public final class ProviderStatusBoard: Sendable {
         public var accounts: [Account]
         public var channels: Int?
         public var lastRefreshAt: Date?
+        /// Refreshes finished since start, successful or not: scripts that asked for one wait for
+        /// it to move (the dates have whole seconds).
+        public var refreshes = 0
         public var lastSuccessAt: Date?
         /// The last successful refresh that read a changed list (not a 304).
         public var lastChangeAt: Date?

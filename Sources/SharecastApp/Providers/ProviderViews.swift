@@ -18,7 +18,7 @@ enum ProviderViews {
                     return ProviderView.Account(name: account.label, status: account.status, message: account.message, expiresAt: account.expiresAt,
                                                 maxStreams: slot?.limit ?? account.maxStreams, streamsInUse: slot?.inUse ?? 0, restingUntil: resting)
                 },
-                lastRefreshAt: provider.lastRefreshAt, lastSuccessAt: provider.lastSuccessAt,
+                lastRefreshAt: provider.lastRefreshAt, refreshes: provider.refreshes, lastSuccessAt: provider.lastSuccessAt,
                 lastChangeAt: provider.lastChangeAt, lastError: provider.lastError
             )
         }

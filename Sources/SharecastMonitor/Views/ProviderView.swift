@@ -31,18 +31,21 @@ public struct ProviderView: Encodable, Sendable, Equatable {
     public var channels: Int?
     public var accounts: [Account]
     public var lastRefreshAt: Date?
+    /// Refreshes finished since start (successful or not).
+    public var refreshes: Int
     public var lastSuccessAt: Date?
     /// The last successful refresh that found the list changed; later successes were 304s.
     public var lastChangeAt: Date?
     public var lastError: String?
 
-    public init(name: String, type: String, channels: Int?, accounts: [Account], lastRefreshAt: Date?, lastSuccessAt: Date?,
+    public init(name: String, type: String, channels: Int?, accounts: [Account], lastRefreshAt: Date?, refreshes: Int = 0, lastSuccessAt: Date?,
                 lastChangeAt: Date? = nil, lastError: String?) {
         self.name = name
         self.type = type
         self.channels = channels
         self.accounts = accounts
         self.lastRefreshAt = lastRefreshAt
+        self.refreshes = refreshes
         self.lastSuccessAt = lastSuccessAt
         self.lastChangeAt = lastChangeAt
         self.lastError = lastError
