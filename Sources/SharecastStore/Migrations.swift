@@ -146,6 +146,36 @@ enum Migrations {
             }
         }
 
+        // Every channel gets a number that it keeps (`ChannelNumber`): rows are numbered in
+        // catalog order, a number two rows share stays with the first, and the index makes
+        // numbers unique from now on.
+        migrator.registerMigration("v7-stable-channel-numbers") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, number FROM channels ORDER BY removed_at IS NOT NULL, source <> 'config', source, position")
+            // Written out here rather than calling today's assignment code, so this step stays
+            // what it was when it shipped.
+            var taken = Set<Int>()
+            var assigned = [Int](repeating: 0, count: rows.count)
+            var pending: [Int] = []
+            for (index, row) in rows.enumerated() {
+                if let number = row["number"] as Int?, (1...9_999_999).contains(number), taken.insert(number).inserted {
+                    assigned[index] = number
+                } else {
+                    pending.append(index)
+                }
+            }
+            var next = (taken.max() ?? 0) + 1
+            for index in pending {
+                while taken.contains(next) { next += 1 }
+                assigned[index] = next
+                taken.insert(next)
+            }
+            try db.execute(sql: "UPDATE channels SET number = NULL")
+            for (row, number) in zip(rows, assigned) {
+                try db.execute(sql: "UPDATE channels SET number = ? WHERE id = ?", arguments: [number, row["id"] as String])
+            }
+            try db.create(index: "channels_on_number", on: "channels", columns: ["number"], unique: true)
+        }
+
         return migrator
     }
 }

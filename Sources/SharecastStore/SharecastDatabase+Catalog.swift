@@ -33,8 +33,10 @@ extension SharecastDatabase {
             for record in try ChannelRecord.fetchAll(db, keys: channels.map(\.id)) {
                 existing[record.id] = record
             }
+            let numbers = try Self.channelNumbers(channels, source: source, existing: existing, db: db)
             var listed = Set<String>()
-            for channel in channels where channel.source == source {
+            for var channel in channels where channel.source == source {
+                channel.number = numbers[channel.id]
                 listed.insert(channel.id)
                 if var record = existing[channel.id] {
                     if record.channel.source != source, record.removedAt == nil {
@@ -67,6 +69,35 @@ extension SharecastDatabase {
             }
             return summary
         }
+    }
+
+    /// The number of each channel of `source` to sync: the one its row has (a configured channel
+    /// moves to the number it now asks for when that is free), else one from `ChannelNumber.assign`
+    /// among every number any row, removed or not, holds.
+    static func channelNumbers(_ channels: [CatalogChannel], source: String, existing: [String: ChannelRecord],
+                               db: Database) throws -> [String: Int] {
+        var taken = Set(try Int.fetchAll(db, sql: "SELECT number FROM channels WHERE number IS NOT NULL"))
+        var numbers: [String: Int] = [:]
+        var needing: [CatalogChannel] = []
+        for channel in channels where channel.source == source {
+            guard let record = existing[channel.id], record.channel.source == source || record.removedAt != nil,
+                  let held = record.channel.number else {
+                if existing[channel.id].map({ $0.channel.source == source || $0.removedAt != nil }) ?? true { needing.append(channel) }
+                continue
+            }
+            if source == CatalogChannel.configSource, let wish = channel.number, wish != held,
+               ChannelNumber.range.contains(wish), !taken.contains(wish) {
+                taken.remove(held)
+                taken.insert(wish)
+                numbers[channel.id] = wish
+            } else {
+                numbers[channel.id] = held
+            }
+        }
+        for (channel, number) in zip(needing, ChannelNumber.assign(needing.map(\.number), taken: &taken)) {
+            numbers[channel.id] = number
+        }
+        return numbers
     }
 
     /// Playlist channels keep the id (and so the key) the store already has for their name in this

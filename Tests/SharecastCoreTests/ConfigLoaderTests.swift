@@ -77,6 +77,14 @@ import Testing
                 #"sharecast.yaml:4:20: security.trusted_proxies: expected a list, got "127.0.0.1""#,
             ]
         ),
+        BadConfig(
+            name: "channel numbers",
+            yaml: "channels:\n  - {id: a, number: 5, urls: [builtin:testpattern]}\n  - {id: b, number: 5, urls: [builtin:testpattern]}\n  - {id: c, number: 1e16, urls: [builtin:testpattern]}\n",
+            expected: [
+                #"sharecast.yaml:3:21: channels[1].number: channel number 5 is already channel "a"'s"#,
+                #"sharecast.yaml:4:21: channels[2].number: expected a channel number from 1 to 9999999, got "1e16""#,
+            ]
+        ),
         BadConfig(name: "duplicate key", yaml: "server:\n  port: 1\n  port: 2\n", expected: [#"sharecast.yaml:3:3: duplicate key "port" (first at line 2)"#]),
         BadConfig(name: "duplicate key in a flow mapping", yaml: "server: {port: 1, port: 2}\n", expected: [#"sharecast.yaml:1:10: duplicate key "port" in the mapping that starts here"#]),
         BadConfig(name: "control character", yaml: "server:\n  port: 80\u{01}\n", expected: ["sharecast.yaml:2:11: invalid YAML: control characters are not allowed"]),

@@ -16,7 +16,7 @@ import Testing
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/playlist.m3u")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         let playlist = String(decoding: data, as: UTF8.self)
-        #expect(playlist.hasPrefix("#EXTM3U\n#EXTINF:-1 group-title=\"Sharecast\",Test Pattern\n"))
+        #expect(playlist.hasPrefix("#EXTM3U\n#EXTINF:-1 group-title=\"Sharecast\" tvg-chno=\"1\",Test Pattern\n"))
         let streamURL = try #require(playlist.split(separator: "\n").first { $0.hasPrefix("http://127.0.0.1:\(port)/stream/") }.map(String.init))
 
         let probe = try await ChildProcess.run(ffprobe, [

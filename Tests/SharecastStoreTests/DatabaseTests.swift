@@ -19,7 +19,7 @@ final class TemporaryDatabase {
 }
 
 @Suite struct DatabaseTests {
-    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats", "v2-shared-streams-session-id", "v3-lowercase-ids", "v4-clients-zapped-and-user", "v5-channel-number", "v6-users"]
+    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats", "v2-shared-streams-session-id", "v3-lowercase-ids", "v4-clients-zapped-and-user", "v5-channel-number", "v6-users", "v7-stable-channel-numbers"]
 
     @Test func migratesAnEmptyFileAndReopensAMigratedOne() throws {
         let temporary = TemporaryDatabase()
@@ -173,6 +173,80 @@ final class TemporaryDatabase {
         try database.syncChannels(CatalogChannel.fromPlaylist(more, playlist: "q"), source: "q")
         let added = try #require(try database.activeChannels().first { $0.channel.name == "テレビ東京" })
         #expect(added.channel.id == "q." + ChannelID.nameComponent("テレビ東京"))
+    }
+
+    @Test func channelNumbersAreGivenOnceAndSurviveARenumberedReorderedList() throws {
+        let temporary = TemporaryDatabase()
+        let database = try SharecastDatabase(path: temporary.path)
+        func numbers() throws -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: try database.activeChannels().map { ($0.channel.id, $0.channel.number ?? -1) })
+        }
+        // The provider numbers two of three channels; the third gets the next free number.
+        var list = Self.channels(["a", "b", "c"], source: "p")
+        list[0].number = 7
+        list[2].number = 3
+        try database.syncChannels(list, source: "p")
+        #expect(try numbers() == ["a": 7, "b": 8, "c": 3])
+
+        // The provider reorders and renumbers its list: every channel keeps its number.
+        var reordered = Self.channels(["c", "b", "a"], source: "p")
+        reordered[0].number = 1
+        reordered[1].number = 2
+        reordered[2].number = 3
+        try database.syncChannels(reordered, source: "p")
+        #expect(try numbers() == ["a": 7, "b": 8, "c": 3])
+
+        // Another provider asking for taken numbers gets new ones; a free one it gets.
+        var other = Self.channels(["x", "y"], source: "q")
+        other[0].number = 7
+        other[1].number = 20
+        try database.syncChannels(other, source: "q")
+        #expect(try numbers() == ["a": 7, "b": 8, "c": 3, "x": 21, "y": 20])
+
+        // A removed channel's number is never given to another, and is its own again when it comes back.
+        try database.syncChannels(Array(Self.channels(["a", "b", "c"], source: "p")[0...1]), source: "p")
+        var newcomer = Self.channels(["z"], source: "r")
+        newcomer[0].number = 3
+        try database.syncChannels(newcomer, source: "r")
+        #expect(try numbers()["z"] == 22)
+        try database.syncChannels(Self.channels(["a", "b", "c"], source: "p"), source: "p")
+        #expect(try numbers()["c"] == 3)
+
+        // A configured channel moves to the number it asks for when that is free, not when it is held.
+        var configured = Self.channels(["k"])
+        configured[0].number = 50
+        try database.syncChannels(configured, source: CatalogChannel.configSource)
+        configured[0].number = 60
+        try database.syncChannels(configured, source: CatalogChannel.configSource)
+        #expect(try numbers()["k"] == 60)
+        configured[0].number = 7
+        try database.syncChannels(configured, source: CatalogChannel.configSource)
+        #expect(try numbers()["k"] == 60)
+        #expect(Set(try numbers().values).count == 7)
+    }
+
+    @Test func theNumberingStepKeepsTheFirstOfSharedNumbersAndNumbersTheRest() throws {
+        let temporary = TemporaryDatabase()
+        try FileManager.default.createDirectory(atPath: (temporary.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        do {
+            let queue = try DatabaseQueue(path: temporary.path)
+            try Migrations.migrator.migrate(queue, upTo: "v6-users")
+            try queue.write { db in
+                for (index, (id, number)) in [("a", 5), ("b", 5), ("c", nil), ("d", 2)].enumerated() {
+                    try db.execute(sql: """
+                        INSERT INTO channels (id, stream_key, name, urls, source, position, created_at, updated_at, number)
+                        VALUES (?, ?, ?, '[]', 'p', ?, '2026-01-01', '2026-01-01', ?)
+                        """, arguments: [id, "key-\(id)", id, index, number])
+                }
+            }
+        }
+        let database = try SharecastDatabase(path: temporary.path)
+        let numbers = Dictionary(uniqueKeysWithValues: try database.activeChannels().map { ($0.channel.id, $0.channel.number ?? -1) })
+        #expect(numbers == ["a": 5, "b": 6, "c": 7, "d": 2])
+        // From now on the index refuses a second holder.
+        #expect(throws: (any Error).self) {
+            try database.pool.write { db in try db.execute(sql: "UPDATE channels SET number = 5 WHERE id = 'd'") }
+        }
     }
 
     static func channels(_ ids: [String], source: String = CatalogChannel.configSource) -> [CatalogChannel] {

@@ -14,7 +14,9 @@ public struct CatalogChannel: Sendable, Equatable {
     public var source: String
     /// The channel's place in its source, for a stable served order.
     public var position: Int
-    /// The provider's channel number (`tvg-chno`, Xtream `num`), when it gave one.
+    /// The channel's number. On the way into the store, the one asked for (`tvg-chno`, Xtream
+    /// `num`, `channels[].number`); out of the store, the number assigned once and kept
+    /// (`ChannelNumber`), which players and media servers key their channel lists on.
     public var number: Int?
 
     public init(
@@ -47,7 +49,7 @@ extension CatalogChannel {
             CatalogChannel(
                 id: definition.id, name: definition.name, group: definition.group, logo: definition.logo,
                 tvgID: definition.tvgID, urls: definition.urls, userAgent: definition.userAgent,
-                headers: definition.headers, source: configSource, position: position
+                headers: definition.headers, source: configSource, position: position, number: definition.number
             )
         }
     }

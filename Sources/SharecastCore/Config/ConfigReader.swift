@@ -182,7 +182,8 @@ struct ConfigReader {
     mutating func readChannels(_ node: Node) -> [ChannelDefinition] {
         var result: [ChannelDefinition] = []
         var ids = Set<String>()
-        let allowed = ["id", "name", "group", "urls", "logo", "tvg_id", "user_agent", "headers"]
+        let allowed = ["id", "name", "group", "number", "urls", "logo", "tvg_id", "user_agent", "headers"]
+        var numbers: [Int: String] = [:]
         for (index, item) in items(node, "channels").enumerated() {
             let key = "channels[\(index)]"
             guard let fields = pairs(item, key) else { continue }
@@ -205,6 +206,19 @@ struct ConfigReader {
                 case "group": channel.group = scalarText(value, full, expecting: "expected a string") ?? ""
                 case "logo": channel.logo = scalarText(value, full, expecting: "expected a URL")
                 case "tvg_id": channel.tvgID = scalarText(value, full, expecting: "expected a string")
+                case "number":
+                    guard let text = scalarText(value, full, expecting: "expected a channel number") else { valid = false; continue }
+                    guard let number = Int(text), ChannelNumber.range.contains(number) else {
+                        report(value, full, "expected a channel number from 1 to \(ChannelNumber.range.upperBound), got \(ConfigSchema.quoted(text))")
+                        valid = false
+                        continue
+                    }
+                    if let other = numbers[number] {
+                        report(value, full, "channel number \(number) is already channel \(ConfigSchema.quoted(other))'s")
+                        valid = false
+                    }
+                    numbers[number] = channel.id.isEmpty ? "channels[\(index)]" : channel.id
+                    channel.number = number
                 case "user_agent": channel.userAgent = scalarText(value, full, expecting: "expected a string")
                 case "urls":
                     let list = items(value, full)

@@ -182,6 +182,8 @@ public struct ChannelDefinition: Sendable, Equatable {
     public var urls: [String]
     public var logo: String?
     public var tvgID: String?
+    /// The channel number asked for (`channels[].number`); kept unless another channel holds it.
+    public var number: Int?
     public var userAgent: String?
     public var headers: [String: String]
 
