@@ -70,11 +70,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The HDHomeRun network tuner's own protocol: device ids and UDP discovery.
+        .target(
+            name: "SharecastHDHomeRun",
+            dependencies: ["CZlib", "SharecastSync", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "SharecastApp",
             dependencies: [
                 "SharecastSync", "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
-                "SharecastStreaming", "SharecastMetrics", "SharecastMonitor", "SharecastRules",
+                "SharecastStreaming", "SharecastMetrics", "SharecastMonitor", "SharecastRules", "SharecastHDHomeRun",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -92,7 +97,7 @@ let package = Package(
             name: "SharecastFuzzTargets",
             dependencies: [
                 "SharecastCore", "SharecastHTTP", "SharecastMonitor", "SharecastRules", "SharecastStore", "SharecastStreaming",
-                "SharecastTS", "SharecastUpstream", .product(name: "Logging", package: "swift-log"),
+                "SharecastTS", "SharecastUpstream", "SharecastHDHomeRun", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "sharecast-fuzz", dependencies: ["SharecastFuzzTargets", "CShims"]),
@@ -115,6 +120,7 @@ let package = Package(
         .testTarget(name: "SharecastMetricsTests", dependencies: ["SharecastMetrics"]),
         .testTarget(name: "SharecastRulesTests", dependencies: ["SharecastRules", "SharecastSync"]),
         .testTarget(name: "SharecastUpstreamTests", dependencies: ["SharecastUpstream"]),
+        .testTarget(name: "SharecastHDHomeRunTests", dependencies: ["SharecastHDHomeRun"]),
         .testTarget(name: "SharecastStreamingTests", dependencies: ["SharecastStreaming", "SharecastTS", "SharecastHTTP"]),
         .testTarget(
             name: "SharecastStoreTests",

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SharecastCore
+import SharecastHDHomeRun
 import SharecastHTTP
 import SharecastMonitor
 import SharecastRules
@@ -16,7 +17,7 @@ public enum FuzzTargets {
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> Void)] = [
         ("m3u", m3u), ("config", config), ("hls", hls), ("ts-aligner", tsAligner), ("promql", promql),
         ("rule-file", ruleFile), ("rule-test", ruleTest), ("monitor-api", monitorAPI), ("http-framing", httpFraming),
-        ("xtream", xtream),
+        ("xtream", xtream), ("hdhomerun-discovery", hdhomerunDiscovery),
     ]
 
     public static func named(_ name: String) -> (@Sendable ([UInt8]) -> Void)? {
@@ -41,6 +42,16 @@ public enum FuzzTargets {
             guard let (streams, _) = try? XtreamParser.streams(json) else { return }
             let entries = XtreamCatalog.entries(streams: streams, categories: [XtreamCategory(id: "1", name: "News")], server: "http://panel.example")
             _ = CatalogChannel.fromPlaylist(entries, playlist: "fuzz")
+        }
+    }
+
+    /// A UDP datagram to the discovery port: parsed, matched against a device and, when it asks
+    /// for it, answered.
+    static func hdhomerunDiscovery(_ bytes: [UInt8]) {
+        guard let request = try? DiscoveryPacket.parseRequest(bytes), let id = HDHomeRunDeviceID(hex: "1A2B3C46") else { return }
+        if request.matches(deviceID: id.value) {
+            _ = DiscoveryPacket.encodeReply(.init(deviceID: id, tunerCount: request.deviceTypes.count, baseURL: "http://127.0.0.1:8085",
+                                                  lineupURL: "http://127.0.0.1:8085/lineup.json", deviceAuth: "fuzz"))
         }
     }
 

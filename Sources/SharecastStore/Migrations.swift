@@ -176,6 +176,15 @@ enum Migrations {
             try db.create(index: "channels_on_number", on: "channels", columns: ["number"], unique: true)
         }
 
+        // Identities generated once and kept (HDHomeRun device ids and device auth).
+        migrator.registerMigration("v8-identities") { db in
+            try db.create(table: "identities") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+        }
+
         return migrator
     }
 }

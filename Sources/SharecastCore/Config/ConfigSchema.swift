@@ -32,6 +32,8 @@ enum ConfigSchema {
         case listenAddress
         case baseURL
         case tokenOrEmpty
+        /// Shown by media servers: 1 to 64 printable characters.
+        case deviceText
     }
 
     struct Setting {
@@ -100,6 +102,13 @@ enum ConfigSchema {
             Setting(path: "security.max_body_bytes", kind: .int(\.security.maxBodyBytes, 1024...1_073_741_824, expectation: "expected a size in bytes from 1024 to 1073741824")),
             Setting(path: "security.probe_private_networks", kind: .bool(\.security.probePrivateNetworks)),
             Setting(path: "security.anonymous_playlist", kind: .bool(\.security.anonymousPlaylist)),
+            Setting(path: "hdhomerun.enabled", kind: .bool(\.hdhomerun.enabled)),
+            Setting(path: "hdhomerun.friendly_name", kind: .string(\.hdhomerun.friendlyName, .deviceText)),
+            Setting(path: "hdhomerun.model_number", kind: .string(\.hdhomerun.modelNumber, .deviceText)),
+            Setting(path: "hdhomerun.tuner_count", kind: .int(\.hdhomerun.tunerCount, 0...255, expectation: "expected a number of tuners from 0 (from the providers' slots) to 255")),
+            Setting(path: "hdhomerun.discovery.enabled", kind: .bool(\.hdhomerun.discovery.enabled)),
+            Setting(path: "hdhomerun.discovery.listen", kind: .string(\.hdhomerun.discovery.listen, .listenAddress)),
+            Setting(path: "hdhomerun.discovery.port", kind: .int(\.hdhomerun.discovery.port, 0...65535, expectation: "expected a port number from 0 to 65535")),
         ]
     }
 
@@ -120,7 +129,7 @@ enum ConfigSchema {
         return result
     }
 
-    static let lists: Set<String> = ["playlists", "channels", "providers", "users"]
+    static let lists: Set<String> = ["playlists", "channels", "providers", "users", "hdhomerun.lineups"]
 
     /// The keys allowed directly under `section` ("" for the top level), for "did you mean" hints.
     static func keys(under section: String) -> [String] {
@@ -190,6 +199,9 @@ enum ConfigSchema {
             return raw.count >= 16 && !raw.contains(where: \.isWhitespace) ? nil : "expected a token of at least 16 characters without spaces"
         case .any:
             return nil
+        case .deviceText:
+            let ok = (1...64).contains(raw.count) && !raw.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+            return ok ? nil : "expected 1 to 64 printable characters, got \(quoted(raw))"
         case .nonEmpty:
             return raw.isEmpty ? "expected a non-empty string" : nil
         case .listenAddress:

@@ -8,6 +8,7 @@ public struct SharecastConfig: Sendable, Equatable {
     public var sharedStreaming = SharedStreamingConfig()
     public var security = SecurityConfig()
     public var alerting = AlertingConfig()
+    public var hdhomerun = HDHomeRunConfig()
     /// Provider playlists to import into the channel catalog.
     public var playlists: [PlaylistSource] = []
     /// IPTV providers (Xtream Codes panels and M3U playlists) with their logins and limits.
