@@ -4,7 +4,7 @@ export PATH := $(if $(wildcard /opt/swift/usr/bin),/opt/swift/usr/bin:,)$(PATH)
 
 # System packages: the C libraries Sharecast links and the real tools its tests run.
 BUILD_PACKAGES := libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev pkg-config
-TEST_PACKAGES := ffmpeg prometheus prometheus-alertmanager python3-pip
+TEST_PACKAGES := ffmpeg prometheus prometheus-alertmanager python3-pip libhdhomerun-dev xmltv-util
 # Python packages the tests use: the OpenMetrics reference parser.
 PYTHON_PACKAGES := prometheus-client==0.26.0 schemathesis==4.32.5
 BENCH_PACKAGES := nginx curl

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SharecastCore
+import SharecastHDHomeRun
 import SharecastHTTP
 import SharecastMetrics
 import SharecastMonitor
@@ -48,6 +49,9 @@ public final class Application: Sendable {
     public let slots: ProviderSlots
     public let providerStatus: ProviderStatusBoard
     let refresher: ProviderRefreshService
+    /// The HDHomeRun tuner (`hdhomerun.enabled`) and its UDP discovery responder.
+    let tuner: HDHomeRunTuner?
+    let discovery: DiscoveryResponder?
     /// Every background service, in start order; `shutdown()` stops them in reverse.
     private let lifecycle: Lifecycle
 
@@ -57,6 +61,12 @@ public final class Application: Sendable {
 
     /// The bound HTTP port.
     public var port: Int { server.port }
+
+    /// The bound HDHomeRun discovery port (UDP), when discovery runs.
+    public var discoveryPort: Int? { discovery?.port }
+
+    /// The HDHomeRun device ids: the whole catalog's first, then each lineup's.
+    public var hdhomerunDeviceIDs: [String] { tuner?.devices.map(\.id.hex) ?? [] }
 
     public init(config: SharecastConfig, logger: Logger) throws(ApplicationError) {
         self.config = config
@@ -150,6 +160,7 @@ public final class Application: Sendable {
         let users: UserDirectory
         do {
             users = try UserDirectory(config.users, database: database)
+            tuner = config.hdhomerun.enabled ? try HDHomeRunTuner(config: config, database: database, catalog: catalog, sessions: sessions) : nil
         } catch {
             sessions.shutdown()
             loop.shutdown()
@@ -167,6 +178,7 @@ public final class Application: Sendable {
                        gate.stream(PlaylistRoute.userHandler(catalog: catalog, publicBaseURL: config.server.publicBaseURL, users: users)))
             router.get("/u/:secret/stream/:key", name: "user_stream", gate.stream(StreamRoute.userHandler(catalog: catalog, sessions: sessions, users: users)))
         }
+        tuner?.install(into: &router, gate: gate)
         router.get("/healthz", name: "healthz") { _ in .text("ok\n") }
         router.get("/metrics", name: "metrics", gate.metrics(MetricsRoute.handler(registry: metrics.registry)))
         for route in monitor.routes {
@@ -197,7 +209,18 @@ public final class Application: Sendable {
             "url": "http://\(Self.displayHost(config.server.listen)):\(server.port)/playlist.m3u",
             "channels": "\(catalog.current.channels.count)",
         ])
-        let server = self.server, upstreamLoop = self.loop
+        discovery = tuner?.makeDiscovery(httpPort: server.port, logger: logger)
+        if let discovery = self.discovery {
+            metrics.registry.addCollector { writer in
+                let counts = discovery.figures
+                writer.family("sharecast_hdhomerun_discovery_packets", .counter,
+                              help: "HDHomeRun discovery datagrams received: answered, ignored (for another device or type) and malformed (dropped).")
+                for (result, value) in [("answered", counts.answered), ("ignored", counts.ignored), ("malformed", counts.malformed)] {
+                    writer.counter(LabelSet([("result", result)]), Double(value))
+                }
+            }
+        }
+        let server = self.server, upstreamLoop = self.loop, discovery = self.discovery
         // The one place the order is written. Started top to bottom; stopped bottom to top:
         // imports end, the listener stops accepting, alert rules and jobs stop, every stream
         // ends (its viewers leave with reason `shutdown`, recorded), the HTTP server closes the
@@ -217,6 +240,7 @@ public final class Application: Sendable {
             ClosureService("alerting", start: { alerting?.start() }, stop: { alerting?.stop() }),
             ClosureService("listener", stop: { server.stopAccepting() }),
             ClosureService("provider-refresh", start: { [refresher] in refresher.start() }, stop: { [refresher] in refresher.stop() }),
+            ClosureService("hdhomerun-discovery", start: { discovery?.start() }, stop: { discovery?.stop() }),
         ], logger: logger)
         lifecycle.start()
     }

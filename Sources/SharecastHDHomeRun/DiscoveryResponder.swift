@@ -43,9 +43,9 @@ public final class DiscoveryResponder: Sendable {
 
     /// Binds at once (so a port in use is reported at start); answers after `start()`.
     /// `baseURL(localAddress)` is the base of the announced URLs for a request that arrived for
-    /// `localAddress` (the address replies go out from); `tunerCount()` is read per reply.
+    /// `localAddress` (the address replies go out from); `tunerCount(id)` is read per reply.
     public init(listen: String, port: Int, devices: [Device], baseURL: @escaping @Sendable (String) -> String,
-                tunerCount: @escaping @Sendable () -> Int, logger: Logger) throws(UDPSocketError) {
+                tunerCount: @escaping @Sendable (HDHomeRunDeviceID) -> Int, logger: Logger) throws(UDPSocketError) {
         let socket = try UDPSocket(bindTo: listen, port: port)
         var ends: [Int32] = [0, 0]
         let kind = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
@@ -88,9 +88,8 @@ public final class DiscoveryResponder: Sendable {
                         continue
                     }
                     let base = baseURL(UDPSocket.localAddress(toward: datagram.from) ?? listen)
-                    let tuners = tunerCount()
                     for device in matching {
-                        let reply = DiscoveryPacket.Reply(deviceID: device.id, tunerCount: tuners, baseURL: base + device.path,
+                        let reply = DiscoveryPacket.Reply(deviceID: device.id, tunerCount: tunerCount(device.id), baseURL: base + device.path,
                                                           lineupURL: base + device.path + "/lineup.json", deviceAuth: device.deviceAuth)
                         socket.send(DiscoveryPacket.encodeReply(reply), to: datagram.from)
                     }

@@ -12,6 +12,7 @@ public final class ChannelCatalog: Sendable {
         public var channels: [StoredChannel] = []
         var byKey: [String: StoredChannel] = [:]
         var byID: [String: StoredChannel] = [:]
+        var byNumber: [Int: StoredChannel] = [:]
         /// Made with the snapshot, as every scrape asks for it.
         public var channelIDs: Set<String> = []
 
@@ -26,6 +27,7 @@ public final class ChannelCatalog: Sendable {
             byKey = Dictionary(channels.map { ($0.streamKey, $0) }, uniquingKeysWith: { first, _ in first })
             byID = Dictionary(channels.map { ($0.channel.id, $0) }, uniquingKeysWith: { first, _ in first })
             channelIDs = Set(channels.map(\.channel.id))
+            byNumber = Dictionary(channels.compactMap { stored in stored.channel.number.map { ($0, stored) } }, uniquingKeysWith: { first, _ in first })
         }
 
         init() {}
@@ -43,6 +45,11 @@ public final class ChannelCatalog: Sendable {
 
     public func channel(forKey key: String) -> StoredChannel? {
         snapshot.withLock { $0.byKey[key] }
+    }
+
+    /// The channel with stable number `number` (the HDHomeRun GuideNumber).
+    public func channel(number: Int) -> StoredChannel? {
+        snapshot.withLock { $0.byNumber[number] }
     }
 
     public func channel(id: String) -> StoredChannel? {

@@ -18,8 +18,25 @@ enum StreamRoute {
     /// Seconds a client is told to wait when every session slot is taken.
     static let retryAfterSeconds = 10
 
+    /// How errors are told: the project's JSON, or also SiliconDust's `X-HDHomeRun-Error` header
+    /// (a tune URL: media servers show "all tuners in use" for 805 rather than a broken channel).
+    enum Flavor: Sendable {
+        case plain
+        case hdhomerun
+
+        /// `busy`: refused for want of a free slot (805); otherwise a tune that failed (806) or
+        /// brought no data in time (807).
+        func decorate(_ response: HTTPResponse, busy: Bool = false) -> HTTPResponse {
+            guard self == .hdhomerun, response.status >= 400 else { return response }
+            var response = response
+            let code = busy ? "805 All Tuners In Use" : response.status == 504 ? "807 No Video Data" : "806 Tune Failed"
+            response.headers.add("X-HDHomeRun-Error", code)
+            return response
+        }
+    }
+
     /// Resolves `pending` once the viewer's session has delivered (200 and the stream) or failed.
-    static func settle(_ body: any StreamingBody, sessions: SessionManager, pending: PendingResponse) {
+    static func settle(_ body: any StreamingBody, sessions: SessionManager, pending: PendingResponse, flavor: Flavor = .plain) {
         let stream = HTTPResponse(headers: HTTPHeaders([("Content-Type", "video/mp2t"), ("Cache-Control", "no-store")]), body: .stream(body))
         sessions.whenStarted(body) { outcome in
             switch outcome {
@@ -27,7 +44,7 @@ enum StreamRoute {
                 if !pending.resolve(stream) { sessions.abandon(body, reason: .shutdown) }
             case let .failed(status, code, message):
                 sessions.abandon(body, reason: status == 504 ? .timeout : .streamStopped)
-                pending.resolve(.error(status: status, code: code, message: message, headers: [("Retry-After", "\(retryAfterSeconds)")]))
+                pending.resolve(flavor.decorate(.error(status: status, code: code, message: message, headers: [("Retry-After", "\(retryAfterSeconds)")])))
             }
         }
     }
@@ -36,7 +53,7 @@ enum StreamRoute {
     /// every slot of the channel's provider is taken, the answer also waits up to `zap_wait` for
     /// one (the viewer zapping away from another channel of it frees one), then plays or is 503.
     static func answer(_ channel: CatalogChannel, request: HTTPRequest, requestedAt: ContinuousClock.Instant,
-                       sessions: SessionManager, user: String? = nil) -> HTTPResponse {
+                       sessions: SessionManager, user: String? = nil, flavor: Flavor = .plain) -> HTTPResponse {
         let pending = PendingResponse()
         // The suspended connection and the viewer, whichever comes first: the viewer's hang-up is
         // noticed like a parked viewer's once both are known.
@@ -50,9 +67,9 @@ enum StreamRoute {
             case let .success(body):
                 pending.onAbandon { sessions.abandon(body, reason: .shutdown) }
                 if let handle = parts.withLock({ parts -> (any ResponseConnection)? in parts.body = body; return parts.connection }) { body.opened(handle) }
-                settle(body, sessions: sessions, pending: pending)
+                settle(body, sessions: sessions, pending: pending, flavor: flavor)
             case let .failure(error):
-                pending.resolve(refusal(error))
+                pending.resolve(flavor.decorate(refusal(error), busy: error.isBusy))
             }
         }
         // Decided at once (the stream already plays, or was refused): answered without a suspend.
@@ -114,5 +131,15 @@ enum StreamRoute {
             return nil
         }
         return stored
+    }
+}
+
+extension SessionManager.AttachError {
+    /// Refused because every slot (ours or the provider's) is taken, not because the channel is broken.
+    var isBusy: Bool {
+        switch self {
+        case .atCapacity, .providerFull: true
+        case .unavailable, .providerUnusable: false
+        }
     }
 }
