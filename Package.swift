@@ -70,6 +70,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // XMLTV guides: a streaming reader, the guide's model and its writer.
+        .target(name: "SharecastGuide", dependencies: ["CZlib", "SharecastCore"]),
         // The HDHomeRun network tuner's own protocol: device ids and UDP discovery.
         .target(
             name: "SharecastHDHomeRun",
@@ -79,7 +81,7 @@ let package = Package(
             name: "SharecastApp",
             dependencies: [
                 "SharecastSync", "SharecastCore", "SharecastHTTP", "SharecastUpstream", "SharecastStore", "SharecastTS",
-                "SharecastStreaming", "SharecastMetrics", "SharecastMonitor", "SharecastRules", "SharecastHDHomeRun",
+                "SharecastStreaming", "SharecastMetrics", "SharecastMonitor", "SharecastRules", "SharecastHDHomeRun", "SharecastGuide",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -97,7 +99,7 @@ let package = Package(
             name: "SharecastFuzzTargets",
             dependencies: [
                 "SharecastCore", "SharecastHTTP", "SharecastMonitor", "SharecastRules", "SharecastStore", "SharecastStreaming",
-                "SharecastTS", "SharecastUpstream", "SharecastHDHomeRun", .product(name: "Logging", package: "swift-log"),
+                "SharecastTS", "SharecastUpstream", "SharecastHDHomeRun", "SharecastGuide", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "sharecast-fuzz", dependencies: ["SharecastFuzzTargets", "CShims"]),
@@ -121,6 +123,7 @@ let package = Package(
         .testTarget(name: "SharecastRulesTests", dependencies: ["SharecastRules", "SharecastSync"]),
         .testTarget(name: "SharecastUpstreamTests", dependencies: ["SharecastUpstream"]),
         .testTarget(name: "SharecastHDHomeRunTests", dependencies: ["SharecastHDHomeRun"]),
+        .testTarget(name: "SharecastGuideTests", dependencies: ["SharecastGuide"]),
         .testTarget(name: "SharecastStreamingTests", dependencies: ["SharecastStreaming", "SharecastTS", "SharecastHTTP"]),
         .testTarget(
             name: "SharecastStoreTests",
