@@ -199,7 +199,7 @@ if part providers; then
 echo "# providers: a stand-in Xtream panel (sharecast origin --xtream-channels) with 20 000 channels and one login"
 xtream_port=$(free_port)
 "$bin/sharecast" origin --port "$xtream_port" --xtream-channels 20000 --xtream-logins "bench:bench-pw:1" >"$work/xtream.log" 2>&1 & pids+=($!)
-wait_http "http://127.0.0.1:$xtream_port/xmltv.php"
+wait_http "http://127.0.0.1:$xtream_port/player_api.php"
 providers_port=$(free_port)
 cat > "$work/providers.yaml" <<CONF
 server: {listen: 127.0.0.1, port: $providers_port}

@@ -51,6 +51,8 @@ public final class Application: Sendable {
     let refresher: ProviderRefreshService
     /// The HDHomeRun tuner (`hdhomerun.enabled`) and its UDP discovery responder.
     let tuner: HDHomeRunTuner?
+    /// The guide (`epg_sources`), when there is one.
+    let guide: GuideService?
     let discovery: DiscoveryResponder?
     /// Every background service, in start order; `shutdown()` stops them in reverse.
     private let lifecycle: Lifecycle
@@ -58,6 +60,13 @@ public final class Application: Sendable {
     /// Provider and playlist refreshes finished (successfully or not) since start; lets tests and
     /// health checks wait.
     public var completedImports: Int { refresher.completed.withLock { $0 } }
+
+    /// Guide imports finished (successfully or not) since start.
+    public var completedGuideImports: Int { guide?.completed.withLock { $0 } ?? 0 }
+
+    /// Asks for a re-import of the named guide soon; false when there is none.
+    @discardableResult
+    public func refreshGuide(_ name: String) -> Bool { guide?.request(name) ?? false }
 
     /// The bound HTTP port.
     public var port: Int { server.port }
@@ -111,6 +120,13 @@ public final class Application: Sendable {
         )
         refresher = ProviderRefreshService(providers: providers, database: database, catalog: catalog, slots: slots,
                                            board: providerStatus, logger: logger)
+        let guideDirectory = (config.database.path as NSString).deletingLastPathComponent
+        guide = config.epgSources.isEmpty ? nil
+            : GuideService(sources: config.epgSources, settings: config.epg, database: database, catalog: catalog,
+                           workDirectory: guideDirectory.isEmpty ? "." : guideDirectory,
+                           catalogReady: { [refresher] in refresher.completed.withLock { $0 } >= providers.count }, logger: logger)
+        if let guide { refresher.channelsAdded.withLock { $0 = { [weak guide] in guide?.requestAll() } } }
+        let hasGuide = guide != nil
         metrics.attach(catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
         let board = providerStatus, slotTable = slots
         metrics.registry.addCollector { writer in ProviderMetrics.write(into: &writer, board: board, slots: slotTable) }
@@ -169,16 +185,23 @@ public final class Application: Sendable {
         let gate = SecurityGate(config.security)
         var router = Router()
         if config.security.anonymousPlaylist {
-            router.get("/playlist.m3u", name: "playlist", gate.playlist(PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL)))
+            router.get("/playlist.m3u", name: "playlist", gate.playlist(PlaylistRoute.handler(catalog: catalog, publicBaseURL: config.server.publicBaseURL, guide: hasGuide)))
             router.get("/stream/:key", name: "stream", gate.stream(StreamRoute.handler(catalog: catalog, sessions: sessions)))
         }
         if !users.isEmpty {
             // Through the stream gate: a wrong secret is a 404 that counts against bad keys.
             router.get("/u/:secret/playlist.m3u", name: "user_playlist",
-                       gate.stream(PlaylistRoute.userHandler(catalog: catalog, publicBaseURL: config.server.publicBaseURL, users: users)))
+                       gate.stream(PlaylistRoute.userHandler(catalog: catalog, publicBaseURL: config.server.publicBaseURL, users: users, guide: hasGuide)))
             router.get("/u/:secret/stream/:key", name: "user_stream", gate.stream(StreamRoute.userHandler(catalog: catalog, sessions: sessions, users: users)))
         }
         tuner?.install(into: &router, gate: gate)
+        if let guide {
+            let names = guide.sources.map(\.name)
+            for gzip in [false, true] {
+                router.get(gzip ? "/epg.xml.gz" : "/epg.xml", name: gzip ? "epg_gz" : "epg",
+                           gate.playlist(GuideRoute.handler(catalog: catalog, database: database, sources: names, settings: config.epg, gzip: gzip)))
+            }
+        }
         router.get("/healthz", name: "healthz") { _ in .text("ok\n") }
         router.get("/metrics", name: "metrics", gate.metrics(MetricsRoute.handler(registry: metrics.registry)))
         for route in monitor.routes {
@@ -240,6 +263,7 @@ public final class Application: Sendable {
             ClosureService("alerting", start: { alerting?.start() }, stop: { alerting?.stop() }),
             ClosureService("listener", stop: { server.stopAccepting() }),
             ClosureService("provider-refresh", start: { [refresher] in refresher.start() }, stop: { [refresher] in refresher.stop() }),
+            ClosureService("guide", start: { [guide] in guide?.start() }, stop: { [guide] in guide?.stop() }),
             ClosureService("hdhomerun-discovery", start: { discovery?.start() }, stop: { discovery?.stop() }),
         ], logger: logger)
         lifecycle.start()

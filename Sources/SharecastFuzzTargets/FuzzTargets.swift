@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SharecastCore
+import SharecastGuide
 import SharecastHDHomeRun
 import SharecastHTTP
 import SharecastMonitor
@@ -18,6 +19,7 @@ public enum FuzzTargets {
         ("m3u", m3u), ("config", config), ("hls", hls), ("ts-aligner", tsAligner), ("promql", promql),
         ("rule-file", ruleFile), ("rule-test", ruleTest), ("monitor-api", monitorAPI), ("http-framing", httpFraming),
         ("xtream", xtream), ("hdhomerun-discovery", hdhomerunDiscovery),
+        ("xmltv", xmltv),
     ]
 
     public static func named(_ name: String) -> (@Sendable ([UInt8]) -> Void)? {
@@ -53,6 +55,49 @@ public enum FuzzTargets {
             _ = DiscoveryPacket.encodeReply(.init(deviceID: id, tunerCount: request.deviceTypes.count, baseURL: "http://127.0.0.1:8085",
                                                   lineupURL: "http://127.0.0.1:8085/lineup.json", deviceAuth: "fuzz"))
         }
+    }
+
+    /// An XMLTV guide (gzip when it starts like one), fed in pieces whose size the first byte
+    /// sets; every programme is written out again as it would be stored.
+    static func xmltv(_ bytes: [UInt8]) {
+        guard let first = bytes.first else { return }
+        let chunk = Int(first % 64) + 1
+        let document = Array(bytes.dropFirst())
+        var reader = XMLTVReader(source: "fuzz.xml")
+        var mapper = GuideMapper(targets: [GuideMapper.Target(servedID: "a", name: "News One HD", tvgID: "news1.example")])
+        func drain() throws {
+            while let item = try reader.next() {
+                switch item {
+                case let .channel(channel): mapper.learn(channel)
+                case let .programme(programme):
+                    _ = mapper.served(for: programme.channel)
+                    _ = XMLTVWriter.programme(channel: programme.channel, start: programme.start, stop: programme.stop, body: XMLTVWriter.body(programme))
+                }
+            }
+        }
+        do {
+            var pieces: [ArraySlice<UInt8>] = []
+            if document.count >= 2, document[0] == 0x1F, document[1] == 0x8B, let inflater = Inflater() {
+                var total = 0
+                try inflater.inflate(document[...]) { piece in
+                    total += piece.count
+                    guard total <= 1 << 22 else { throw GuideError(source: "fuzz", line: 0, column: 0, reason: "too large") }
+                    pieces.append(piece)
+                }
+            } else {
+                pieces = [document[...]]
+            }
+            for piece in pieces {
+                var offset = piece.startIndex
+                while offset < piece.endIndex {
+                    reader.feed(piece[offset..<min(offset + chunk, piece.endIndex)])
+                    offset += chunk
+                    try drain()
+                }
+            }
+            reader.finish()
+            try drain()
+        } catch {}
     }
 
     static func config(_ bytes: [UInt8]) {

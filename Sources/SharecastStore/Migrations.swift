@@ -185,6 +185,30 @@ enum Migrations {
             }
         }
 
+        // The guide: each source's programmes, by generation (an import writes a new one and
+        // switches to it when it succeeded), indexed for serving by channel and time.
+        migrator.registerMigration("v9-guide") { db in
+            try db.create(table: "guide_programmes") { t in
+                t.column("source", .text).notNull()
+                t.column("generation", .integer).notNull()
+                t.column("channel", .text).notNull()
+                t.column("start", .integer).notNull()
+                t.column("stop", .integer)
+                t.column("title", .text).notNull()
+                t.column("body", .text).notNull()
+            }
+            try db.create(index: "guide_programmes_on_source_channel_start", on: "guide_programmes", columns: ["source", "channel", "start"])
+            try db.create(index: "guide_programmes_on_source_generation", on: "guide_programmes", columns: ["source", "generation"])
+            try db.create(table: "guide_sources") { t in
+                t.primaryKey("name", .text)
+                t.column("generation", .integer).notNull()
+                t.column("imported_at", .datetime).notNull()
+                t.column("programmes", .integer).notNull()
+                t.column("channels_mapped", .integer).notNull()
+                t.column("channels_unmapped", .integer).notNull()
+            }
+        }
+
         return migrator
     }
 }

@@ -1,4 +1,7 @@
 import CCurl
+#if canImport(Glibc)
+import Glibc
+#endif
 import CShims
 import SharecastCore
 
@@ -71,6 +74,84 @@ public struct HTTPFetcher: Sendable {
         }
         let answered = HTTPValidators(etag: curl.responseHeader("ETag"), lastModified: curl.responseHeader("Last-Modified"))
         return .changed(sink.data, answered)
+    }
+}
+
+extension HTTPFetcher {
+    /// A conditional GET written to the file at `path` (replaced), for documents too large to
+    /// hold in memory (guides of a gigabyte). `maxBytes` still bounds it. On `.notModified` and on
+    /// errors the file's content is unspecified.
+    public func download(_ url: String, to path: String, headers: [(String, String)] = [], userAgent: String? = nil,
+                         ifChangedSince validators: HTTPValidators?) throws(FetchError) -> DownloadResult {
+        guard let curl = CurlEasy() else { throw FetchError(url: url, reason: "libcurl could not be initialised") }
+        guard let sink = FileSink(path: path, limit: maxBytes) else { throw FetchError(url: url, reason: "cannot write \(path)") }
+        curl.set(CURLOPT_URL, url)
+        curl.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        curl.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        curl.set(CURLOPT_FOLLOWLOCATION, 1)
+        curl.set(CURLOPT_MAXREDIRS, 5)
+        curl.set(CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
+        curl.set(CURLOPT_TIMEOUT, timeoutSeconds)
+        curl.set(CURLOPT_USERAGENT, userAgent ?? self.userAgent)
+        curl.setHeaders(headers + (validators?.requestHeaders ?? []))
+        _ = shim_curl_setopt_write_function(curl.handle, FileSink.write)
+        _ = shim_curl_setopt_pointer(curl.handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
+        let code = withExtendedLifetime(sink) { curl_easy_perform(curl.handle) }
+        sink.close()
+        if sink.exceeded { throw FetchError(url: url, reason: "response larger than \(maxBytes) bytes") }
+        if sink.failed { throw FetchError(url: url, reason: "cannot write \(path)") }
+        guard code == CURLE_OK else { throw FetchError(url: url, reason: curl.message(for: code)) }
+        let status = curl.responseCode
+        if status == 304, let validators, !validators.isEmpty { return .notModified }
+        guard (200..<300).contains(status) else { throw FetchError(url: url, reason: "HTTP status \(status)") }
+        return .changed(bytes: sink.written, HTTPValidators(etag: curl.responseHeader("ETag"), lastModified: curl.responseHeader("Last-Modified")))
+    }
+}
+
+/// The answer to a conditional download.
+public enum DownloadResult: Sendable, Equatable {
+    case notModified
+    /// The file holds the document (`bytes` long).
+    case changed(bytes: Int, HTTPValidators)
+}
+
+/// Writes a response body to a file, up to a limit. The one owner of its `FILE *`.
+final class FileSink {
+    private var file: UnsafeMutablePointer<FILE>?
+    let limit: Int
+    var written = 0
+    var exceeded = false
+    var failed = false
+
+    init?(path: String, limit: Int) {
+        guard let file = fopen(path, "wb") else { return nil }
+        self.file = file
+        self.limit = limit
+    }
+
+    func close() {
+        if let file, fclose(file) != 0 { failed = true }
+        file = nil
+    }
+
+    deinit {
+        close()
+    }
+
+    static let write: shim_curl_data_callback = { pointer, size, count, context in
+        guard let pointer, let context else { return 0 }
+        let sink = Unmanaged<FileSink>.fromOpaque(context).takeUnretainedValue()
+        let length = size * count
+        guard sink.written + length <= sink.limit else {
+            sink.exceeded = true
+            return 0
+        }
+        guard let file = sink.file, fwrite(pointer, 1, length, file) == length else {
+            sink.failed = true
+            return 0
+        }
+        sink.written += length
+        return length
     }
 }
 

@@ -19,7 +19,7 @@ final class TemporaryDatabase {
 }
 
 @Suite struct DatabaseTests {
-    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats", "v2-shared-streams-session-id", "v3-lowercase-ids", "v4-clients-zapped-and-user", "v5-channel-number", "v6-users", "v7-stable-channel-numbers", "v8-identities"]
+    static let allMigrations = ["v1-channels", "v1-shared-streams", "v1-shared-stream-clients", "v1-shared-stream-stats", "v2-shared-streams-session-id", "v3-lowercase-ids", "v4-clients-zapped-and-user", "v5-channel-number", "v6-users", "v7-stable-channel-numbers", "v8-identities", "v9-guide"]
 
     @Test func migratesAnEmptyFileAndReopensAMigratedOne() throws {
         let temporary = TemporaryDatabase()
@@ -28,7 +28,7 @@ final class TemporaryDatabase {
         let tables = try first.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name")
         }
-        #expect(tables == ["channels", "identities", "shared_stream_clients", "shared_stream_stats", "shared_streams", "users"])
+        #expect(tables == ["channels", "guide_programmes", "guide_sources", "identities", "shared_stream_clients", "shared_stream_stats", "shared_streams", "users"])
         let journal = try first.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
         try first.syncChannels(Self.channels(["a"]), source: "config")

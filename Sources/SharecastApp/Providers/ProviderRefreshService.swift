@@ -21,6 +21,8 @@ final class ProviderRefreshService: Sendable {
     /// Refreshes finished since start (successful or not); tests and start-up wait on it.
     let completed = Locked<Int>(0)
     private let thread: ServiceThread
+    /// Called after a refresh that added channels to the catalog (the guide maps them then).
+    let channelsAdded = Locked<(@Sendable () -> Void)?>(nil)
 
     init(providers: [ProviderConfig], database: SharecastDatabase, catalog: ChannelCatalog, slots: ProviderSlots,
          board: ProviderStatusBoard, logger: Logger) {
@@ -91,6 +93,7 @@ final class ProviderRefreshService: Sendable {
             } catch {
                 logger.error("catalog reload failed", metadata: ["error": "\(error)"])
             }
+            if report.summary.added > 0, let hook = channelsAdded.withLock({ $0 }) { hook() }
             logger.info("provider refreshed", metadata: [
                 "provider": "\(provider.name)", "entries": "\(report.entries)", "added": "\(report.summary.added)",
                 "updated": "\(report.summary.updated)", "removed": "\(report.summary.removed)", "warnings": "\(report.warnings.count)",

@@ -3,20 +3,22 @@ import SharecastHTTP
 
 /// `GET /playlist.m3u`: the catalog with every URL rewritten to `<base>/stream/<key>`.
 enum PlaylistRoute {
-    static func handler(catalog: ChannelCatalog, publicBaseURL: String) -> Router.Handler {
-        { request in render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/stream/") { _ in true } }
+    static func handler(catalog: ChannelCatalog, publicBaseURL: String, guide: Bool = false) -> Router.Handler {
+        { request in render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/stream/", guide: guide) { _ in true } }
     }
 
     /// `GET /u/<secret>/playlist.m3u`: the channels of the user's groups, with URLs that carry
     /// the user (`/u/<secret>/stream/<key>`). A wrong secret is the same 404 as an unknown path.
-    static func userHandler(catalog: ChannelCatalog, publicBaseURL: String, users: UserDirectory) -> Router.Handler {
+    static func userHandler(catalog: ChannelCatalog, publicBaseURL: String, users: UserDirectory, guide: Bool = false) -> Router.Handler {
         { request in
             guard let user = users.user(secret: Substring(request.parameters["secret"] ?? "")) else { return .notFound() }
-            return render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/u/\(user.secret)/stream/") { user.sees($0) }
+            return render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/u/\(user.secret)/stream/", guide: guide) { user.sees($0) }
         }
     }
 
-    static func render(_ request: HTTPRequest, catalog: ChannelCatalog, publicBaseURL: String, streamPrefix: String,
+    /// With `guide`, the header names `<base>/epg.xml` and every channel carries the tvg-id the
+    /// guide serves it under (its own id when the provider gave none).
+    static func render(_ request: HTTPRequest, catalog: ChannelCatalog, publicBaseURL: String, streamPrefix: String, guide: Bool = false,
                        including: (CatalogChannel) -> Bool) -> HTTPResponse {
         let base: String
         if !publicBaseURL.isEmpty {
@@ -29,12 +31,13 @@ enum PlaylistRoute {
         }
         let items = catalog.current.channels.filter { including($0.channel) }.map { stored in
             M3UWriter.Item(
-                title: stored.channel.name, url: "\(base)\(streamPrefix)\(stored.streamKey)", tvgID: stored.channel.tvgID,
+                title: stored.channel.name, url: "\(base)\(streamPrefix)\(stored.streamKey)",
+                tvgID: guide ? GuideService.servedID(stored.channel) : stored.channel.tvgID,
                 tvgName: stored.channel.tvgName, logo: stored.channel.logo,
                 group: stored.channel.group.isEmpty ? nil : stored.channel.group, number: stored.channel.number
             )
         }
-        var response = HTTPResponse.text(M3UWriter.write(items), contentType: "audio/x-mpegurl; charset=utf-8")
+        var response = HTTPResponse.text(M3UWriter.write(items, guideURL: guide ? "\(base)/epg.xml" : nil), contentType: "audio/x-mpegurl; charset=utf-8")
         response.headers.add("Cache-Control", "no-store")
         return response
     }

@@ -101,6 +101,8 @@ struct ConfigReader {
                 config.providers = readProviders(value)
             } else if full == "users" {
                 config.users = readUsers(value)
+            } else if full == "epg_sources" {
+                config.epgSources = readGuideSources(value)
             } else if full == "hdhomerun.lineups" {
                 config.hdhomerun.lineups = readLineups(value)
             } else {

@@ -102,6 +102,9 @@ enum ConfigSchema {
             Setting(path: "security.max_body_bytes", kind: .int(\.security.maxBodyBytes, 1024...1_073_741_824, expectation: "expected a size in bytes from 1024 to 1073741824")),
             Setting(path: "security.probe_private_networks", kind: .bool(\.security.probePrivateNetworks)),
             Setting(path: "security.anonymous_playlist", kind: .bool(\.security.anonymousPlaylist)),
+            Setting(path: "epg.past_days", kind: .int(\.epg.pastDays, 0...30, expectation: "expected days from 0 to 30")),
+            Setting(path: "epg.future_days", kind: .int(\.epg.futureDays, 1...60, expectation: "expected days from 1 to 60")),
+            Setting(path: "epg.max_programmes", kind: .int(\.epg.maxProgrammes, 1000...100_000_000, expectation: "expected a number of programmes from 1000 to 100000000")),
             Setting(path: "hdhomerun.enabled", kind: .bool(\.hdhomerun.enabled)),
             Setting(path: "hdhomerun.friendly_name", kind: .string(\.hdhomerun.friendlyName, .deviceText)),
             Setting(path: "hdhomerun.model_number", kind: .string(\.hdhomerun.modelNumber, .deviceText)),
@@ -129,7 +132,7 @@ enum ConfigSchema {
         return result
     }
 
-    static let lists: Set<String> = ["playlists", "channels", "providers", "users", "hdhomerun.lineups"]
+    static let lists: Set<String> = ["playlists", "channels", "providers", "users", "hdhomerun.lineups", "epg_sources"]
 
     /// The keys allowed directly under `section` ("" for the top level), for "did you mean" hints.
     static func keys(under section: String) -> [String] {

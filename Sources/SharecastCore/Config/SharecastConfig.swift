@@ -9,6 +9,9 @@ public struct SharecastConfig: Sendable, Equatable {
     public var security = SecurityConfig()
     public var alerting = AlertingConfig()
     public var hdhomerun = HDHomeRunConfig()
+    public var epg = GuideConfig()
+    /// XMLTV guides of their own, besides the providers'.
+    public var epgSources: [GuideSourceConfig] = []
     /// Provider playlists to import into the channel catalog.
     public var playlists: [PlaylistSource] = []
     /// IPTV providers (Xtream Codes panels and M3U playlists) with their logins and limits.

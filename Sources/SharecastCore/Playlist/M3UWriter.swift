@@ -26,8 +26,9 @@ public enum M3UWriter {
         }
     }
 
-    public static func write(_ items: [Item]) -> String {
-        var out = "#EXTM3U\n"
+    /// `guideURL`: the header's `url-tvg` (and `x-tvg-url`), so players find the guide by themselves.
+    public static func write(_ items: [Item], guideURL: String? = nil) -> String {
+        var out = guideURL.map { "#EXTM3U url-tvg=\"\(attributeSafe($0))\" x-tvg-url=\"\(attributeSafe($0))\"\n" } ?? "#EXTM3U\n"
         for item in items {
             out += "#EXTINF:-1"
             for (name, value) in [("tvg-id", item.tvgID), ("tvg-name", item.tvgName), ("tvg-logo", item.logo), ("group-title", item.group), ("tvg-chno", item.number.map(String.init))] {

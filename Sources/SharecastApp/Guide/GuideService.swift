@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import SharecastCore
+import SharecastGuide
+import SharecastStore
+import SharecastSync
+
+/// Keeps the guide: imports each of its sources at start, every `refresh_interval` and when
+/// asked, one at a time on its own thread of the lifecycle. A failed import keeps the source's
+/// previous guide and is tried again after a back-off (2 minutes, doubling, at most the interval).
+final class GuideService: Sendable {
+    struct SourceStatus: Sendable, Equatable {
+        var lastRefreshAt: Date?
+        var lastSuccessAt: Date?
+        var lastChangeAt: Date?
+        var lastError: String?
+        var refreshes = 0
+        var programmes = 0
+        var channelsMapped = 0
+        var channelsUnmapped = 0
+    }
+
+    let sources: [GuideSourceConfig]
+    private let importer = GuideImporter()
+    private let database: SharecastDatabase
+    private let catalog: ChannelCatalog
+    private let settings: GuideConfig
+    private let workDirectory: String
+    private let logger: Logger
+    private let requested = Locked<Set<String>>([])
+    let status: Locked<[String: SourceStatus]>
+    /// Imports finished since start; tests wait on it.
+    let completed = Locked<Int>(0)
+    private let thread: ServiceThread
+
+    /// `catalogReady`: true once every provider has been read once; the first imports wait for it
+    /// (at most two minutes), since programmes are kept only for channels in the catalog.
+    init(sources: [GuideSourceConfig], settings: GuideConfig, database: SharecastDatabase, catalog: ChannelCatalog, workDirectory: String,
+         catalogReady: @escaping @Sendable () -> Bool = { true }, logger: Logger) {
+        self.sources = sources
+        self.settings = settings
+        self.database = database
+        self.catalog = catalog
+        self.workDirectory = workDirectory
+        self.logger = logger
+        var initial: [String: SourceStatus] = [:]
+        let stored = (try? database.guideSources()) ?? []
+        for source in sources {
+            var status = SourceStatus()
+            if let record = stored.first(where: { $0.name == source.name }) {
+                status.lastSuccessAt = record.importedAt
+                status.lastChangeAt = record.importedAt
+                status.programmes = record.programmes
+                status.channelsMapped = record.channelsMapped
+                status.channelsUnmapped = record.channelsUnmapped
+            }
+            initial[source.name] = status
+        }
+        status = Locked(initial)
+        let requested = self.requested
+        let work = WeakBox<GuideService>()
+        thread = ServiceThread(name: "sharecast-guide") { thread in
+            let waitingSince = ContinuousClock.now
+            while !catalogReady(), ContinuousClock.now - waitingSince < .seconds(120) {
+                guard thread.wait(until: .now + .milliseconds(100)) || !thread.isStopping else { return }
+            }
+            var due = Dictionary(sources.map { ($0.name, ContinuousClock.now) }, uniquingKeysWith: { first, _ in first })
+            var failures: [String: Int] = [:]
+            while !thread.isStopping {
+                let asked = requested.withLock { names in
+                    defer { names.removeAll() }
+                    return names
+                }
+                let now = ContinuousClock.now
+                for source in sources where !thread.isStopping {
+                    guard asked.contains(source.name) || (due[source.name].map { $0 <= now } ?? false) else { continue }
+                    guard let service = work.value else { return }
+                    let ok = service.refreshNow(source)
+                    failures[source.name] = ok ? 0 : (failures[source.name] ?? 0) + 1
+                    if source.refreshInterval > .zero {
+                        let backoff = Duration.seconds(60) * (1 << min(failures[source.name] ?? 0, 10))
+                        due[source.name] = .now + (ok ? source.refreshInterval : min(backoff, source.refreshInterval))
+                    } else {
+                        due[source.name] = nil
+                    }
+                }
+                guard thread.wait(until: due.values.min() ?? .now + .seconds(3600)) else { break }
+            }
+        }
+        work.value = self
+    }
+
+    func start() {
+        do {
+            try database.removeGuideSources(except: Set(sources.map(\.name)))
+        } catch {
+            logger.warning("could not remove guides of sources no longer configured", metadata: ["error": "\(error)"])
+        }
+        thread.start()
+    }
+
+    func stop() { thread.stop() }
+
+    /// Asks for a re-import of every source (the catalog gained channels).
+    func requestAll() {
+        requested.withLock { $0.formUnion(sources.map(\.name)) }
+        thread.wake()
+    }
+
+    func request(_ name: String) -> Bool {
+        guard sources.contains(where: { $0.name == name }) else { return false }
+        requested.withLock { _ = $0.insert(name) }
+        thread.wake()
+        return true
+    }
+
+    /// The served guide channel of each catalog channel: its tvg-id, else its id.
+    static func servedID(_ channel: CatalogChannel) -> String {
+        channel.tvgID.flatMap { $0.isEmpty ? nil : $0 } ?? channel.id
+    }
+
+    @discardableResult
+    func refreshNow(_ source: GuideSourceConfig) -> Bool {
+        defer { completed.withLock { $0 += 1 } }
+        let targets = catalog.current.channels.map { GuideMapper.Target(servedID: Self.servedID($0.channel), name: $0.channel.name, tvgID: $0.channel.tvgID) }
+        let started = ContinuousClock.now
+        let result = importer.refresh(source, targets: targets, settings: settings, database: database, workDirectory: workDirectory,
+                                      now: Int64(Date().timeIntervalSince1970))
+        let now = Date()
+        status.withLock { table in
+            var entry = table[source.name] ?? SourceStatus()
+            entry.lastRefreshAt = now
+            entry.refreshes += 1
+            switch result {
+            case let .success(report):
+                entry.lastSuccessAt = now
+                entry.lastError = nil
+                if !report.notModified {
+                    entry.lastChangeAt = now
+                    entry.programmes = report.programmes
+                    entry.channelsMapped = report.channelsMapped
+                    entry.channelsUnmapped = report.channelsUnmapped
+                }
+            case let .failure(error):
+                entry.lastError = error.reason
+            }
+            table[source.name] = entry
+        }
+        switch result {
+        case let .success(report) where report.notModified:
+            logger.info("guide unchanged (304)", metadata: ["guide": "\(source.name)"])
+            return true
+        case let .success(report):
+            logger.info("guide imported", metadata: [
+                "guide": "\(source.name)", "programmes": "\(report.programmes)", "skipped": "\(report.skipped)",
+                "channels_mapped": "\(report.channelsMapped)", "channels_unmapped": "\(report.channelsUnmapped)",
+                "seconds": "\(ContinuousClock.now - started)",
+            ])
+            return true
+        case let .failure(error):
+            logger.error("guide import failed; keeping the previous guide", metadata: ["guide": "\(source.name)", "error": "\(error.reason)"])
+            return false
+        }
+    }
+}
