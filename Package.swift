@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "SharecastEndToEndTests",
             dependencies: [
-                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastHTTP", "SharecastTS", "SharecastUpstream", "SharecastMetrics", "SharecastMonitor",
+                "SharecastApp", "SharecastCore", "SharecastStore", "SharecastHTTP", "SharecastTS", "SharecastUpstream", "SharecastMetrics", "SharecastMonitor", "SharecastGuide",
                 "SharecastSync", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

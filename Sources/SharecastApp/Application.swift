@@ -125,7 +125,10 @@ public final class Application: Sendable {
             : GuideService(sources: config.epgSources, settings: config.epg, database: database, catalog: catalog,
                            workDirectory: guideDirectory.isEmpty ? "." : guideDirectory,
                            catalogReady: { [refresher] in refresher.completed.withLock { $0 } >= providers.count }, logger: logger)
-        if let guide { refresher.channelsAdded.withLock { $0 = { [weak guide] in guide?.requestAll() } } }
+        if let guide {
+            refresher.channelsAdded.withLock { $0 = { [weak guide] in guide?.requestAll() } }
+            metrics.registry.addCollector { [weak guide] writer in guide?.writeMetrics(into: &writer) }
+        }
         let hasGuide = guide != nil
         metrics.attach(catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
         let board = providerStatus, slotTable = slots

@@ -15,6 +15,8 @@ struct GuideImportReport: Sendable {
     var skipped = 0
     var channelsMapped = 0
     var channelsUnmapped = 0
+    /// The served guide channels that got programmes.
+    var covered: Set<String> = []
 }
 
 /// Why a guide import failed; the source's previous guide stays.
@@ -139,6 +141,7 @@ struct GuideImporter: Sendable {
             try drain()
             report.skipped = reader.skipped
             report.channelsMapped = covered.count
+            report.covered = covered
             report.channelsUnmapped = mapper.servedIDs.subtracting(covered).count
             try writer.commit(channelsMapped: report.channelsMapped, channelsUnmapped: report.channelsUnmapped)
             return .success(report)

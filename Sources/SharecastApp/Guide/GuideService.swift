@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SharecastCore
 import SharecastGuide
+import SharecastMetrics
 import SharecastStore
 import SharecastSync
 
@@ -18,6 +19,7 @@ final class GuideService: Sendable {
         var programmes = 0
         var channelsMapped = 0
         var channelsUnmapped = 0
+        var covered: Set<String> = []
     }
 
     let sources: [GuideSourceConfig]
@@ -45,6 +47,7 @@ final class GuideService: Sendable {
         self.logger = logger
         var initial: [String: SourceStatus] = [:]
         let stored = (try? database.guideSources()) ?? []
+        let coverage = (try? database.guideCoverage()) ?? [:]
         for source in sources {
             var status = SourceStatus()
             if let record = stored.first(where: { $0.name == source.name }) {
@@ -53,6 +56,7 @@ final class GuideService: Sendable {
                 status.programmes = record.programmes
                 status.channelsMapped = record.channelsMapped
                 status.channelsUnmapped = record.channelsUnmapped
+                status.covered = coverage[source.name] ?? []
             }
             initial[source.name] = status
         }
@@ -140,6 +144,7 @@ final class GuideService: Sendable {
                     entry.programmes = report.programmes
                     entry.channelsMapped = report.channelsMapped
                     entry.channelsUnmapped = report.channelsUnmapped
+                    entry.covered = report.covered
                 }
             case let .failure(error):
                 entry.lastError = error.reason
@@ -161,5 +166,28 @@ final class GuideService: Sendable {
             logger.error("guide import failed; keeping the previous guide", metadata: ["guide": "\(source.name)", "error": "\(error.reason)"])
             return false
         }
+    }
+
+    /// Catalog channels (by served guide channel) with and without programmes from any source.
+    func coverage() -> (mapped: Int, unmapped: Int) {
+        let covered = status.withLock { table in table.values.reduce(into: Set<String>()) { $0.formUnion($1.covered) } }
+        let served = Set(catalog.current.channels.map { Self.servedID($0.channel) })
+        let mapped = served.intersection(covered).count
+        return (mapped, served.count - mapped)
+    }
+
+    /// The `sharecast_epg_*` families.
+    func writeMetrics(into writer: inout MetricsWriter) {
+        let table = status.withLock { $0 }
+        writer.family("sharecast_epg_programmes", .gauge, help: "Programmes of each guide source in the kept window, as last imported.")
+        for source in sources { writer.gauge(LabelSet([("source", source.name)]), Double(table[source.name]?.programmes ?? 0)) }
+        writer.family("sharecast_epg_refresh_last_success_timestamp_seconds", .gauge, help: "Last successful import (or 304) of each guide source; 0: none yet.")
+        for source in sources { writer.gauge(LabelSet([("source", source.name)]), table[source.name]?.lastSuccessAt?.timeIntervalSince1970 ?? 0) }
+        writer.family("sharecast_epg_refresh_failing", .gauge, help: "1 while the last import of the guide source failed (its previous guide is served).")
+        for source in sources { writer.gauge(LabelSet([("source", source.name)]), table[source.name]?.lastError == nil ? 0 : 1) }
+        let (mapped, unmapped) = coverage()
+        writer.family("sharecast_epg_channels", .gauge, help: "Catalog channels with programmes in the guide (mapped) and without (unmapped).")
+        writer.gauge(LabelSet([("state", "mapped")]), Double(mapped))
+        writer.gauge(LabelSet([("state", "unmapped")]), Double(unmapped))
     }
 }
