@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why a guide was refused: where (line and column of the document, after decompression) and why.
 public struct GuideError: Error, Equatable, CustomStringConvertible, Sendable {
     public var source: String
@@ -352,16 +356,27 @@ public struct XMLPullParser {
         return text
     }
 
+    /// Moves to `end`, keeping line and column. Newlines are found with `memchr`; the column
+    /// counts characters (UTF-8 lead bytes) after the last one.
     private mutating func advance(to end: Int) {
-        var index = position
-        while index < end {
-            if buffer[index] == 0x0A {
+        guard end > position else { return }
+        let start = position
+        buffer.withUnsafeBufferPointer { bytes in
+            guard let base = bytes.baseAddress else { return }
+            var lineStart = start
+            var cursor = start
+            while cursor < end, let hit = memchr(base + cursor, 0x0A, end - cursor) {
+                let offset = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
                 line += 1
                 column = 1
-            } else if buffer[index] & 0xC0 != 0x80 {
-                column += 1
+                lineStart = offset + 1
+                cursor = offset + 1
             }
-            index += 1
+            var index = lineStart
+            while index < end {
+                if bytes[index] & 0xC0 != 0x80 { column += 1 }
+                index += 1
+            }
         }
         position = end
     }
@@ -378,12 +393,11 @@ public struct XMLPullParser {
     }
 
     private func find(_ byte: UInt8, from start: Int) -> Int? {
-        var index = start
-        while index < buffer.count {
-            if buffer[index] == byte { return index }
-            index += 1
+        guard start < buffer.count else { return nil }
+        return buffer.withUnsafeBufferPointer { bytes -> Int? in
+            guard let base = bytes.baseAddress, let hit = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
+            return UnsafeRawPointer(hit) - UnsafeRawPointer(base)
         }
-        return nil
     }
 
     private func find(sequence: [UInt8], from start: Int) -> Int? {
