@@ -45,14 +45,7 @@ public struct HTTPFetcher: Sendable {
                       ifChangedSince validators: HTTPValidators?) throws(FetchError) -> ConditionalFetch {
         guard let curl = CurlEasy() else { throw FetchError(url: url, reason: "libcurl could not be initialised") }
         let sink = FetchSink(limit: maxBytes)
-        curl.set(CURLOPT_URL, url)
-        curl.set(CURLOPT_PROTOCOLS_STR, "http,https")
-        curl.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        curl.set(CURLOPT_FOLLOWLOCATION, 1)
-        curl.set(CURLOPT_MAXREDIRS, 5)
-        curl.set(CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
-        curl.set(CURLOPT_TIMEOUT, timeoutSeconds)
-        curl.set(CURLOPT_USERAGENT, userAgent ?? self.userAgent)
+        prepareGET(curl, url, userAgent: userAgent)
         curl.set(CURLOPT_ACCEPT_ENCODING, "")
         curl.setHeaders(headers + (validators?.requestHeaders ?? []))
         _ = shim_curl_setopt_write_function(curl.handle, FetchSink.write)
@@ -85,14 +78,7 @@ extension HTTPFetcher {
                          ifChangedSince validators: HTTPValidators?) throws(FetchError) -> DownloadResult {
         guard let curl = CurlEasy() else { throw FetchError(url: url, reason: "libcurl could not be initialised") }
         guard let sink = FileSink(path: path, limit: maxBytes) else { throw FetchError(url: url, reason: "cannot write \(path)") }
-        curl.set(CURLOPT_URL, url)
-        curl.set(CURLOPT_PROTOCOLS_STR, "http,https")
-        curl.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        curl.set(CURLOPT_FOLLOWLOCATION, 1)
-        curl.set(CURLOPT_MAXREDIRS, 5)
-        curl.set(CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
-        curl.set(CURLOPT_TIMEOUT, timeoutSeconds)
-        curl.set(CURLOPT_USERAGENT, userAgent ?? self.userAgent)
+        prepareGET(curl, url, userAgent: userAgent)
         curl.setHeaders(headers + (validators?.requestHeaders ?? []))
         _ = shim_curl_setopt_write_function(curl.handle, FileSink.write)
         _ = shim_curl_setopt_pointer(curl.handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
@@ -152,6 +138,21 @@ final class FileSink {
         }
         sink.written += length
         return length
+    }
+}
+
+extension HTTPFetcher {
+    /// The options every GET shares: http(s) only, also across at most 5 redirects, the
+    /// timeouts and the user agent.
+    func prepareGET(_ curl: CurlEasy, _ url: String, userAgent: String?) {
+        curl.set(CURLOPT_URL, url)
+        curl.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        curl.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        curl.set(CURLOPT_FOLLOWLOCATION, 1)
+        curl.set(CURLOPT_MAXREDIRS, 5)
+        curl.set(CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds)
+        curl.set(CURLOPT_TIMEOUT, timeoutSeconds)
+        curl.set(CURLOPT_USERAGENT, userAgent ?? self.userAgent)
     }
 }
 

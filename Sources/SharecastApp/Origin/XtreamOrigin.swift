@@ -218,11 +218,7 @@ public final class XtreamOrigin: Sendable {
 
     /// An HTTP date (RFC 9110) that names catalog version `version`: one second per version.
     static func httpDate(_ version: Int) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: Date(timeIntervalSince1970: 1_767_225_600 + Double(version)))
+        GuideRoute.httpDate(Date(timeIntervalSince1970: 1_767_225_600 + Double(version)))
     }
 
     /// From now on `player_api.php` and `get.php` answer an HTML error page with status 200.
