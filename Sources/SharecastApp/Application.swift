@@ -121,15 +121,23 @@ public final class Application: Sendable {
         refresher = ProviderRefreshService(providers: providers, database: database, catalog: catalog, slots: slots,
                                            board: providerStatus, logger: logger)
         let guideDirectory = (config.database.path as NSString).deletingLastPathComponent
-        guide = config.epgSources.isEmpty ? nil
-            : GuideService(sources: config.epgSources, settings: config.epg, database: database, catalog: catalog,
+        let guideSources = config.guideSources
+        let statusBoard = providerStatus
+        let locate: @Sendable (GuideSourceConfig) -> GuideImporter.Locations = { source in
+            GuideLocator.locations(of: source, providers: providers, board: statusBoard)
+        }
+        guide = guideSources.isEmpty ? nil
+            : GuideService(sources: guideSources, settings: config.epg, database: database, catalog: catalog,
                            workDirectory: guideDirectory.isEmpty ? "." : guideDirectory,
-                           catalogReady: { [refresher] in refresher.completed.withLock { $0 } >= providers.count }, logger: logger)
+                           catalogReady: { [refresher] in refresher.completed.withLock { $0 } >= providers.count },
+                           locate: locate, logger: logger)
         if let guide {
             refresher.channelsAdded.withLock { $0 = { [weak guide] in guide?.requestAll() } }
             metrics.registry.addCollector { [weak guide] writer in guide?.writeMetrics(into: &writer) }
         }
-        let hasGuide = guide != nil
+        // Playlists name the guide once one of its sources has a location (an M3U provider's
+        // guide is known only from its playlist).
+        let hasGuide: @Sendable () -> Bool = { guideSources.contains { !locate($0).locations.isEmpty } }
         metrics.attach(catalog: catalog, database: database, bufferPath: config.sharedStreaming.bufferPath)
         let board = providerStatus, slotTable = slots
         metrics.registry.addCollector { writer in ProviderMetrics.write(into: &writer, board: board, slots: slotTable) }
@@ -174,6 +182,11 @@ public final class Application: Sendable {
         let slots = self.slots, refresher = self.refresher
         monitorContext.providers = { ProviderViews.make(board: board, slots: slots) }
         monitorContext.refreshProvider = { refresher.request($0) }
+        if let guide {
+            monitorContext.nowNext = { [weak guide] in guide?.nowNext(channelID: $0) }
+            monitorContext.guideSources = { [weak guide] in guide?.views() ?? [] }
+            monitorContext.refreshGuide = { [weak guide] in guide?.request($0) ?? false }
+        }
         let monitor = MonitorAPI(context: monitorContext)
 
         let users: UserDirectory

@@ -66,6 +66,8 @@ public struct XMLPullParser {
     /// Line and column of `position`, kept up to date as bytes are consumed.
     private var line = 1
     private var column = 1
+    /// The line reached so far, for errors found above the parser (limits of the importer).
+    public var currentLine: Int { line }
 
     public init(source: String, limits: Limits = Limits()) {
         self.source = source

@@ -48,6 +48,9 @@ public struct XMLTVReader {
         self.limits = limits
     }
 
+    /// The line of the document reached so far.
+    public var line: Int { parser.currentLine }
+
     public mutating func feed(_ bytes: some Collection<UInt8>) {
         parser.feed(bytes)
     }

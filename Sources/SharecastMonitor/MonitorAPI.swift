@@ -59,6 +59,14 @@ public struct MonitorAPI: Sendable {
                 }
                 return MonitorJSON.ok(ProviderAction(provider: name, action: "refresh_requested"), status: 202)
             }),
+            ("GET", "/api/monitor/guide", "api_guide", .read, { _ in MonitorJSON.ok(api.context.guideSources()) }),
+            ("POST", "/api/monitor/guide/:name/refresh", "api_guide_refresh", .write, { request in
+                let name = request.parameters["name"] ?? ""
+                guard api.context.refreshGuide(name) else {
+                    return .error(status: 404, code: "not_found", message: "no guide source is named \(name.prefix(64))")
+                }
+                return MonitorJSON.ok(GuideAction(source: name, action: "refresh_requested"), status: 202)
+            }),
         ]
     }
 
@@ -105,9 +113,12 @@ public struct MonitorAPI: Sendable {
         MonitorJSON.ok(makeStats(context.sessions.snapshots(withClients: false)))
     }
 
-    func liveView(_ snapshot: StreamSnapshot, withClients: Bool, now: Date) -> StreamView {
-        StreamView(live: snapshot, channelName: context.channelName(snapshot.channelID),
-                   health: HealthEvaluator.streamHealth(snapshot, now: now), withClients: withClients, now: now)
+    /// `withGuide`: with what the channel airs now and next (one indexed read per guide source).
+    func liveView(_ snapshot: StreamSnapshot, withClients: Bool, withGuide: Bool = false, now: Date) -> StreamView {
+        var view = StreamView(live: snapshot, channelName: context.channelName(snapshot.channelID),
+                              health: HealthEvaluator.streamHealth(snapshot, now: now), withClients: withClients, now: now)
+        if withGuide { view.guide = context.nowNext(snapshot.channelID) }
+        return view
     }
 
     func host() -> HostFigures {
@@ -126,7 +137,7 @@ public struct MonitorAPI: Sendable {
 
     func realtime() -> HTTPResponse {
         let now = Date()
-        let streams = context.sessions.snapshots().sorted { $0.channelID < $1.channelID }.map { liveView($0, withClients: true, now: now) }
+        let streams = context.sessions.snapshots().sorted { $0.channelID < $1.channelID }.map { liveView($0, withClients: true, withGuide: true, now: now) }
         return MonitorJSON.ok(Realtime(streams: streams, system: system(host())))
     }
 
@@ -244,7 +255,7 @@ public struct MonitorAPI: Sendable {
         let row = try? context.database.stream(sessionID: id.lowercasedString)
         let lastStats = row.flatMap { $0.id }.flatMap { try? context.database.latestStat(ofStream: $0) }.map(StatSampleView.init)
         if let snapshot = context.sessions.snapshot(of: id) {
-            var view = liveView(snapshot, withClients: true, now: now)
+            var view = liveView(snapshot, withClients: true, withGuide: true, now: now)
             view.lastStats = lastStats
             return MonitorJSON.ok(view)
         }

@@ -22,6 +22,12 @@ public struct MonitorContext: Sendable {
     public var providers: @Sendable () -> [ProviderView] = { [] }
     /// Asks for a refresh of the named provider; false when there is none.
     public var refreshProvider: @Sendable (String) -> Bool = { _ in false }
+    /// What a catalog channel airs now and next; nil when the guide has nothing for it.
+    public var nowNext: @Sendable (String) -> NowNextView? = { _ in nil }
+    /// The guide's sources.
+    public var guideSources: @Sendable () -> [GuideSourceView] = { [] }
+    /// Asks for a re-import of the named guide source; false when there is none.
+    public var refreshGuide: @Sendable (String) -> Bool = { _ in false }
 
     public init(sessions: SessionManager, database: SharecastDatabase, bufferPath: String,
                 channelName: @escaping @Sendable (String) -> String?, cleanup: @escaping @Sendable () throws -> CleanupReport,

@@ -79,7 +79,35 @@ import Testing
             expected: [#"sharecast.yaml:2:52: providers[0].max_streams: expected a number of streams from 0 (no limit) to 1000, got "-1""#]),
         Bad(name: "name shared with a playlist", yaml: "providers:\n  - {name: a, type: m3u, playlist: x}\nplaylists:\n  - {name: a, source: y}\n",
             expected: [#"sharecast.yaml: playlists: the name "a" is used twice (providers and playlists share names; "config" is taken)"#]),
+        Bad(name: "bad guide", yaml: "providers:\n  - {name: a, type: m3u, playlist: x, epg: {url: ftp://g, time_shift: 3d, every: 1h}}\n",
+            expected: [#"sharecast.yaml:2:50: providers[0].epg.url: expected an http(s) URL, got "ftp://g""#,
+                       #"sharecast.yaml:2:71: providers[0].epg.time_shift: expected a shift of at most 48h such as -2h, +1h30m or 0, got "3d""#,
+                       #"sharecast.yaml:2:75: providers[0].epg.every: unknown key"#]),
+        Bad(name: "guide source named like a provider", yaml: "providers:\n  - {name: a, type: m3u, playlist: x}\nepg_sources:\n  - {name: a, file: g.xml}\n",
+            expected: [#"sharecast.yaml: epg_sources: the name "a" is also a provider's, whose own guide is a source of that name (rename one, or set the provider's epg: false)"#]),
     ]
+
+    /// `providers[].epg` in each of its forms, and `epg.mappings`; guide source names stay unique.
+    @Test func providersGuidesAndMappings() throws {
+        let config = try ConfigLoader.parse(yaml: """
+            providers:
+              - {name: a, type: xtream, server: http://p, accounts: [{username: u, password: pw}]}
+              - {name: b, type: m3u, playlist: x, epg: false}
+              - {name: c, type: m3u, playlist: x, epg: "http://g.example/guide.xml.gz"}
+              - {name: d, type: m3u, playlist: x, epg: {time_shift: -2h, refresh_interval: 6h}}
+              - {name: e, type: m3u, playlist: x, epg: {file: /srv/guide.xml}}
+            epg_sources:
+              - {name: own, file: /srv/own.xml}
+            epg:
+              mappings: {a.news: bbc1.uk, "101": "", "7": itv.uk}
+            """, file: "sharecast.yaml")
+        #expect(config.providers.map(\.guide.location) == [.automatic, .none, .given("http://g.example/guide.xml.gz"), .automatic, .given("/srv/guide.xml")])
+        #expect(config.providers[3].guide.timeShiftSeconds == -7200 && config.providers[3].guide.refreshInterval == .seconds(21_600))
+        #expect(config.guideSources.map(\.name) == ["own", "a", "c", "d", "e"])
+        #expect(config.guideSources.map(\.provider) == [nil, "a", "c", "d", "e"])
+        #expect(config.guideSources[1].source.isEmpty && config.guideSources[3].timeShiftSeconds == -7200)
+        #expect(config.epg.mappings == ["a.news": "bbc1.uk", "101": "", "7": "itv.uk"])
+    }
 
     @Test(arguments: bad)
     func badProvidersAreRejectedWithTheirPlace(_ bad: Bad) {

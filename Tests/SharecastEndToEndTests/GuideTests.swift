@@ -16,7 +16,10 @@ import Testing
         let app: Application
         let directory: TemporaryDirectory
 
-        init(channels: Int, guides: (XtreamOrigin, TemporaryDirectory) throws -> [GuideSourceConfig]) throws {
+        /// `providerGuide`: the panel's own guide (`providers[].epg`), off unless a test asks.
+        init(channels: Int, providerGuide: ProviderGuide.Location = .none,
+             guides: (XtreamOrigin, TemporaryDirectory) throws -> [GuideSourceConfig] = { _, _ in [] },
+             configure: (inout SharecastConfig, XtreamOrigin, TemporaryDirectory) throws -> Void = { _, _, _ in }) throws {
             var quiet = Logger(label: "panel")
             quiet.logLevel = .critical
             panel = try XtreamOrigin(logins: [XtreamOrigin.Login(username: "u1", password: "pw-guide-1", maxConnections: 1)],
@@ -31,9 +34,12 @@ import Testing
             config.alerting.enabled = false
             config.security.apiRatePerMinute = 0
             config.channels = []
-            config.providers = [ProviderConfig(name: "acme", kind: .xtream, server: panel.baseURL,
-                                               accounts: [ProviderAccount(username: "u1", password: Secret("pw-guide-1"))])]
+            var provider = ProviderConfig(name: "acme", kind: .xtream, server: panel.baseURL,
+                                          accounts: [ProviderAccount(username: "u1", password: Secret("pw-guide-1"))])
+            provider.guide.location = providerGuide
+            config.providers = [provider]
             config.epgSources = try guides(panel, directory)
+            try configure(&config, panel, directory)
             var logger = Logger(label: "sharecast")
             logger.logLevel = .warning
             app = try Application(config: config, logger: logger)
@@ -58,14 +64,18 @@ import Testing
         return (http?.statusCode ?? 0, fields, data)
     }
 
+    /// The Xtream provider's own guide (its panel's xmltv.php, found by itself).
     @Test func aProvidersGuideIsServedValidForEveryPlaylistChannel() async throws {
         let validator = try Tools.require("tv_validate_file")
-        let setup = try Setup(channels: 500) { panel, _ in
-            [GuideSourceConfig(name: "panel", source: "\(panel.baseURL)/xmltv.php?username=u1&password=pw-guide-1")]
-        }
+        let setup = try Setup(channels: 500, providerGuide: .automatic)
         defer { setup.shutdown() }
         try await waitUntil(timeout: .seconds(240)) { setup.app.completedGuideImports >= 1 }
         let port = setup.app.port
+        let sources = try #require(try await APIClient(port: port).get("/api/monitor/guide").json as? [String: Any])["data"] as? [[String: Any]]
+        #expect(sources?.map { $0["name"] as? String } == ["acme"])
+        #expect(sources?.first?["provider"] as? String == "acme")
+        #expect(sources?.first?["channels_mapped"] as? Int == 500 && sources?.first?["last_error"] == nil)
+        #expect((setup.panel.wholeAnswers["xmltv.php"] ?? 0) >= 1)
         let (status, headers, body) = try await Self.get(port, "/epg.xml")
         #expect(status == 200)
         let guide = String(decoding: body, as: UTF8.self)
@@ -137,5 +147,114 @@ import Testing
         let metrics = String(decoding: try await Self.get(setup.app.port, "/metrics").2, as: UTF8.self)
         #expect(metrics.contains(#"sharecast_epg_channels{state="unmapped"} 1"#), "\(metrics.split(separator: "\n").filter { $0.contains("epg") })")
         #expect(metrics.contains(#"sharecast_epg_channels{state="mapped"} 3"#))
+    }
+
+    /// An M3U provider's guide is the one its playlist names (url-tvg); `epg.mappings` gives a
+    /// channel another guide channel's programmes, or none; a running channel shows what it airs.
+    @Test func anM3UsURLTvgGuideWithMappingsAndNowNextOfARunningChannel() async throws {
+        let setup = try Setup(channels: 3, configure: { config, panel, directory in
+            let live = "\(panel.baseURL)/live/u1/pw-guide-1"
+            let playlist = try directory.write("list.m3u", """
+                #EXTM3U url-tvg="\(panel.baseURL)/xmltv.php?username=u1&password=pw-guide-1"
+                #EXTINF:-1 tvg-id="ch1.example" tvg-chno="41",Channel 1
+                \(live)/1000.ts
+                #EXTINF:-1 tvg-id="renamed.example" tvg-chno="42",Something Else
+                \(live)/1001.ts
+                #EXTINF:-1 tvg-id="ch3.example" tvg-chno="43",Channel 3
+                \(live)/1002.ts
+
+                """)
+            config.providers.append(ProviderConfig(name: "list", kind: .m3u, playlist: playlist, accounts: [ProviderAccount()]))
+            config.epg.mappings = ["42": "ch2.example", "43": ""]
+        })
+        defer { setup.shutdown() }
+        try await waitUntil(timeout: .seconds(60)) { setup.app.completedGuideImports >= 1 }
+        let port = setup.app.port
+        let guide = String(decoding: try await Self.get(port, "/epg.xml").2, as: UTF8.self)
+        func programmes(_ id: String) -> [Substring] { guide.split(separator: "\n").filter { $0.contains("<programme ") && $0.contains("channel=\"\(id)\"") } }
+        #expect(programmes("ch1.example").count > 100)
+        // ch2.example's programmes under the tvg-id the playlist gives the mapped channel.
+        #expect(programmes("renamed.example").count == programmes("ch1.example").count)
+        #expect(programmes("ch3.example").isEmpty)
+        #expect(guide.contains("<channel id=\"ch3.example\">"))
+        let metrics = String(decoding: try await Self.get(port, "/metrics").2, as: UTF8.self)
+        // Served ids: ch1 (both providers), ch2 (the panel's channel 2), renamed, ch3 (both; the
+        // mapping to none holds for the id, so the panel's channel 3 has none either).
+        #expect(metrics.contains(#"sharecast_epg_channels{state="mapped"} 3"#), "\(metrics.split(separator: "\n").filter { $0.contains("epg") })")
+        #expect(metrics.contains(#"sharecast_epg_channels{state="unmapped"} 1"#))
+        #expect(!metrics.contains("pw-guide-1"))
+
+        // A running channel: now and next in the realtime view and by id.
+        let key = try #require(setup.app.catalog.current.channels.first { $0.channel.number == 41 }?.streamKey)
+        let viewer = try Viewer(port: port, path: "/stream/\(key)")
+        defer { viewer.close() }
+        try await waitUntil { viewer.bodyCount > 10_000 }
+        let api = APIClient(port: port)
+        let realtime = try #require(try await api.get("/api/monitor/realtime").json as? [String: Any])
+        let streams = try #require((realtime["data"] as? [String: Any])?["streams"] as? [[String: Any]])
+        let stream = try #require(streams.first)
+        let airing = try #require((stream["guide"] as? [String: Any])?["now"] as? [String: Any])
+        let next = try #require((stream["guide"] as? [String: Any])?["next"] as? [String: Any])
+        let formatter = ISO8601DateFormatter()
+        let start = try #require((airing["start"] as? String).flatMap(formatter.date(from:)))
+        let stop = try #require((airing["stop"] as? String).flatMap(formatter.date(from:)))
+        #expect(start <= Date() && Date() < stop)
+        #expect(next["start"] as? String == airing["stop"] as? String)
+        #expect((airing["title"] as? String)?.isEmpty == false && airing["source"] as? String == "list")
+        let id = try #require(stream["id"] as? String)
+        let byID = try #require(try await api.get("/api/monitor/streams/\(id)").json as? [String: Any])
+        #expect(((byID["data"] as? [String: Any])?["guide"] as? [String: Any])?["now"] as? [String: Any] != nil)
+        let sources = String(decoding: try await api.get("/api/monitor/guide").body, as: UTF8.self)
+        #expect(!sources.contains("pw-guide-1") && sources.contains(#""provider":"list""#))
+    }
+
+    /// Bad guides are refused with the source and the place, and the previous guide stays.
+    @Test func badGuidesAreRefusedNamingThePlaceAndThePreviousGuideStays() async throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        var generator = GuideGenerator(channels: (1...3).map { GuideGenerator.Channel(id: "ch\($0).example", name: "Channel \($0)") }, now: now)
+        generator.days = 2
+        let good = generator.document
+        var path = ""
+        let setup = try Setup(channels: 3, guides: { _, directory in
+            path = directory.file("guide.xml")
+            try good.write(toFile: path, atomically: true, encoding: .utf8)
+            return [GuideSourceConfig(name: "file", source: path)]
+        }, configure: { config, _, _ in config.epg.maxProgrammes = 1000 })
+        defer { setup.shutdown() }
+        try await waitUntil(timeout: .seconds(60)) { setup.app.completedGuideImports >= 1 }
+        let port = setup.app.port, api = APIClient(port: port)
+        let before = try await Self.get(port, "/epg.xml").2
+        let kept = ((try await api.get("/api/monitor/guide").json as? [String: Any])?["data"] as? [[String: Any]])?.first?["programmes"] as? Int
+        #expect((kept ?? 0) > 100)
+        #expect(String(decoding: before, as: UTF8.self).contains("channel=\"ch1.example\""))
+
+        let lines = good.split(separator: "\n", omittingEmptySubsequences: false)
+        var many = GuideGenerator(channels: (1...3).map { GuideGenerator.Channel(id: "ch\($0).example", name: "Channel \($0)") }, now: now)
+        many.slotMinutes = 10 // 3 x 144 a day for 8 days: more than max_programmes 1000 inside the kept window
+        let bomb = """
+            <?xml version="1.0"?>
+            <!DOCTYPE tv [<!ENTITY a "aaaaaaaaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>
+            <tv><channel id="ch1.example"><display-name>&b;</display-name></channel></tv>
+            """
+        let cases: [(String, String, String)] = [
+            ("truncated", lines.prefix(lines.count / 2).joined(separator: "\n"), "guide.xml:"),
+            ("not XML", "{\"programmes\": []}", "guide.xml:1:"),
+            ("entity bomb", bomb, "guide.xml:2:"),
+            ("too many programmes", many.document, "max_programmes"),
+        ]
+        for (index, (what, document, place)) in cases.enumerated() {
+            try document.write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(try await api.post("/api/monitor/guide/file/refresh").status == 202)
+            try await waitUntil(timeout: .seconds(60)) { setup.app.completedGuideImports >= 2 + index }
+            let source = try #require(((try await api.get("/api/monitor/guide").json as? [String: Any])?["data"] as? [[String: Any]])?.first)
+            let error = source["last_error"] as? String ?? ""
+            #expect(error.contains(place), "\(what): \(error)")
+            #expect(source["programmes"] as? Int == kept, "\(what)")
+            let served = try await Self.get(port, "/epg.xml").2
+            #expect(served == before, "\(what): the previous guide is served")
+            let metrics = String(decoding: try await Self.get(port, "/metrics").2, as: UTF8.self)
+            #expect(metrics.contains(#"sharecast_epg_refresh_failing{source="file"} 1"#), "\(what)")
+        }
+        #expect(try await api.post("/api/monitor/guide/nothing/refresh").status == 404)
     }
 }

@@ -11,6 +11,8 @@ import Glibc
 struct GuideImportReport: Sendable {
     var source: String
     var notModified = false
+    /// A provider's guide that names no location now (an M3U without `url-tvg`): nothing read.
+    var nothingNamed = false
     var programmes = 0
     var skipped = 0
     var channelsMapped = 0
@@ -40,37 +42,51 @@ struct GuideImporter: Sendable {
     var maxDocumentBytes = 8 << 30
     let validators = RefreshValidators()
 
-    func refresh(_ source: GuideSourceConfig, targets: [GuideMapper.Target], settings: GuideConfig, database: SharecastDatabase,
-                 workDirectory: String, now: Int64) -> Result<GuideImportReport, GuideImportError> {
-        let display = source.isRemote ? StreamURLDisplay.redacted(source.source) : source.source
-        func failure(_ reason: String) -> Result<GuideImportReport, GuideImportError> {
-            .failure(GuideImportError(source: source.name, reason: reason))
-        }
-        var path = source.source
-        var answered = HTTPValidators()
-        if source.isRemote {
-            path = workDirectory + "/guide-\(source.name).download"
-            defer { if path.hasSuffix(".download") { try? FileManager.default.removeItem(atPath: path) } }
-            do {
-                switch try fetcher.download(source.source, to: path, userAgent: source.userAgent,
-                                            ifChangedSince: validators.get(source.name, source.source)) {
-                case .notModified: return .success(GuideImportReport(source: source.name, notModified: true))
-                case let .changed(_, validators): answered = validators
-                }
-            } catch {
-                return failure("\(StreamURLDisplay.redacted(error.url)): \(error.reason)")
-            }
-            let result = importFile(path, display: display, source: source, targets: targets, settings: settings, database: database, now: now)
-            if case .success = result { validators.set(source.name, [source.source: answered]) }
-            return result
-        }
-        return importFile(path, display: display, source: source, targets: targets, settings: settings, database: database, now: now)
+    /// Where one import reads from: the source's locations (a provider's playlist may name
+    /// several guides; they are read in turn into one generation) and what its requests send.
+    struct Locations: Sendable {
+        var locations: [String]
+        var headers: [(String, String)] = []
+        var userAgent: String?
     }
 
-    func importFile(_ path: String, display: String, source: GuideSourceConfig, targets: [GuideMapper.Target], settings: GuideConfig,
-                    database: SharecastDatabase, now: Int64) -> Result<GuideImportReport, GuideImportError> {
-        guard let file = fopen(path, "rb") else { return .failure(GuideImportError(source: source.name, reason: "cannot open \(display)")) }
-        defer { fclose(file) }
+    /// One import. A single remote location is asked conditionally (304: nothing is read);
+    /// several are read whole each time, since the generation replaces all of them at once.
+    func refresh(_ source: GuideSourceConfig, from origin: Locations, targets: [GuideMapper.Target], settings: GuideConfig,
+                 database: SharecastDatabase, workDirectory: String, now: Int64) -> Result<GuideImportReport, GuideImportError> {
+        guard !origin.locations.isEmpty else { return .success(GuideImportReport(source: source.name, notModified: true, nothingNamed: true)) }
+        var files: [(path: String, display: String)] = []
+        var downloaded: [String] = []
+        defer { for path in downloaded { try? FileManager.default.removeItem(atPath: path) } }
+        var answered: [String: HTTPValidators] = [:]
+        let conditional = origin.locations.count == 1
+        for (index, location) in origin.locations.enumerated() {
+            guard GuideSourceConfig.isRemote(location) else {
+                files.append((location, location))
+                continue
+            }
+            let path = workDirectory + "/guide-\(source.name)-\(index).download"
+            downloaded.append(path)
+            do {
+                switch try fetcher.download(location, to: path, headers: origin.headers, userAgent: origin.userAgent,
+                                            ifChangedSince: conditional ? validators.get(source.name, location) : nil) {
+                case .notModified: return .success(GuideImportReport(source: source.name, notModified: true))
+                case let .changed(_, validators): answered[location] = validators
+                }
+            } catch {
+                return .failure(GuideImportError(source: source.name, reason: "\(StreamURLDisplay.redacted(error.url)): \(error.reason)"))
+            }
+            files.append((path, StreamURLDisplay.redacted(location)))
+        }
+        let result = importFiles(files, source: source, targets: targets, settings: settings, database: database, now: now)
+        if case .success = result { validators.set(source.name, answered) }
+        return result
+    }
+
+    /// Reads the files in turn into one new generation of the source's guide, committed only
+    /// when every one of them was read to its end.
+    func importFiles(_ files: [(path: String, display: String)], source: GuideSourceConfig, targets: [GuideMapper.Target], settings: GuideConfig,
+                     database: SharecastDatabase, now: Int64) -> Result<GuideImportReport, GuideImportError> {
         let writer: GuideImportWriter
         do {
             writer = try database.beginGuideImport(source: source.name)
@@ -78,68 +94,75 @@ struct GuideImporter: Sendable {
             return .failure(GuideImportError(source: source.name, reason: error.description))
         }
         var mapper = GuideMapper(targets: targets)
-        var reader = XMLTVReader(source: display)
         var covered = Set<String>()
         var report = GuideImportReport(source: source.name)
         let from = now - Int64(settings.pastDays) * 86_400, until = now + Int64(settings.futureDays) * 86_400
         let shift = Int64(source.timeShiftSeconds)
-        var inflater: Inflater?
-        var documentBytes = 0
         var chunk = [UInt8](repeating: 0, count: 256 * 1024)
-
-        func drain() throws {
-            while let item = try reader.next() {
-                switch item {
-                case let .channel(channel):
-                    mapper.learn(channel)
-                case let .programme(programme):
-                    let served = mapper.served(for: programme.channel)
-                    guard !served.isEmpty else { continue }
-                    let start = programme.start + shift, stop = programme.stop.map { $0 + shift }
-                    guard start < until, (stop ?? start + 3600) > from else { continue }
-                    let body = XMLTVWriter.body(programme)
-                    for id in served {
-                        report.programmes += 1
-                        guard report.programmes <= settings.maxProgrammes else {
-                            throw GuideImportError(source: source.name, reason: "\(display) has more than \(settings.maxProgrammes) programmes in the kept window (epg.max_programmes)")
-                        }
-                        covered.insert(id)
-                        try writer.add(StoredProgramme(channel: id, start: start, stop: stop, title: programme.title, body: body))
-                    }
-                }
-            }
-        }
-        func feed(_ bytes: ArraySlice<UInt8>) throws {
-            documentBytes += bytes.count
-            guard documentBytes <= maxDocumentBytes else {
-                throw GuideImportError(source: source.name, reason: "\(display) is larger than \(maxDocumentBytes) bytes once decompressed")
-            }
-            reader.feed(bytes)
-            try drain()
-        }
         do {
-            var first = true
-            while true {
-                let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-                if count == 0 { break }
-                let bytes = chunk[0..<count]
-                if first {
-                    first = false
-                    if count >= 2, bytes[0] == 0x1F, bytes[1] == 0x8B {
-                        guard let made = Inflater() else { throw GuideImportError(source: source.name, reason: "zlib could not be initialised") }
-                        inflater = made
+            for (path, display) in files {
+                var reader = XMLTVReader(source: display)
+                var documentBytes = 0
+                func drain() throws {
+                    while let item = try reader.next() {
+                        switch item {
+                        case let .channel(channel):
+                            mapper.learn(channel)
+                        case let .programme(programme):
+                            let served = mapper.served(for: programme.channel)
+                            guard !served.isEmpty else { continue }
+                            let start = programme.start + shift, stop = programme.stop.map { $0 + shift }
+                            guard start < until, (stop ?? start + 3600) > from else { continue }
+                            let body = XMLTVWriter.body(programme)
+                            for id in served {
+                                report.programmes += 1
+                                guard report.programmes <= settings.maxProgrammes else {
+                                    throw GuideImportError(source: source.name, reason: "\(display) has more than \(settings.maxProgrammes) programmes in the kept window (epg.max_programmes), at line \(reader.line)")
+                                }
+                                covered.insert(id)
+                                try writer.add(StoredProgramme(channel: id, start: start, stop: stop, title: programme.title, body: body))
+                            }
+                        }
                     }
                 }
-                if let inflater {
-                    try inflater.inflate(bytes, feed)
-                } else {
-                    try feed(bytes)
+                func feed(_ bytes: ArraySlice<UInt8>) throws {
+                    documentBytes += bytes.count
+                    guard documentBytes <= maxDocumentBytes else {
+                        throw GuideImportError(source: source.name, reason: "\(display) is larger than \(maxDocumentBytes) bytes once decompressed")
+                    }
+                    reader.feed(bytes)
+                    try drain()
                 }
+                guard let file = fopen(path, "rb") else { throw GuideImportError(source: source.name, reason: "cannot open \(display)") }
+                defer { fclose(file) }
+                var inflater: Inflater?
+                var first = true
+                do {
+                    while true {
+                        let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+                        if count == 0 { break }
+                        let bytes = chunk[0..<count]
+                        if first {
+                            first = false
+                            if count >= 2, bytes[0] == 0x1F, bytes[1] == 0x8B {
+                                guard let made = Inflater() else { throw GuideImportError(source: source.name, reason: "zlib could not be initialised") }
+                                inflater = made
+                            }
+                        }
+                        if let inflater {
+                            try inflater.inflate(bytes, feed)
+                        } else {
+                            try feed(bytes)
+                        }
+                    }
+                } catch let error as InflateError {
+                    throw GuideImportError(source: source.name, reason: "\(display): \(error)")
+                }
+                guard ferror(file) == 0 else { throw GuideImportError(source: source.name, reason: "cannot read \(display)") }
+                reader.finish()
+                try drain()
+                report.skipped += reader.skipped
             }
-            guard ferror(file) == 0 else { throw GuideImportError(source: source.name, reason: "cannot read \(display)") }
-            reader.finish()
-            try drain()
-            report.skipped = reader.skipped
             report.channelsMapped = covered.count
             report.covered = covered
             report.channelsUnmapped = mapper.servedIDs.subtracting(covered).count
@@ -151,9 +174,6 @@ struct GuideImporter: Sendable {
         } catch let error as GuideError {
             writer.abandon()
             return .failure(GuideImportError(source: source.name, reason: error.description))
-        } catch let error as InflateError {
-            writer.abandon()
-            return .failure(GuideImportError(source: source.name, reason: "\(display): \(error)"))
         } catch {
             writer.abandon()
             return .failure(GuideImportError(source: source.name, reason: "\(error)"))

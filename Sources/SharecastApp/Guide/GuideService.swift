@@ -3,6 +3,7 @@ import Logging
 import SharecastCore
 import SharecastGuide
 import SharecastMetrics
+import SharecastMonitor
 import SharecastStore
 import SharecastSync
 
@@ -29,6 +30,7 @@ final class GuideService: Sendable {
     private let settings: GuideConfig
     private let workDirectory: String
     private let logger: Logger
+    private let locate: @Sendable (GuideSourceConfig) -> GuideImporter.Locations
     private let requested = Locked<Set<String>>([])
     let status: Locked<[String: SourceStatus]>
     /// Imports finished since start; tests wait on it.
@@ -37,9 +39,14 @@ final class GuideService: Sendable {
 
     /// `catalogReady`: true once every provider has been read once; the first imports wait for it
     /// (at most two minutes), since programmes are kept only for channels in the catalog.
+    /// `locate`: where a source is read from at this import (a provider's guide URL carries its
+    /// current login and token; an M3U names its guides in the playlist it last read).
     init(sources: [GuideSourceConfig], settings: GuideConfig, database: SharecastDatabase, catalog: ChannelCatalog, workDirectory: String,
-         catalogReady: @escaping @Sendable () -> Bool = { true }, logger: Logger) {
+         catalogReady: @escaping @Sendable () -> Bool = { true },
+         locate: @escaping @Sendable (GuideSourceConfig) -> GuideImporter.Locations = { GuideImporter.Locations(locations: [$0.source], userAgent: $0.userAgent) },
+         logger: Logger) {
         self.sources = sources
+        self.locate = locate
         self.settings = settings
         self.database = database
         self.catalog = catalog
@@ -126,9 +133,14 @@ final class GuideService: Sendable {
     @discardableResult
     func refreshNow(_ source: GuideSourceConfig) -> Bool {
         defer { completed.withLock { $0 += 1 } }
-        let targets = catalog.current.channels.map { GuideMapper.Target(servedID: Self.servedID($0.channel), name: $0.channel.name, tvgID: $0.channel.tvgID) }
+        let mappings = settings.mappings
+        let targets = catalog.current.channels.map { stored in
+            let channel = stored.channel
+            return GuideMapper.Target(servedID: Self.servedID(channel), name: channel.name, tvgID: channel.tvgID,
+                                      override: mappings[channel.id] ?? channel.number.flatMap { mappings[String($0)] })
+        }
         let started = ContinuousClock.now
-        let result = importer.refresh(source, targets: targets, settings: settings, database: database, workDirectory: workDirectory,
+        let result = importer.refresh(source, from: locate(source), targets: targets, settings: settings, database: database, workDirectory: workDirectory,
                                       now: Int64(Date().timeIntervalSince1970))
         let now = Date()
         status.withLock { table in
@@ -152,6 +164,9 @@ final class GuideService: Sendable {
             table[source.name] = entry
         }
         switch result {
+        case let .success(report) where report.nothingNamed:
+            logger.debug("the provider names no guide", metadata: ["guide": "\(source.name)"])
+            return true
         case let .success(report) where report.notModified:
             logger.info("guide unchanged (304)", metadata: ["guide": "\(source.name)"])
             return true
@@ -165,6 +180,36 @@ final class GuideService: Sendable {
         case let .failure(error):
             logger.error("guide import failed; keeping the previous guide", metadata: ["guide": "\(source.name)", "error": "\(error.reason)"])
             return false
+        }
+    }
+
+    /// What catalog channel `channelID` airs now and next, from the first source (in the order
+    /// the guide is served from) that has programmes for it around now.
+    func nowNext(channelID: String, at date: Date = Date()) -> NowNextView? {
+        guard let stored = catalog.current.channels.first(where: { $0.channel.id == channelID }) else { return nil }
+        let served = Self.servedID(stored.channel)
+        let now = Int64(date.timeIntervalSince1970)
+        for source in sources {
+            guard let programmes = try? database.programmes(channel: served, source: source.name, from: now, until: now + 2 * 86_400, limit: 2),
+                  let first = programmes.first else { continue }
+            func view(_ programme: StoredProgramme) -> ProgrammeView {
+                ProgrammeView(title: programme.title, start: Date(timeIntervalSince1970: TimeInterval(programme.start)),
+                              stop: programme.stop.map { Date(timeIntervalSince1970: TimeInterval($0)) }, source: source.name)
+            }
+            if first.start <= now { return NowNextView(now: view(first), next: programmes.dropFirst().first.map(view)) }
+            return NowNextView(now: nil, next: view(first))
+        }
+        return nil
+    }
+
+    /// The sources as `GET /api/monitor/guide` shows them.
+    func views() -> [GuideSourceView] {
+        let table = status.withLock { $0 }
+        return sources.map { source in
+            let entry = table[source.name] ?? SourceStatus()
+            return GuideSourceView(name: source.name, provider: source.provider, lastRefreshAt: entry.lastRefreshAt, refreshes: entry.refreshes,
+                                   lastSuccessAt: entry.lastSuccessAt, lastChangeAt: entry.lastChangeAt, lastError: entry.lastError,
+                                   programmes: entry.programmes, channelsMapped: entry.channelsMapped, channelsUnmapped: entry.channelsUnmapped)
         }
     }
 

@@ -3,16 +3,16 @@ import SharecastHTTP
 
 /// `GET /playlist.m3u`: the catalog with every URL rewritten to `<base>/stream/<key>`.
 enum PlaylistRoute {
-    static func handler(catalog: ChannelCatalog, publicBaseURL: String, guide: Bool = false) -> Router.Handler {
-        { request in render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/stream/", guide: guide) { _ in true } }
+    static func handler(catalog: ChannelCatalog, publicBaseURL: String, guide: @escaping @Sendable () -> Bool = { false }) -> Router.Handler {
+        { request in render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/stream/", guide: guide()) { _ in true } }
     }
 
     /// `GET /u/<secret>/playlist.m3u`: the channels of the user's groups, with URLs that carry
     /// the user (`/u/<secret>/stream/<key>`). A wrong secret is the same 404 as an unknown path.
-    static func userHandler(catalog: ChannelCatalog, publicBaseURL: String, users: UserDirectory, guide: Bool = false) -> Router.Handler {
+    static func userHandler(catalog: ChannelCatalog, publicBaseURL: String, users: UserDirectory, guide: @escaping @Sendable () -> Bool = { false }) -> Router.Handler {
         { request in
             guard let user = users.user(secret: Substring(request.parameters["secret"] ?? "")) else { return .notFound() }
-            return render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/u/\(user.secret)/stream/", guide: guide) { user.sees($0) }
+            return render(request, catalog: catalog, publicBaseURL: publicBaseURL, streamPrefix: "/u/\(user.secret)/stream/", guide: guide()) { user.sees($0) }
         }
     }
 

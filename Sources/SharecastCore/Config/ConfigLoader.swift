@@ -112,6 +112,12 @@ public enum ConfigLoader {
             issues.append(ConfigIssue(location: file, key: provider.fromPlaylists ? "playlists" : "providers",
                                       message: "the name \(ConfigSchema.quoted(provider.name)) is used twice (providers and playlists share names; \"config\" is taken)"))
         }
+        // A provider's guide is a guide source named after it.
+        let guided = Set(config.allProviders.filter { $0.guideSource != nil }.map(\.name))
+        for source in config.epgSources where guided.contains(source.name) {
+            issues.append(ConfigIssue(location: file, key: "epg_sources",
+                                      message: "the name \(ConfigSchema.quoted(source.name)) is also a provider's, whose own guide is a source of that name (rename one, or set the provider's epg: false)"))
+        }
         return config
     }
 

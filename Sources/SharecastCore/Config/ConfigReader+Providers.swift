@@ -4,7 +4,7 @@ import Yams
 /// `providers:`: each provider and its accounts, every field checked and reported at its line.
 extension ConfigReader {
     static let providerKeys = ["name", "type", "server", "playlist", "accounts", "max_streams", "refresh_interval",
-                               "user_agent", "headers", "zap_takeover"]
+                               "user_agent", "headers", "zap_takeover", "epg"]
     static let accountKeys = ["username", "password", "password_file", "password_env", "max_streams", "match", "replace"]
 
     /// Provider names are the `provider` label of metrics: a short, plain word.
@@ -60,6 +60,9 @@ extension ConfigReader {
                     provider.userAgent = scalarText(value, full, expecting: "expected a string")
                 case "headers":
                     provider.headers = readHeaders(value, full)
+                case "epg":
+                    guard let guide = readProviderGuide(value, full) else { valid = false; continue }
+                    provider.guide = guide
                 case "zap_takeover":
                     guard let text = scalarText(value, full, expecting: "expected true or false") else { valid = false; continue }
                     switch text.lowercased() {

@@ -103,6 +103,8 @@ struct ConfigReader {
                 config.users = readUsers(value)
             } else if full == "epg_sources" {
                 config.epgSources = readGuideSources(value)
+            } else if full == "epg.mappings" {
+                config.epg.mappings = readGuideMappings(value)
             } else if full == "hdhomerun.lineups" {
                 config.hdhomerun.lineups = readLineups(value)
             } else {

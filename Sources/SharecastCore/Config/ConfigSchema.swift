@@ -132,7 +132,7 @@ enum ConfigSchema {
         return result
     }
 
-    static let lists: Set<String> = ["playlists", "channels", "providers", "users", "hdhomerun.lineups", "epg_sources"]
+    static let lists: Set<String> = ["playlists", "channels", "providers", "users", "hdhomerun.lineups", "epg_sources", "epg.mappings"]
 
     /// The keys allowed directly under `section` ("" for the top level), for "did you mean" hints.
     static func keys(under section: String) -> [String] {

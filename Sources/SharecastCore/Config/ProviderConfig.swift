@@ -31,6 +31,8 @@ public struct ProviderConfig: Sendable, Equatable {
     public var zapTakeover: Bool
     /// Read from `playlists:` (no limits, no refresh schedule of its own).
     public var fromPlaylists: Bool
+    /// `epg`: the provider's own guide (by default the one its panel or playlist names).
+    public var guide = ProviderGuide()
 
     public init(name: String, kind: Kind, server: String = "", playlist: String = "", accounts: [ProviderAccount] = [],
                 refreshInterval: Duration = .seconds(12 * 3600), userAgent: String? = nil, headers: [String: String] = [:],
@@ -51,6 +53,21 @@ public struct ProviderConfig: Sendable, Equatable {
     public static func playlist(_ source: PlaylistSource) -> ProviderConfig {
         ProviderConfig(name: source.name, kind: .m3u, playlist: source.source, accounts: [ProviderAccount()],
                        refreshInterval: .zero, userAgent: source.userAgent, fromPlaylists: true)
+    }
+
+    /// The provider's guide as a guide source; nil for `epg: false`.
+    public var guideSource: GuideSourceConfig? {
+        var source: GuideSourceConfig
+        switch guide.location {
+        case .none: return nil
+        case .automatic: source = GuideSourceConfig(name: name, source: "")
+        case let .given(location): source = GuideSourceConfig(name: name, source: location)
+        }
+        source.provider = name
+        source.refreshInterval = guide.refreshInterval
+        source.timeShiftSeconds = guide.timeShiftSeconds
+        source.userAgent = userAgent
+        return source
     }
 
     /// `max_streams` summed over the accounts, or nil when one of them has no limit.

@@ -27,6 +27,11 @@ public struct SharecastConfig: Sendable, Equatable {
     public var allProviders: [ProviderConfig] {
         providers + playlists.map(ProviderConfig.playlist)
     }
+
+    /// `epg_sources`, then every provider's own guide (of `providers:` and `playlists:`).
+    public var guideSources: [GuideSourceConfig] {
+        epgSources + allProviders.compactMap(\.guideSource)
+    }
 }
 
 public struct ServerConfig: Sendable, Equatable {

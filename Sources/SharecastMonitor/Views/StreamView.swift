@@ -27,6 +27,8 @@ struct StreamView: Encodable, Sendable {
     var live: Bool
     var clients: [ClientView]?
     var lastStats: StatSampleView?
+    /// Live streams in the realtime view and by id: the channel's programme now and next.
+    var guide: NowNextView?
 
     init(live snapshot: StreamSnapshot, channelName: String?, health: String, withClients: Bool, now: Date = Date()) {
         id = snapshot.id.lowercasedString
