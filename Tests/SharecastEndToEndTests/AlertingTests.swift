@@ -128,7 +128,7 @@ import Testing
         // /api/v1/rules shows the loaded groups, healthy.
         let rules = Self.json(try await api.get("/api/v1/rules"))
         let groups = (rules["data"] as? [String: Any])?["groups"] as? [[String: Any]] ?? []
-        #expect(groups.map { $0["name"] as? String } == ["sharecast.recording", "sharecast.alerts", "sharecast.providers"])
+        #expect(groups.map { $0["name"] as? String } == ["sharecast.recording", "sharecast.alerts", "sharecast.providers", "sharecast.guide"])
         viewer.close()
     }
 

@@ -198,9 +198,9 @@ import Testing
         // Prometheus loaded every group of alerts/ and evaluates its rules without errors.
         let (rulesData, _) = try await URLSession.shared.data(from: URL(string: "\(api)/rules")!)
         let groups = ((try JSONSerialization.jsonObject(with: rulesData) as? [String: Any])?["data"] as? [String: Any])?["groups"] as? [[String: Any]] ?? []
-        #expect(Set(groups.compactMap { $0["name"] as? String }) == ["sharecast.recording", "sharecast.alerts", "sharecast.providers"])
+        #expect(Set(groups.compactMap { $0["name"] as? String }) == ["sharecast.recording", "sharecast.alerts", "sharecast.providers", "sharecast.guide"])
         let loadedRules = groups.flatMap { $0["rules"] as? [[String: Any]] ?? [] }
-        #expect(loadedRules.count == 22)
+        #expect(loadedRules.count == 25)
         #expect(loadedRules.allSatisfy { ($0["health"] as? String) != "err" }, "\(loadedRules.filter { ($0["health"] as? String) == "err" })")
         #expect(try await query("sharecast:clients:sum") == 3)
 
