@@ -214,6 +214,18 @@ def overview():
         target('sum by (provider, reason) (increase(sharecast_provider_refused_total{%s}[$__rate_interval]))' % INST, "A", "{{provider}} {{reason}}"),
     ], "none", "Streams refused because every slot was in use (limit) or logins the provider refused (provider)."), 12, 8)
 
+    L.row("Guide")
+    L.add(stat("Guide age", 'time() - min(sharecast_epg_refresh_last_success_timestamp_seconds{%s} > 0)' % INST, "s",
+               "Time since the oldest guide source was last imported (or answered 304). Alert: warning after 36 h.",
+               steps=[("green", None), ("orange", 36 * 3600)]), 6, 8)
+    L.add(timeseries("Guide channels", [
+        target('sum by (state) (sharecast_epg_channels{%s})' % INST, "A", "{{state}}"),
+    ], "none", "Catalog channels with programmes in /epg.xml (mapped) and without (unmapped: no tvg-id, name or epg.mappings entry matched). Alert: mapped below 80% of the day's peak."), 9, 8)
+    L.add(timeseries("Guide programmes", [
+        target('sum by (source) (sharecast_epg_programmes{%s})' % INST, "A", "{{source}}"),
+        target('sum by (source) (sharecast_epg_refresh_failing{%s})' % INST, "B", "failing {{source}}"),
+    ], "none", "Programmes each guide source holds in the kept window, and 1 while its last import failed (its previous guide is served)."), 9, 8)
+
     L.row("Transport stream quality")
     L.add(stat("Continuity errors", 'sum(increase(sharecast_stream_ts_continuity_errors_total{%s}[$__range]))' % INST, "none",
                "TS packets lost upstream (continuity counter gaps) in the range.", steps=[("green", None), ("orange", 10)], decimals=0), 6, 4)

@@ -116,6 +116,7 @@ import Testing
         #expect(rules.contains("sharecast_host_memory_total_bytes < 0.15") && rules.contains("sharecast_host_memory_total_bytes < 0.05"))
         #expect(steps("Buffer disk free") == [0.10] && rules.contains("sharecast_buffer_disk_size_bytes < 0.10"))
         #expect(steps("Open files") == [0.80] && rules.contains("process_max_fds > 0.80"))
+        #expect(steps("Guide age") == [36 * 3600] && rules.contains("(time() - sharecast_epg_refresh_last_success_timestamp_seconds) > 36 * 3600"))
         // The bandwidth threshold comes from the configuration, not a number in the dashboard.
         let bandwidth = overview.first { $0["title"] as? String == "Bandwidth" } ?? [:]
         #expect(Self.targets(bandwidth).contains { ($0["expr"] as? String)?.contains("sharecast_config_bandwidth_threshold_bytes_per_second") == true })
@@ -134,7 +135,7 @@ import Testing
         var quiet = Logger(label: "panel")
         quiet.logLevel = .critical
         let panel = try XtreamOrigin(logins: [XtreamOrigin.Login(username: "u1", password: "dashboard-pw", maxConnections: 1)],
-                                     channels: [XtreamOrigin.Channel(id: 1, name: "Panel One", category: "News")], logger: quiet)
+                                     channels: [XtreamOrigin.Channel(id: 1, name: "Panel One", category: "News", epgID: "panel.one")], logger: quiet)
         defer { panel.shutdown() }
         let setup = try SharedStreamingTests.Setup(configure: {
             $0.providers = [ProviderConfig(name: "acme", kind: .xtream, server: panel.baseURL,
