@@ -213,9 +213,17 @@ public final class Application: Sendable {
         tuner?.install(into: &router, gate: gate)
         if let guide {
             let names = guide.sources.map(\.name)
+            let cache: GuideDocumentCache?
+            do {
+                cache = try GuideDocumentCache(directory: "\(guide.workDirectory)/guide-cache")
+            } catch {
+                logger.warning("the guide is rendered at every request: its cache directory cannot be made", metadata: ["error": "\(error)"])
+                cache = nil
+            }
             for gzip in [false, true] {
                 router.get(gzip ? "/epg.xml.gz" : "/epg.xml", name: gzip ? "epg_gz" : "epg",
-                           gate.playlist(GuideRoute.handler(catalog: catalog, database: database, sources: names, settings: config.epg, gzip: gzip)))
+                           gate.playlist(GuideRoute.handler(catalog: catalog, database: database, sources: names, settings: config.epg,
+                                                            cache: cache, gzip: gzip)))
             }
         }
         router.get("/healthz", name: "healthz") { _ in .text("ok\n") }

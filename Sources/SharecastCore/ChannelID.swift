@@ -63,11 +63,9 @@ public enum ChannelID {
     /// Eight hex digits of FNV-1a (64 bits, folded) over the UTF-8 bytes: the same on every
     /// machine and every version, unlike Swift's seeded `Hasher`.
     public static func stableHash(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
+        var hasher = StableHash()
+        hasher.mix(text)
+        let hash = hasher.value
         let folded = UInt32(truncatingIfNeeded: hash ^ (hash >> 32))
         let digits = String(folded, radix: 16)
         return String(repeating: "0", count: 8 - digits.count) + digits

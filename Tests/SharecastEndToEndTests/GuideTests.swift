@@ -122,6 +122,16 @@ import Testing
         let tag = try #require(headers["etag"])
         #expect(try await Self.get(port, "/epg.xml", headers: ["If-None-Match": tag]).0 == 304)
         #expect(try await Self.get(port, "/epg.xml", headers: ["If-None-Match": "\"other\""]).0 == 200)
+
+        // The first requests rendered both documents into the cache; now they come from its
+        // files, whole (with their length), the same bytes and tag.
+        #expect(headers["content-length"] == nil, "the first answer is streamed as it is rendered")
+        let key = tag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: setup.directory.file("guide-cache"))) == ["\(key).xml", "\(key).xml.gz"])
+        let (_, cachedHeaders, cached) = try await Self.get(port, "/epg.xml")
+        #expect(cached == body && cachedHeaders["etag"] == tag && cachedHeaders["content-length"] == "\(body.count)")
+        let (_, cachedGzHeaders, cachedGz) = try await Self.get(port, "/epg.xml.gz")
+        #expect(cachedGz == compressed && cachedGzHeaders["content-length"] == "\(compressed.count)")
     }
 
     @Test func aTimeShiftMovesEveryProgrammeAndUnmappedChannelsAreCounted() async throws {
@@ -256,5 +266,17 @@ import Testing
             #expect(metrics.contains(#"sharecast_epg_refresh_failing{source="file"} 1"#), "\(what)")
         }
         #expect(try await api.post("/api/monitor/guide/nothing/refresh").status == 404)
+
+        // A good guide again, with one programme renamed: the served document is the new one (not
+        // the cached file of the old), and the old document's cache files are gone.
+        let oldKey = try #require(try await Self.get(port, "/epg.xml").1["etag"]).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        try good.replacingOccurrences(of: "Channel 1 show 95<", with: "Renamed show<").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try await api.post("/api/monitor/guide/file/refresh").status == 202)
+        try await waitUntil(timeout: .seconds(60)) { setup.app.completedGuideImports >= 2 + cases.count }
+        let (_, renamedHeaders, renamed) = try await Self.get(port, "/epg.xml")
+        #expect(String(decoding: renamed, as: UTF8.self).contains("<title lang=\"en\">Renamed show</title>"))
+        #expect(renamedHeaders["etag"] != "\"\(oldKey)\"")
+        let files = try FileManager.default.contentsOfDirectory(atPath: setup.directory.file("guide-cache"))
+        #expect(!files.isEmpty && !files.contains { $0.hasPrefix(oldKey) }, "\(files)")
     }
 }

@@ -15,6 +15,9 @@ public final class ChannelCatalog: Sendable {
         var byNumber: [Int: StoredChannel] = [:]
         /// Made with the snapshot, as every scrape asks for it.
         public var channelIDs: Set<String> = []
+        /// Counts reloads: what is derived from a snapshot (the guide's channel list) is kept
+        /// until this changes.
+        public internal(set) var version: UInt64 = 0
 
         init(channels: [StoredChannel], sourceOrder: [String]) {
             let rank = Dictionary(sourceOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
@@ -57,7 +60,10 @@ public final class ChannelCatalog: Sendable {
     }
 
     public func reload(from database: SharecastDatabase) throws(StoreError) {
-        let fresh = Snapshot(channels: try database.activeChannels(), sourceOrder: sourceOrder)
-        snapshot.withLock { $0 = fresh }
+        var fresh = Snapshot(channels: try database.activeChannels(), sourceOrder: sourceOrder)
+        snapshot.withLock { current in
+            fresh.version = current.version &+ 1
+            current = fresh
+        }
     }
 }

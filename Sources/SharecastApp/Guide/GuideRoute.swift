@@ -5,20 +5,25 @@ import SharecastHTTP
 import SharecastStore
 import SharecastSync
 
-/// `GET /epg.xml` and `GET /epg.xml.gz`: the guide of the catalog's channels, streamed from the
-/// store as the client reads it (never built whole in memory), with an ETag and Last-Modified
-/// that give 304 to a client that has it already.
+/// `GET /epg.xml` and `GET /epg.xml.gz`: the guide of the catalog's channels, with an ETag and
+/// Last-Modified that give 304 to a client that has it already. The first request for a
+/// document streams it from the store as the client reads it (never built whole in memory) and
+/// writes it to the `GuideDocumentCache`; later ones are sent from that file.
 ///
 /// Each catalog channel is one `<channel>` whose id is the tvg-id the playlists give it (its own
 /// id when the provider gave none), with display names "<number> <name>", "<name>" and
 /// "<number>". Its programmes come from the first source, in configuration order, that has any.
 enum GuideRoute {
-    static func handler(catalog: ChannelCatalog, database: SharecastDatabase, sources: [String], settings: GuideConfig, gzip: Bool) -> Router.Handler {
-        { request in
+    static func handler(catalog: ChannelCatalog, database: SharecastDatabase, sources: [String], settings: GuideConfig,
+                        cache: GuideDocumentCache?, gzip: Bool) -> Router.Handler {
+        let listing = ChannelListing()
+        return { request in
             let records = (try? database.guideSources()) ?? []
-            let channels = guideChannels(catalog)
-            let now = Int64(Date().timeIntervalSince1970)
-            let tag = etag(records: records, channels: channels, hour: now / 3600, gzip: gzip)
+            let (channels, digest) = listing.channels(of: catalog)
+            // The window moves by whole hours, so a document is a function of its key.
+            let hourStart = Int64(Date().timeIntervalSince1970) / 3600 * 3600
+            let key = cacheKey(records: records, channelsDigest: digest, hour: hourStart / 3600, settings: settings)
+            let tag = "\"\(key)\(gzip ? "-gz" : "")\""
             let modified = records.map(\.importedAt).max() ?? Date(timeIntervalSince1970: 0)
             let lastModified = httpDate(modified)
             let headers: [(String, String)] = [("ETag", tag), ("Last-Modified", lastModified), ("Cache-Control", "no-cache")]
@@ -28,9 +33,14 @@ enum GuideRoute {
             if request.headers["If-None-Match"] == nil, request.headers["If-Modified-Since"] == lastModified {
                 return HTTPResponse(status: 304, headers: HTTPHeaders(headers))
             }
-            let body = GuideBody(channels: channels, database: database, sources: sources,
-                                 from: now - Int64(settings.pastDays) * 86_400, until: now + Int64(settings.futureDays) * 86_400, gzip: gzip)
             let type = gzip ? "application/gzip" : "application/xml; charset=utf-8"
+            let name = key + (gzip ? ".xml.gz" : ".xml")
+            if let file = cache?.file(named: name) {
+                return HTTPResponse(headers: HTTPHeaders([("Content-Type", type)] + headers), body: .file(file))
+            }
+            let body = GuideBody(channels: channels, database: database, sources: sources,
+                                 from: hourStart - Int64(settings.pastDays) * 86_400, until: hourStart + Int64(settings.futureDays) * 86_400,
+                                 gzip: gzip, cache: cache?.begin(name: name, key: key))
             return HTTPResponse(headers: HTTPHeaders([("Content-Type", type)] + headers), body: .stream(body))
         }
     }
@@ -42,10 +52,10 @@ enum GuideRoute {
     }
 
     /// One entry per served id, in catalog order.
-    static func guideChannels(_ catalog: ChannelCatalog) -> [Channel] {
+    static func guideChannels(_ snapshot: ChannelCatalog.Snapshot) -> [Channel] {
         var seen = Set<String>()
         var result: [Channel] = []
-        for stored in catalog.current.channels {
+        for stored in snapshot.channels {
             let id = GuideService.servedID(stored.channel)
             guard seen.insert(id).inserted else { continue }
             let name = stored.channel.name
@@ -55,19 +65,29 @@ enum GuideRoute {
         return result
     }
 
-    static func etag(records: [GuideSourceRecord], channels: [Channel], hour: Int64, gzip: Bool) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ text: String) {
-            for byte in text.utf8 {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01B3
-            }
-            hash ^= 0xFF
+    /// The guide's channels and their digest, made again only when the catalog is reloaded (a
+    /// catalog of 20 000 channels costs milliseconds to list, which a cached request must not pay).
+    final class ChannelListing: Sendable {
+        private let made = Locked<(version: UInt64, channels: [Channel], digest: UInt64)?>(nil)
+
+        func channels(of catalog: ChannelCatalog) -> ([Channel], UInt64) {
+            let snapshot = catalog.current
+            if let made = made.withLock({ $0 }), made.version == snapshot.version { return (made.channels, made.digest) }
+            let channels = guideChannels(snapshot)
+            var hash = StableHash()
+            for channel in channels { hash.mixField(channel.id + "|" + channel.names.joined(separator: "|") + "|" + (channel.icon ?? "")) }
+            made.withLock { $0 = (snapshot.version, channels, hash.value) }
+            return (channels, hash.value)
         }
-        for record in records { mix("\(record.name)=\(record.generation)") }
-        for channel in channels { mix(channel.id + "|" + channel.names.joined(separator: "|") + "|" + (channel.icon ?? "")) }
-        mix("\(hour)")
-        return "\"g\(String(hash, radix: 16))\(gzip ? "-gz" : "")\""
+    }
+
+    /// What the document is made of: the sources' generations, the channels, the hour and the
+    /// window, and the version that renders it. The ETag and the cache file name.
+    static func cacheKey(records: [GuideSourceRecord], channelsDigest: UInt64, hour: Int64, settings: GuideConfig) -> String {
+        var hash = StableHash()
+        for record in records { hash.mixField("\(record.name)=\(record.generation)") }
+        hash.mixField("\(channelsDigest)|\(hour)|\(settings.pastDays)|\(settings.futureDays)|\(SharecastVersion.current)")
+        return "g\(String(hash.value, radix: 16))"
     }
 
     static func httpDate(_ date: Date) -> String {
@@ -89,6 +109,8 @@ final class GuideBody: StreamingBody, Sendable {
         var next = -1
         var finished = false
         var deflater: Deflater?
+        /// The cache file the document is written into as it is produced, if any.
+        var cache: GuideDocumentCache.Pending?
     }
 
     private let channels: [GuideRoute.Channel]
@@ -99,14 +121,19 @@ final class GuideBody: StreamingBody, Sendable {
     private let state: Locked<State>
     private let gzip: Bool
 
-    init(channels: [GuideRoute.Channel], database: SharecastDatabase, sources: [String], from: Int64, until: Int64, gzip: Bool) {
+    init(channels: [GuideRoute.Channel], database: SharecastDatabase, sources: [String], from: Int64, until: Int64, gzip: Bool,
+         cache: GuideDocumentCache.Pending? = nil) {
         self.channels = channels
         self.database = database
         self.sources = sources
         self.from = from
         self.until = until
         self.gzip = gzip
-        state = Locked(State(deflater: gzip ? Deflater() : nil))
+        state = Locked(State(deflater: gzip ? Deflater() : nil, cache: cache))
+    }
+
+    deinit {
+        state.withLock { $0.cache?.discard() }
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> StreamRead {
@@ -153,8 +180,19 @@ final class GuideBody: StreamingBody, Sendable {
         } else {
             state.pending = bytes
         }
-        if last { state.finished = true }
+        state.cache?.append(state.pending)
+        if last {
+            state.finished = true
+            state.cache?.commit()
+            state.cache = nil
+        }
     }
 
-    func close(bytesSent: Int64, completed: Bool) {}
+    /// A response that ended before the document was whole leaves no cache file.
+    func close(bytesSent: Int64, completed: Bool) {
+        state.withLock { state in
+            state.cache?.discard()
+            state.cache = nil
+        }
+    }
 }

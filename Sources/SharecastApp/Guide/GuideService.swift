@@ -28,7 +28,7 @@ final class GuideService: Sendable {
     private let database: SharecastDatabase
     private let catalog: ChannelCatalog
     private let settings: GuideConfig
-    private let workDirectory: String
+    let workDirectory: String
     private let logger: Logger
     private let locate: @Sendable (GuideSourceConfig) -> GuideImporter.Locations
     private let requested = Locked<Set<String>>([])

@@ -1,12 +1,14 @@
 import Foundation
 
-/// What a handler answers. Bodies are either bytes in memory or a `StreamingBody` that MHD pulls
-/// from as the client reads (live streams, which have no end and no length).
+/// What a handler answers. Bodies are bytes in memory, an open file, or a `StreamingBody` that
+/// MHD pulls from as the client reads (live streams, which have no end and no length).
 public struct HTTPResponse: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
         /// Sent without a copy; see `ResponseMemory`.
         case memory(ResponseMemory)
+        /// Sent from the file with `sendfile`; see `ResponseFile`.
+        case file(ResponseFile)
         case stream(any StreamingBody)
         /// Not known yet; the connection waits for `PendingResponse.resolve`.
         case pending(PendingResponse)

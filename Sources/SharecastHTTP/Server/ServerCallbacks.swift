@@ -191,6 +191,13 @@ extension ServerContext {
             guard let raw = memory.take() else { return MHD_Result.NO }
             handle = MHD_create_response_from_buffer(count, raw, .RESPMEM_MUST_FREE)
             if handle == nil { free(raw) }
+        case let .file(file):
+            let size = file.size
+            let descriptor = file.take()
+            guard descriptor >= 0 else { return MHD_Result.NO }
+            // MHD closes the descriptor when it destroys the response; on failure it is ours.
+            handle = MHD_create_response_from_fd64(size, descriptor)
+            if handle == nil { close(descriptor) }
         case .pending:
             // Resolved responses are queued through `finishResponding`; a pending one never is.
             return MHD_Result.NO
