@@ -12,8 +12,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 CLIENTS=${BENCH_CLIENTS:-"100 500 1000 1500"}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
-# Which parts run (all by default): fanout join unpaced metrics rules providers.
-PARTS=${BENCH_PARTS:-"fanout join unpaced metrics rules providers"}
+# Which parts run (all by default): fanout join unpaced metrics rules providers epg.
+PARTS=${BENCH_PARTS:-"fanout join unpaced metrics rules providers epg"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 swift build -c release --product sharecast >/dev/null
@@ -273,4 +273,100 @@ kill "$watcher" 2>/dev/null || true
 wait "$zapper" 2>/dev/null || true
 awk -v a="$asked" -v c="$closed" -v t="$(cat "$work/zap.first-byte")" \
   'BEGIN { printf "providers_zap first_byte_after_close_ms=%.1f (asked %.0f ms before the old channel closed; target: under 2000)\n", (a + t - c) * 1000, (c - a) * 1000 }'
+fi
+
+if part epg; then
+echo "# epg: a generated XMLTV guide of 20 000 channels x 7 days (about 1 GB) imported from a file; then /epg.xml of 100 000 programmes against nginx serving the same bytes"
+epg_panel_port=$(free_port)
+"$bin/sharecast" origin --port "$epg_panel_port" --xtream-channels 20000 --xtream-logins "bench:bench-pw:1" >"$work/epg-panel.log" 2>&1 & pids+=($!)
+wait_http "http://127.0.0.1:$epg_panel_port/player_api.php"
+# Serves the panel's catalog and one file guide; the provider's own guide is off. Two past days
+# keep the whole generated schedule, which starts at midnight yesterday.
+start_guide_server() { # name port guide-file
+  cat > "$work/$1.yaml" <<CONF
+server: {listen: 127.0.0.1, port: $2}
+database: {path: $work/$1.sqlite}
+security: {rate_limit: {streams_per_minute: 0, api_per_minute: 0}}
+shared_streaming: {buffer_path: $work/$1-buffers}
+alerting: {enabled: false}
+channels: []
+providers:
+  - {name: bench, type: xtream, server: "http://127.0.0.1:$epg_panel_port", accounts: [{username: bench, password: bench-pw}], epg: false}
+epg: {past_days: 2}
+epg_sources:
+  - {name: file, file: $3}
+CONF
+  "$bin/sharecast" serve --config "$work/$1.yaml" --log-level warning 2>"$work/$1.log" & pids+=($!)
+  wait_http "http://127.0.0.1:$2/healthz"
+  until curl -s "http://127.0.0.1:$2/api/monitor/providers" | grep -q '"channels":20000'; do sleep 0.05; done
+}
+# Waits until the guide source has finished one more import than $2 counted; prints its entry.
+wait_guide() { # port refreshes-before
+  local entry
+  while true; do
+    entry=$(curl -s "http://127.0.0.1:$1/api/monitor/guide")
+    [ "$(grep -o '"refreshes":[0-9]*' <<<"$entry" | head -1 | cut -d: -f2)" -gt "$2" ] 2>/dev/null && { echo "$entry"; return; }
+    sleep 0.2
+  done
+}
+guide_refreshes() { curl -s "http://127.0.0.1:$1/api/monitor/guide" | grep -o '"refreshes":[0-9]*' | head -1 | cut -d: -f2; }
+
+# BENCH_EPG_IMPORT=0 skips the gigabyte import (to iterate on serving).
+if [ "${BENCH_EPG_IMPORT:-1}" = 1 ]; then
+made=$(date +%s.%N)
+"$bin/sharecast" origin --xtream-channels 20000 --guide-days 7 --guide-slot-minutes 60 --write-guide "$work/big-guide.xml.part"
+awk -v a="$made" -v b="$(date +%s.%N)" -v s="$(stat -c %s "$work/big-guide.xml.part")" \
+  'BEGIN { printf "# generated %.0f MB in %.1f s\n", s / 1e6, b - a }'
+# The file is not there at start: the first import fails, and the idle server is measured.
+big_port=$(free_port); start_guide_server big "$big_port" "$work/big-guide.xml"
+big_pid=${pids[-1]}
+before=$(wait_guide "$big_port" 0 >/dev/null; guide_refreshes "$big_port")
+sleep 2
+idle_rss=$(rss_kb "$big_pid")
+# Peak RSS from here on (clear_refs 5 resets VmHWM to the current RSS; needs the process' owner).
+echo 5 > "/proc/$big_pid/clear_refs" 2>/dev/null || echo "# cannot reset the peak RSS: it includes the start"
+mv "$work/big-guide.xml.part" "$work/big-guide.xml"
+started=$(date +%s.%N); cpu_before=$(cpu_ticks "$big_pid")
+curl -s -o /dev/null -X POST "http://127.0.0.1:$big_port/api/monitor/guide/file/refresh"
+entry=$(wait_guide "$big_port" "$before")
+done_at=$(date +%s.%N); cpu_after=$(cpu_ticks "$big_pid")
+peak_rss=$(awk '/VmHWM/ {print $2}' "/proc/$big_pid/status")
+programmes=$(grep -o '"programmes":[0-9]*' <<<"$entry" | head -1 | cut -d: -f2)
+error=$(grep -o '"last_error":"[^"]*"' <<<"$entry" || true)
+awk -v a="$started" -v b="$done_at" -v s="$(stat -c %s "$work/big-guide.xml")" -v p="$programmes" -v i="$idle_rss" -v h="$peak_rss" \
+    -v c0="$cpu_before" -v c1="$cpu_after" -v hz="$ticks_per_second" -v e="$error" \
+  'BEGIN { printf "epg_import bytes=%.0fMB programmes=%d seconds=%.1f MB_per_s=%.1f cpu_s=%.1f idle_rss_mb=%.1f peak_rss_mb=%.1f growth_mb=%.1f (target: growth < 100) %s\n",
+           s / 1e6, p, b - a, s / 1e6 / (b - a), (c1 - c0) / hz, i / 1024, h / 1024, (h - i) / 1024, e }'
+epg_db_mb=$(du -sm "$work/big.sqlite"* | awk '{ s += $1 } END { print s }')
+echo "# the store after the import: ${epg_db_mb} MB"
+kill "$big_pid" 2>/dev/null || true; wait "$big_pid" 2>/dev/null || true
+rm -f "$work/big-guide.xml" "$work/big.sqlite"*
+fi
+
+# 100 000 programmes: 1000 of the 20 000 channels, 100 programmes each.
+"$bin/sharecast" origin --xtream-channels 1000 --guide-days 5 --guide-slot-minutes 72 --write-guide "$work/guide-100k.xml"
+serve_port=$(free_port); start_guide_server served "$serve_port" "$work/guide-100k.xml"
+served_pid=${pids[-1]}
+entry=$(wait_guide "$serve_port" 0)
+grep -q '"programmes":100000' <<<"$entry" || { echo "bench: the 100 000-programme guide did not import: $entry" >&2; exit 1; }
+# The first request after an import (it renders the document), then what nginx is measured against.
+first=$(curl -s -o "$work/www/epg.xml" -w '%{time_total}' "http://127.0.0.1:$serve_port/epg.xml")
+curl -s -o "$work/www/epg.xml.gz" "http://127.0.0.1:$serve_port/epg.xml.gz"
+# Median of 20 sequential whole downloads, and the server's CPU over them.
+timed_downloads() { # pid url
+  local before after
+  before=$(cpu_ticks "$1")
+  for _ in $(seq 1 20); do curl -s -o /dev/null -w '%{time_total}\n' "$2"; done | sort -n | sed -n 10p > "$work/median"
+  after=$(cpu_ticks "$1")
+  echo "$(cat "$work/median") $(( after - before ))"
+}
+read -r s_median s_ticks < <(timed_downloads "$served_pid" "http://127.0.0.1:$serve_port/epg.xml")
+read -r n_median n_ticks < <(timed_downloads "$nginx_pid" "http://127.0.0.1:$nginx_port/epg.xml")
+read -r sg_median sg_ticks < <(timed_downloads "$served_pid" "http://127.0.0.1:$serve_port/epg.xml.gz")
+read -r ng_median ng_ticks < <(timed_downloads "$nginx_pid" "http://127.0.0.1:$nginx_port/epg.xml.gz")
+awk -v f="$first" -v s="$s_median" -v n="$n_median" -v st="$s_ticks" -v nt="$n_ticks" -v hz="$ticks_per_second" \
+    -v bytes="$(stat -c %s "$work/www/epg.xml")" -v gz="$(stat -c %s "$work/www/epg.xml.gz")" -v sg="$sg_median" -v ng="$ng_median" \
+  'BEGIN { printf "epg_serve programmes=100000 bytes=%.1fMB first_ms=%.0f median_ms=%.1f nginx_median_ms=%.1f ratio=%.2f (target <= 2) cpu_s_per_20=%.2f nginx_cpu_s_per_20=%.2f\n",
+           bytes / 1e6, f * 1000, s * 1000, n * 1000, s / n, st / hz, nt / hz
+           printf "epg_serve_gz bytes=%.1fMB median_ms=%.1f nginx_median_ms=%.1f ratio=%.2f\n", gz / 1e6, sg * 1000, ng * 1000, sg / ng }'
 fi

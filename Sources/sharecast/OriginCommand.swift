@@ -29,6 +29,18 @@ struct OriginCommand: ParsableCommand {
     @Option(name: .long, help: "The panel's logins, as user:password:max_connections, comma-separated.")
     var xtreamLogins: String = "user:pass:1"
 
+    @Option(name: .long, help: "Write the panel's XMLTV guide for --xtream-channels channels to this file (\"-\": standard output) and exit; for benchmarks.")
+    var writeGuide: String?
+
+    @Option(name: .long, help: "With --write-guide: days of programmes from yesterday.")
+    var guideDays: Int = 8
+
+    @Option(name: .long, help: "With --write-guide: minutes per programme.")
+    var guideSlotMinutes: Int = 30
+
+    @Option(name: .long, help: "With --write-guide: extra description characters per programme (to make a guide of a given size).")
+    var guidePadding: Int = 0
+
     func run() throws {
         var logger = Logger(label: "sharecast-origin")
         logger.logLevel = .info
@@ -43,10 +55,10 @@ struct OriginCommand: ParsableCommand {
                 printError("error: --xtream-channels needs 1 to 1000000 and --xtream-logins user:password:max_connections")
                 throw ExitCode(2)
             }
-            let categories = ["News", "Sport", "Movies", "Kids", "Music", "Documentary", "日本", "Français"]
-            let channels = (0..<count).map { index in
-                XtreamOrigin.Channel(id: 1000 + index, name: "Channel \(index + 1) \(categories[index % categories.count])",
-                                     category: categories[index % categories.count], epgID: "ch\(index + 1).example")
+            let channels = Self.panelChannels(count)
+            if let writeGuide {
+                try write(guideOf: channels, to: writeGuide)
+                return
             }
             let panel: XtreamOrigin
             do {
@@ -70,5 +82,46 @@ struct OriginCommand: ParsableCommand {
         printOutput("origin listening on http://\(listen):\(origin.port)/stream.ts")
         termination.wait()
         origin.shutdown()
+    }
+
+    /// The stand-in panel's channels: ids from 1000, eight categories, EPG ids `ch<N>.example`.
+    static func panelChannels(_ count: Int) -> [XtreamOrigin.Channel] {
+        let categories = ["News", "Sport", "Movies", "Kids", "Music", "Documentary", "日本", "Français"]
+        return (0..<count).map { index in
+            XtreamOrigin.Channel(id: 1000 + index, name: "Channel \(index + 1) \(categories[index % categories.count])",
+                                 category: categories[index % categories.count], epgID: "ch\(index + 1).example")
+        }
+    }
+
+    /// Streams the guide out a megabyte at a time, so a gigabyte guide never sits in memory.
+    private func write(guideOf channels: [XtreamOrigin.Channel], to path: String) throws {
+        guard (1...366).contains(guideDays), (1...1440).contains(guideSlotMinutes), (0...1_000_000).contains(guidePadding) else {
+            printError("error: --guide-days needs 1 to 366, --guide-slot-minutes 1 to 1440, --guide-padding 0 to 1000000")
+            throw ExitCode(2)
+        }
+        let output: FileHandle
+        if path == "-" {
+            output = FileHandle.standardOutput
+        } else {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+                printError("error: cannot write \(path)")
+                throw ExitCode(1)
+            }
+            output = handle
+        }
+        var generator = GuideGenerator(channels: channels.map { GuideGenerator.Channel(id: $0.epgID ?? "ch\($0.id)", name: $0.name) })
+        generator.days = guideDays
+        generator.slotMinutes = guideSlotMinutes
+        generator.descriptionPadding = guidePadding
+        var failure: (any Error)?
+        generator.write { text in
+            guard failure == nil else { return }
+            do { try output.write(contentsOf: Data(text.utf8)) } catch { failure = error }
+        }
+        try output.close()
+        if let failure {
+            printError("error: writing \(path): \(failure)")
+            throw ExitCode(1)
+        }
     }
 }
