@@ -139,14 +139,35 @@ extension SharecastDatabase {
     /// `from` and start before `until`, in time order.
     public func programmes(channel: String, source: String, from: Int64, until: Int64, limit: Int = 100_000) throws(StoreError) -> [StoredProgramme] {
         try read("guide read") { db in
-            try Row.fetchAll(db, sql: """
-                SELECT p.channel, p.start, p.stop, p.title, p.body FROM guide_programmes p
-                JOIN guide_sources s ON s.name = p.source AND s.generation = p.generation
-                WHERE p.source = ? AND p.channel = ? AND p.start < ? AND COALESCE(p.stop, p.start + 3600) > ?
-                ORDER BY p.start LIMIT ?
-                """, arguments: [source, channel, until, from, limit]).map { row in
-                StoredProgramme(channel: row[0], start: row[1], stop: row[2], title: row[3], body: row[4])
+            try Self.programmes(db, channel: channel, source: source, from: from, until: until, limit: limit)
+        }
+    }
+
+    /// `programmes(channel:…)` for several channels in one read (rendering the guide a batch of
+    /// channels at a time costs one reader checkout per batch, not per channel); channels
+    /// without programmes are absent.
+    public func programmes(channels: some Sequence<String>, source: String, from: Int64, until: Int64) throws(StoreError) -> [String: [StoredProgramme]] {
+        try read("guide read") { db in
+            var result: [String: [StoredProgramme]] = [:]
+            for channel in channels {
+                let rows = try Self.programmes(db, channel: channel, source: source, from: from, until: until, limit: 100_000)
+                if !rows.isEmpty { result[channel] = rows }
             }
+            return result
+        }
+    }
+
+    /// A prepared statement kept by the connection: preparing (and GRDB's authorizer) per
+    /// channel cost more than reading the rows.
+    private static func programmes(_ db: Database, channel: String, source: String, from: Int64, until: Int64, limit: Int) throws -> [StoredProgramme] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT p.channel, p.start, p.stop, p.title, p.body FROM guide_programmes p
+            JOIN guide_sources s ON s.name = p.source AND s.generation = p.generation
+            WHERE p.source = ? AND p.channel = ? AND p.start < ? AND COALESCE(p.stop, p.start + 3600) > ?
+            ORDER BY p.start LIMIT ?
+            """)
+        return try Row.fetchAll(statement, arguments: [source, channel, until, from, limit]).map { row in
+            StoredProgramme(channel: row[0], start: row[1], stop: row[2], title: row[3], body: row[4])
         }
     }
 

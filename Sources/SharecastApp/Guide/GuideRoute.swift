@@ -100,7 +100,7 @@ enum GuideRoute {
 }
 
 /// The guide as a streaming body: the header and channels first, then each channel's programmes,
-/// produced a channel at a time when the client has taken what came before.
+/// produced a batch of channels at a time when the client has taken what came before.
 final class GuideBody: StreamingBody, Sendable {
     struct State {
         var pending: [UInt8] = []
@@ -120,6 +120,8 @@ final class GuideBody: StreamingBody, Sendable {
     /// Touched only under its lock, by the one server thread serving the response at a time.
     private let state: Locked<State>
     private let gzip: Bool
+    /// Channels rendered per store read: a few MB of text at most for a week of programmes.
+    static let batchChannels = 64
 
     init(channels: [GuideRoute.Channel], database: SharecastDatabase, sources: [String], from: Int64, until: Int64, gzip: Bool,
          cache: GuideDocumentCache.Pending? = nil) {
@@ -153,8 +155,8 @@ final class GuideBody: StreamingBody, Sendable {
         }
     }
 
-    /// The next piece of the document into `state.pending`: the head, one channel's programmes,
-    /// or the footer.
+    /// The next piece of the document into `state.pending`: the head, a batch of channels'
+    /// programmes, or the footer.
     private func produce(_ state: inout State) {
         var text = ""
         var last = false
@@ -162,13 +164,19 @@ final class GuideBody: StreamingBody, Sendable {
             text = XMLTVWriter.header(generator: "Sharecast \(SharecastVersion.current)")
             for channel in channels { text += XMLTVWriter.channel(id: channel.id, displayNames: channel.names, icon: channel.icon) }
         } else if state.next < channels.count {
-            let channel = channels[state.next]
+            // A batch of channels per read; each gets the programmes of the first source with any.
+            let batch = channels[state.next..<min(channels.count, state.next + Self.batchChannels)]
+            var found: [String: [StoredProgramme]] = [:]
             for source in sources {
-                let rows = (try? database.programmes(channel: channel.id, source: source, from: from, until: until)) ?? []
-                guard !rows.isEmpty else { continue }
-                for row in rows { text += XMLTVWriter.programme(channel: channel.id, start: row.start, stop: row.stop, body: row.body) }
-                break
+                let missing = batch.lazy.map(\.id).filter { found[$0] == nil }
+                guard !missing.isEmpty else { break }
+                let rows = (try? database.programmes(channels: missing, source: source, from: from, until: until)) ?? [:]
+                found.merge(rows) { first, _ in first }
             }
+            for channel in batch {
+                for row in found[channel.id] ?? [] { text += XMLTVWriter.programme(channel: channel.id, start: row.start, stop: row.stop, body: row.body) }
+            }
+            state.next += batch.count - 1
         } else {
             text = XMLTVWriter.footer
             last = true
