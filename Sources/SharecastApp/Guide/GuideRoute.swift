@@ -20,9 +20,11 @@ enum GuideRoute {
         return { request in
             let records = (try? database.guideSources()) ?? []
             let (channels, digest) = listing.channels(of: catalog)
-            // The window moves by whole hours, so a document is a function of its key.
-            let hourStart = Int64(Date().timeIntervalSince1970) / 3600 * 3600
-            let key = cacheKey(records: records, channelsDigest: digest, hour: hourStart / 3600, settings: settings)
+            // The window moves by whole days (UTC), so a document is a function of its key and is
+            // rendered again at most once a day besides imports: from past_days before today's
+            // start to the end of the last future day.
+            let dayStart = Int64(Date().timeIntervalSince1970) / 86_400 * 86_400
+            let key = cacheKey(records: records, channelsDigest: digest, day: dayStart / 86_400, settings: settings)
             let tag = "\"\(key)\(gzip ? "-gz" : "")\""
             let modified = records.map(\.importedAt).max() ?? Date(timeIntervalSince1970: 0)
             let lastModified = httpDate(modified)
@@ -39,7 +41,7 @@ enum GuideRoute {
                 return HTTPResponse(headers: HTTPHeaders([("Content-Type", type)] + headers), body: .file(file))
             }
             let body = GuideBody(channels: channels, database: database, sources: sources,
-                                 from: hourStart - Int64(settings.pastDays) * 86_400, until: hourStart + Int64(settings.futureDays) * 86_400,
+                                 from: dayStart - Int64(settings.pastDays) * 86_400, until: dayStart + Int64(settings.futureDays + 1) * 86_400,
                                  gzip: gzip, cache: cache?.begin(name: name, key: key))
             return HTTPResponse(headers: HTTPHeaders([("Content-Type", type)] + headers), body: .stream(body))
         }
@@ -81,12 +83,12 @@ enum GuideRoute {
         }
     }
 
-    /// What the document is made of: the sources' generations, the channels, the hour and the
+    /// What the document is made of: the sources' generations, the channels, the day and the
     /// window, and the version that renders it. The ETag and the cache file name.
-    static func cacheKey(records: [GuideSourceRecord], channelsDigest: UInt64, hour: Int64, settings: GuideConfig) -> String {
+    static func cacheKey(records: [GuideSourceRecord], channelsDigest: UInt64, day: Int64, settings: GuideConfig) -> String {
         var hash = StableHash()
         for record in records { hash.mixField("\(record.name)=\(record.generation)") }
-        hash.mixField("\(channelsDigest)|\(hour)|\(settings.pastDays)|\(settings.futureDays)|\(SharecastVersion.current)")
+        hash.mixField("\(channelsDigest)|\(day)|\(settings.pastDays)|\(settings.futureDays)|\(SharecastVersion.current)")
         return "g\(String(hash.value, radix: 16))"
     }
 

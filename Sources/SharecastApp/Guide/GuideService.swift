@@ -31,7 +31,7 @@ final class GuideService: Sendable {
     let workDirectory: String
     private let logger: Logger
     private let locate: @Sendable (GuideSourceConfig) -> GuideImporter.Locations
-    private let requested = Locked<Set<String>>([])
+    private let schedule: RefreshSchedule
     let status: Locked<[String: SourceStatus]>
     /// Imports finished since start; tests wait on it.
     let completed = Locked<Int>(0)
@@ -68,35 +68,16 @@ final class GuideService: Sendable {
             initial[source.name] = status
         }
         status = Locked(initial)
-        let requested = self.requested
+        let schedule = RefreshSchedule(jobs: sources.map { RefreshSchedule.Job(name: $0.name, interval: $0.refreshInterval) },
+                                       firstBackoff: .seconds(120))
+        self.schedule = schedule
         let work = WeakBox<GuideService>()
         thread = ServiceThread(name: "sharecast-guide") { thread in
             let waitingSince = ContinuousClock.now
             while !catalogReady(), ContinuousClock.now - waitingSince < .seconds(120) {
                 guard thread.wait(until: .now + .milliseconds(100)) || !thread.isStopping else { return }
             }
-            var due = Dictionary(sources.map { ($0.name, ContinuousClock.now) }, uniquingKeysWith: { first, _ in first })
-            var failures: [String: Int] = [:]
-            while !thread.isStopping {
-                let asked = requested.withLock { names in
-                    defer { names.removeAll() }
-                    return names
-                }
-                let now = ContinuousClock.now
-                for source in sources where !thread.isStopping {
-                    guard asked.contains(source.name) || (due[source.name].map { $0 <= now } ?? false) else { continue }
-                    guard let service = work.value else { return }
-                    let ok = service.refreshNow(source)
-                    failures[source.name] = ok ? 0 : (failures[source.name] ?? 0) + 1
-                    if source.refreshInterval > .zero {
-                        let backoff = Duration.seconds(60) * (1 << min(failures[source.name] ?? 0, 10))
-                        due[source.name] = .now + (ok ? source.refreshInterval : min(backoff, source.refreshInterval))
-                    } else {
-                        due[source.name] = nil
-                    }
-                }
-                guard thread.wait(until: due.values.min() ?? .now + .seconds(3600)) else { break }
-            }
+            schedule.run(on: thread) { index in work.value?.refreshNow(sources[index]) }
         }
         work.value = self
     }
@@ -114,15 +95,11 @@ final class GuideService: Sendable {
 
     /// Asks for a re-import of every source (the catalog gained channels).
     func requestAll() {
-        requested.withLock { $0.formUnion(sources.map(\.name)) }
-        thread.wake()
+        schedule.requestAll(waking: thread)
     }
 
     func request(_ name: String) -> Bool {
-        guard sources.contains(where: { $0.name == name }) else { return false }
-        requested.withLock { _ = $0.insert(name) }
-        thread.wake()
-        return true
+        schedule.request(name, waking: thread)
     }
 
     /// The served guide channel of each catalog channel: its tvg-id, else its id.

@@ -17,7 +17,7 @@ final class ProviderRefreshService: Sendable {
     private let slots: ProviderSlots
     let board: ProviderStatusBoard
     private let logger: Logger
-    private let requested = Locked<Set<String>>([])
+    private let schedule: RefreshSchedule
     /// Refreshes finished since start (successful or not); tests and start-up wait on it.
     let completed = Locked<Int>(0)
     private let thread: ServiceThread
@@ -32,32 +32,12 @@ final class ProviderRefreshService: Sendable {
         self.slots = slots
         self.board = board
         self.logger = logger
-        let requested = self.requested
+        let schedule = RefreshSchedule(jobs: providers.map { RefreshSchedule.Job(name: $0.name, interval: $0.refreshInterval) },
+                                       firstBackoff: .seconds(60))
+        self.schedule = schedule
         let work = WeakBox<ProviderRefreshService>()
         thread = ServiceThread(name: "sharecast-providers") { thread in
-            var due = Dictionary(providers.map { ($0.name, ContinuousClock.now) }, uniquingKeysWith: { first, _ in first })
-            var failures: [String: Int] = [:]
-            while !thread.isStopping {
-                let asked = requested.withLock { names in
-                    defer { names.removeAll() }
-                    return names
-                }
-                let now = ContinuousClock.now
-                for provider in providers where !thread.isStopping {
-                    guard asked.contains(provider.name) || (due[provider.name].map { $0 <= now } ?? false) else { continue }
-                    guard let service = work.value else { return }
-                    let ok = service.refreshNow(provider)
-                    failures[provider.name] = ok ? 0 : (failures[provider.name] ?? 0) + 1
-                    if provider.refreshInterval > .zero {
-                        let backoff = Duration.seconds(60) * (1 << min(failures[provider.name] ?? 0, 10))
-                        due[provider.name] = .now + (ok ? provider.refreshInterval : min(backoff / 2, provider.refreshInterval))
-                    } else {
-                        due[provider.name] = nil
-                    }
-                }
-                let next = due.values.min()
-                guard thread.wait(until: next ?? .now + .seconds(3600)) else { break }
-            }
+            schedule.run(on: thread) { index in work.value?.refreshNow(providers[index]) }
         }
         work.value = self
     }
@@ -67,10 +47,7 @@ final class ProviderRefreshService: Sendable {
 
     /// Asks for a refresh of `name` soon; false when there is no such provider.
     func request(_ name: String) -> Bool {
-        guard providers.contains(where: { $0.name == name }) else { return false }
-        requested.withLock { _ = $0.insert(name) }
-        thread.wake()
-        return true
+        schedule.request(name, waking: thread)
     }
 
     /// One refresh, logged; the catalog is reloaded after a successful one, before the board
