@@ -53,19 +53,11 @@ public struct MonitorAPI: Sendable {
             ("POST", "/api/monitor/cleanup", "api_cleanup", .write, { _ in api.cleanup() }),
             ("GET", "/api/monitor/providers", "api_providers", .read, { _ in MonitorJSON.ok(api.context.providers()) }),
             ("POST", "/api/monitor/providers/:name/refresh", "api_provider_refresh", .write, { request in
-                let name = request.parameters["name"] ?? ""
-                guard api.context.refreshProvider(name) else {
-                    return .error(status: 404, code: "not_found", message: "no provider is named \(name.prefix(64))")
-                }
-                return MonitorJSON.ok(ProviderAction(provider: name, action: "refresh_requested"), status: 202)
+                refresh(request, "provider", api.context.refreshProvider) { ProviderAction(provider: $0, action: "refresh_requested") }
             }),
             ("GET", "/api/monitor/guide", "api_guide", .read, { _ in MonitorJSON.ok(api.context.guideSources()) }),
             ("POST", "/api/monitor/guide/:name/refresh", "api_guide_refresh", .write, { request in
-                let name = request.parameters["name"] ?? ""
-                guard api.context.refreshGuide(name) else {
-                    return .error(status: 404, code: "not_found", message: "no guide source is named \(name.prefix(64))")
-                }
-                return MonitorJSON.ok(GuideAction(source: name, action: "refresh_requested"), status: 202)
+                refresh(request, "guide source", api.context.refreshGuide) { GuideAction(source: $0, action: "refresh_requested") }
             }),
         ]
     }
@@ -90,6 +82,13 @@ public struct MonitorAPI: Sendable {
         var bytesIn: Int64
         var bytesOut: Int64
         var averages: Averages
+    }
+
+    /// `POST .../{name}/refresh`: 202 with `answer(name)` once asked, 404 naming an unknown name.
+    static func refresh(_ request: HTTPRequest, _ kind: String, _ ask: (String) -> Bool, _ answer: (String) -> some Encodable) -> HTTPResponse {
+        let name = request.parameters["name"] ?? ""
+        guard ask(name) else { return .error(status: 404, code: "not_found", message: "no \(kind) is named \(name.prefix(64))") }
+        return MonitorJSON.ok(answer(name), status: 202)
     }
 
     func makeStats(_ live: [StreamSnapshot]) -> Stats {

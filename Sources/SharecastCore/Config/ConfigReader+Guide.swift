@@ -18,13 +18,9 @@ extension ConfigReader {
                 case "name":
                     guard let name = readName(value, full, kind: "guide", names: &names) else { valid = false; continue }
                     guide.name = name
-                case "url":
-                    guard let url = scalarText(value, full, expecting: "expected an http(s) URL") else { valid = false; continue }
-                    if let problem = ConfigSchema.validate(item: url, .url) { report(value, full, problem); valid = false }
-                    guide.source = url
-                case "file":
-                    guard let path = scalarText(value, full, expecting: "expected a file path"), !path.isEmpty else { valid = false; continue }
-                    guide.source = path
+                case "url", "file":
+                    guard let location = readGuideLocation(field, value, full) else { valid = false; continue }
+                    guide.source = location
                 case "refresh_interval":
                     guard let interval = readGuideInterval(value, full) else { valid = false; continue }
                     guide.refreshInterval = interval
@@ -44,6 +40,20 @@ extension ConfigReader {
             if valid { result.append(guide) }
         }
         return result
+    }
+
+    /// A guide's `url` (an http(s) URL) or `file` (a path).
+    mutating func readGuideLocation(_ field: String, _ value: Node, _ full: String) -> String? {
+        if field == "url" {
+            guard let url = scalarText(value, full, expecting: "expected an http(s) URL") else { return nil }
+            if let problem = ConfigSchema.validate(item: url, .url) {
+                report(value, full, problem)
+                return nil
+            }
+            return url
+        }
+        guard let path = scalarText(value, full, expecting: "expected a file path"), !path.isEmpty else { return nil }
+        return path
     }
 
     mutating func readGuideInterval(_ value: Node, _ full: String) -> Duration? {
@@ -90,13 +100,9 @@ extension ConfigReader {
         for (field, keyNode, value) in fields {
             let full = "\(key).\(field)"
             switch field {
-            case "url":
-                guard let url = scalarText(value, full, expecting: "expected an http(s) URL") else { valid = false; continue }
-                if let problem = ConfigSchema.validate(item: url, .url) { report(value, full, problem); valid = false }
-                guide.location = .given(url)
-            case "file":
-                guard let path = scalarText(value, full, expecting: "expected a file path"), !path.isEmpty else { valid = false; continue }
-                guide.location = .given(path)
+            case "url", "file":
+                guard let location = readGuideLocation(field, value, full) else { valid = false; continue }
+                guide.location = .given(location)
             case "refresh_interval":
                 guard let interval = readGuideInterval(value, full) else { valid = false; continue }
                 guide.refreshInterval = interval
