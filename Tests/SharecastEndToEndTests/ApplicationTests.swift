@@ -12,11 +12,7 @@ import Testing
 @Suite struct ApplicationTests {
     /// A configuration on a free loopback port with its database in `directory`.
     static func config(in directory: TemporaryDirectory) -> SharecastConfig {
-        var config = SharecastConfig()
-        config.server.listen = "127.0.0.1"
-        config.server.port = 0
-        config.database.path = directory.file("db.sqlite")
-        return config
+        SharecastConfig.forTest(in: directory)
     }
 
     static func start(_ configure: (inout SharecastConfig) -> Void = { _ in }) throws -> (Application, TemporaryDirectory) {

@@ -132,10 +132,8 @@ import Testing
     @Test func everyQueryRunsAgainstARealPrometheus() async throws {
         let prometheus = try Tools.require("prometheus")
         // A provider too (the Xtream stand-in), so the provider panels have series.
-        var quiet = Logger(label: "panel")
-        quiet.logLevel = .critical
-        let panel = try XtreamOrigin(logins: [XtreamOrigin.Login(username: "u1", password: "dashboard-pw", maxConnections: 1)],
-                                     channels: [XtreamOrigin.Channel(id: 1, name: "Panel One", category: "News", epgID: "panel.one")], logger: quiet)
+        let panel = try XtreamOrigin.quiet(logins: [XtreamOrigin.Login(username: "u1", password: "dashboard-pw", maxConnections: 1)],
+                                     channels: [XtreamOrigin.Channel(id: 1, name: "Panel One", category: "News", epgID: "panel.one")])
         defer { panel.shutdown() }
         let setup = try SharedStreamingTests.Setup(configure: {
             $0.providers = [ProviderConfig(name: "acme", kind: .xtream, server: panel.baseURL,

@@ -20,17 +20,10 @@ import Testing
         init(channels: Int, providerGuide: ProviderGuide.Location = .none,
              guides: (XtreamOrigin, TemporaryDirectory) throws -> [GuideSourceConfig] = { _, _ in [] },
              configure: (inout SharecastConfig, XtreamOrigin, TemporaryDirectory) throws -> Void = { _, _, _ in }) throws {
-            var quiet = Logger(label: "panel")
-            quiet.logLevel = .critical
-            panel = try XtreamOrigin(logins: [XtreamOrigin.Login(username: "u1", password: "pw-guide-1", maxConnections: 1)],
-                                     channels: (0..<channels).map { XtreamOrigin.Channel(id: 1000 + $0, name: "Channel \($0 + 1)", category: "All", epgID: "ch\($0 + 1).example") },
-                                     logger: quiet)
+            panel = try XtreamOrigin.quiet(logins: [XtreamOrigin.Login(username: "u1", password: "pw-guide-1", maxConnections: 1)],
+                                     channels: (0..<channels).map { XtreamOrigin.Channel(id: 1000 + $0, name: "Channel \($0 + 1)", category: "All", epgID: "ch\($0 + 1).example") })
             directory = try TemporaryDirectory()
-            var config = SharecastConfig()
-            config.server.listen = "127.0.0.1"
-            config.server.port = 0
-            config.database.path = directory.file("db.sqlite")
-            config.sharedStreaming.bufferPath = directory.file("buffers")
+            var config = SharecastConfig.forTest(in: directory)
             config.alerting.enabled = false
             config.security.apiRatePerMinute = 0
             config.channels = []

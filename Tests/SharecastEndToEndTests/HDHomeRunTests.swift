@@ -13,19 +13,12 @@ import Testing
         let directory: TemporaryDirectory
 
         init(discoveryPort: Int = 0) throws {
-            var quiet = Logger(label: "panel")
-            quiet.logLevel = .critical
-            panel = try XtreamOrigin(logins: [XtreamOrigin.Login(username: "u1", password: "pw-hdhr-1", maxConnections: 1)],
+            panel = try XtreamOrigin.quiet(logins: [XtreamOrigin.Login(username: "u1", password: "pw-hdhr-1", maxConnections: 1)],
                                      channels: [XtreamOrigin.Channel(id: 101, name: "News One HD", category: "News", epgID: "news1.example"),
                                                 XtreamOrigin.Channel(id: 102, name: "日本テレビ", category: "日本", epgID: "ntv.jp"),
-                                                XtreamOrigin.Channel(id: 103, name: "Sport Three", category: "Sport")],
-                                     logger: quiet)
+                                                XtreamOrigin.Channel(id: 103, name: "Sport Three", category: "Sport")])
             directory = try TemporaryDirectory()
-            var config = SharecastConfig()
-            config.server.listen = "127.0.0.1"
-            config.server.port = 0
-            config.database.path = directory.file("db.sqlite")
-            config.sharedStreaming.bufferPath = directory.file("buffers")
+            var config = SharecastConfig.forTest(in: directory)
             config.sharedStreaming.zapWait = 1
             config.sharedStreaming.upstream.backoffInitialMs = 100
             config.sharedStreaming.upstream.backoffMaxMs = 300

@@ -11,11 +11,7 @@ import Testing
 @Suite struct HLSTests {
     /// A server with one channel, `hls`, on `url`.
     static func application(url: String, directory: TemporaryDirectory) throws -> Application {
-        var config = SharecastConfig()
-        config.server.listen = "127.0.0.1"
-        config.server.port = 0
-        config.database.path = directory.file("db.sqlite")
-        config.sharedStreaming.bufferPath = directory.file("buffers")
+        var config = SharecastConfig.forTest(in: directory)
         config.sharedStreaming.upstream.backoffInitialMs = 100
         config.channels = [ChannelDefinition(id: "hls", name: "HLS", urls: [url])]
         var logger = Logger(label: "test")

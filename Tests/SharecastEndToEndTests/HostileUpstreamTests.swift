@@ -17,11 +17,7 @@ import Testing
     /// stored session row (status, last error) and checks the server still answers.
     /// A server with one channel on `url`, three attempts and a short back-off.
     static func app(url: String, directory: TemporaryDirectory, _ configure: (inout SharecastConfig) -> Void = { _ in }) throws -> Application {
-        var config = SharecastConfig()
-        config.server.listen = "127.0.0.1"
-        config.server.port = 0
-        config.database.path = directory.file("db.sqlite")
-        config.sharedStreaming.bufferPath = directory.file("buffers")
+        var config = SharecastConfig.forTest(in: directory)
         config.sharedStreaming.upstream.maxAttempts = 3
         config.sharedStreaming.upstream.backoffInitialMs = 100
         config.sharedStreaming.upstream.backoffMaxMs = 200

@@ -43,19 +43,12 @@ final class CapturedLog: @unchecked Sendable {
         let log = CapturedLog()
 
         init(takeover: Bool = false, zapWait: Int = 1, logins: Int = 2, m3u: Bool = false) throws {
-            var quiet = Logger(label: "panel")
-            quiet.logLevel = .critical
-            panel = try XtreamOrigin(logins: (0..<logins).map { XtreamOrigin.Login(username: "u\($0 + 1)", password: ProviderTests.passwords[$0], maxConnections: 1) },
+            panel = try XtreamOrigin.quiet(logins: (0..<logins).map { XtreamOrigin.Login(username: "u\($0 + 1)", password: ProviderTests.passwords[$0], maxConnections: 1) },
                                      channels: [XtreamOrigin.Channel(id: 101, name: "News One", category: "News", epgID: "news1.example"),
                                                 XtreamOrigin.Channel(id: 102, name: "日本テレビ", category: "日本", epgID: "ntv.jp"),
-                                                XtreamOrigin.Channel(id: 103, name: "Sport Three", category: "Sport")],
-                                     logger: quiet)
+                                                XtreamOrigin.Channel(id: 103, name: "Sport Three", category: "Sport")])
             directory = try TemporaryDirectory()
-            var config = SharecastConfig()
-            config.server.listen = "127.0.0.1"
-            config.server.port = 0
-            config.database.path = directory.file("db.sqlite")
-            config.sharedStreaming.bufferPath = directory.file("buffers")
+            var config = SharecastConfig.forTest(in: directory)
             config.sharedStreaming.gracePeriod = 30
             config.sharedStreaming.zapWait = zapWait
             config.security.streamRatePerMinute = 0

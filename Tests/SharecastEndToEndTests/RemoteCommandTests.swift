@@ -51,10 +51,8 @@ import Testing
     }
 
     @Test func providersListAndRefresh() async throws {
-        var quiet = Logger(label: "panel")
-        quiet.logLevel = .critical
-        let panel = try XtreamOrigin(logins: [XtreamOrigin.Login(username: "u1", password: "cli-secret-pw", maxConnections: 2)],
-                                     channels: [XtreamOrigin.Channel(id: 1, name: "One", category: "News")], logger: quiet)
+        let panel = try XtreamOrigin.quiet(logins: [XtreamOrigin.Login(username: "u1", password: "cli-secret-pw", maxConnections: 2)],
+                                     channels: [XtreamOrigin.Channel(id: 1, name: "One", category: "News")])
         defer { panel.shutdown() }
         let setup = try SharedStreamingTests.Setup(configure: {
             $0.security.apiTokens = [Self.token]

@@ -29,11 +29,7 @@ import Testing
             logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] != nil ? .info : .critical
             origin = try TestOrigin(port: 0, targetBitsPerSecond: originBitsPerSecond, logger: logger)
             directory = try TemporaryDirectory()
-            var config = SharecastConfig()
-            config.server.listen = "127.0.0.1"
-            config.server.port = 0
-            config.database.path = directory.file("db.sqlite")
-            config.sharedStreaming.bufferPath = directory.file("buffers")
+            var config = SharecastConfig.forTest(in: directory)
             config.sharedStreaming.gracePeriod = 1
             // These tests open dozens of viewers from one address at once.
             config.security.streamRatePerMinute = 0
