@@ -57,6 +57,8 @@ import Testing
         return (http?.statusCode ?? 0, fields, data)
     }
 
+    static let aliceSecret = "alice-guide-secret-0123456789"
+
     /// The served document changes with the UTC day; tests that compare documents start well
     /// clear of midnight (a slow run takes minutes).
     static func clearOfTheDayChange() async throws {
@@ -178,6 +180,8 @@ import Testing
                 """)
             config.providers.append(ProviderConfig(name: "list", kind: .m3u, playlist: playlist, accounts: [ProviderAccount()]))
             config.epg.mappings = ["42": "ch2.example", "43": ""]
+            config.users = [UserConfig(name: "alice", secret: Secret(Self.aliceSecret))]
+            config.security.anonymousPlaylist = true
         })
         defer { setup.shutdown() }
         try await waitUntil(timeout: .seconds(60)) { setup.app.completedGuideImports >= 1 }
@@ -189,6 +193,15 @@ import Testing
         #expect(programmes("renamed.example").count == programmes("ch1.example").count)
         #expect(programmes("ch3.example").isEmpty)
         #expect(guide.contains("<channel id=\"ch3.example\">"))
+        // A user's playlist names the same guide, and each of its tvg-ids is a guide channel.
+        let personal = String(decoding: try await Self.get(port, "/u/\(Self.aliceSecret)/playlist.m3u").2, as: UTF8.self)
+        #expect(personal.hasPrefix("#EXTM3U url-tvg=\"http://127.0.0.1:\(port)/epg.xml\""), "\(personal.prefix(200))")
+        let personalIDs = personal.split(separator: "\n").compactMap { line -> String? in
+            guard let range = line.range(of: #"tvg-id="[^"]+""#, options: .regularExpression) else { return nil }
+            return String(line[range].dropFirst(8).dropLast())
+        }
+        #expect(personalIDs.count == setup.app.catalog.current.channels.count && personalIDs.contains("renamed.example"))
+        for id in personalIDs { #expect(guide.contains("<channel id=\"\(id)\">"), "\(id)") }
         let metrics = String(decoding: try await Self.get(port, "/metrics").2, as: UTF8.self)
         // Served ids: ch1 (both providers), ch2 (the panel's channel 2), renamed, ch3 (both; the
         // mapping to none holds for the id, so the panel's channel 3 has none either).
