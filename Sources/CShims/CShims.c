@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include "CShims.h"
 
 #include <arpa/inet.h>
@@ -68,6 +69,16 @@ int shim_mhd_client_address(struct MHD_Connection *connection, char *buffer, siz
 int shim_mhd_connection_fd(struct MHD_Connection *connection) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
     return info == NULL ? -1 : info->connect_fd;
+}
+
+int shim_dup_cloexec(int fd) {
+    return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+int shim_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
 CURLcode shim_curl_setopt_long(CURL *handle, CURLoption option, long value) {

@@ -241,6 +241,7 @@ public final class Application: Sendable {
         serverConfiguration.maxRequestBodyBytes = config.security.maxBodyBytes
         serverConfiguration.connectionTimeout = config.server.idleTimeout
         serverConfiguration.streamTimeout = config.sharedStreaming.clientTimeout
+        serverConfiguration.directStreams = config.sharedStreaming.directDelivery
         serverConfiguration.maxConnectionsPerAddress = config.server.maxConnectionsPerAddress
         serverConfiguration.exemptFromAddressCap = (["127.0.0.0/8", "::1"] + config.security.trustedProxies).compactMap(CIDR.init)
         serverConfiguration.observer = { route, status, seconds in metrics.observeRequest(route: route, status: status, seconds: seconds) }

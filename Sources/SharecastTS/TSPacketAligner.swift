@@ -69,7 +69,10 @@ public struct TSPacketAligner: Sendable {
             // a failed one costs at most this one packet.
             guard carry.count == TSPacket.size, !data.isEmpty else { return }
             if carry[0] == TSPacket.syncByte, data[0] == TSPacket.syncByte {
-                var pending = carry
+                // Moved out, not copied: a second reference would make the mutable access below
+                // copy the array (an allocation per upstream chunk).
+                var pending: [UInt8] = []
+                swap(&pending, &carry)
                 pending.withUnsafeMutableBytes { packet in
                     let join = inspect(packet, at: position)
                     position += Int64(TSPacket.size)

@@ -5,6 +5,8 @@
 // Every variadic libmicrohttpd or libcurl call the project needs has exactly one wrapper here,
 // with a fixed signature per option kind, so the Swift side never builds a va_list.
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -41,6 +43,13 @@ int shim_mhd_client_address(struct MHD_Connection *connection, char *buffer, siz
 
 /// The connection's socket, or -1.
 int shim_mhd_connection_fd(struct MHD_Connection *connection);
+
+// MARK: descriptors (fcntl is variadic)
+
+/// A close-on-exec duplicate of `fd` (a socket taken over from libmicrohttpd), or -1.
+int shim_dup_cloexec(int fd);
+/// Sets O_NONBLOCK; 0 on success, -1 on failure.
+int shim_set_nonblocking(int fd);
 
 // MARK: libcurl
 

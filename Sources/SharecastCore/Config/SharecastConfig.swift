@@ -67,6 +67,9 @@ public struct SharedStreamingConfig: Sendable, Equatable {
     /// What happens to a viewer that falls a whole ring behind: `disconnect` it (reason `lagging`)
     /// or `skip` it forward to the newest keyframe.
     public var lagPolicy = LagPolicy.disconnect
+    /// Viewers' streams are sent by Sharecast's own delivery thread on the sockets libmicrohttpd
+    /// accepted (large sends, hang-ups seen at once) instead of through libmicrohttpd's callbacks.
+    public var directDelivery = false
     /// Bytes all rings together may take under `buffer_path` (0: no budget). Over it, streams
     /// without viewers are stopped.
     public var bufferDiskBudget = 0

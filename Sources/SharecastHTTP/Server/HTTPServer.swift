@@ -39,6 +39,9 @@ public final class HTTPServer: Sendable {
         /// how much one send() moves. Measured with 500 viewers at 8 Mbit/s: 16 KiB cost 53% of a
         /// core (twice the sends), 32 KiB 36% at 54 KB of RSS per viewer, 64 KiB no less CPU at 86 KB.
         public var streamBlockSize = 32 * 1024
+        /// Streaming responses to GET are sent by Sharecast's own delivery thread on the socket
+        /// libmicrohttpd accepted and parsed (`DirectDelivery`), not through MHD's callbacks.
+        public var directStreams = false
 
         public init(listen: String = "127.0.0.1", port: Int = 0) {
             self.listen = listen
@@ -77,6 +80,7 @@ public final class HTTPServer: Sendable {
         }
         daemon = Locked(DaemonHandle(pointer: started))
         port = Int(shim_mhd_bound_port(started))
+        context.delivery?.start()
     }
 
     /// Connections open from `address` (counted only while a per-address cap is set).
@@ -86,7 +90,7 @@ public final class HTTPServer: Sendable {
     }
 
     /// Streaming responses currently open.
-    public var openStreams: Int { context.streams.withLock { $0.count } }
+    public var openStreams: Int { context.streams.withLock { $0.count } + (context.delivery?.open.withLock { $0.count } ?? 0) }
 
     /// Stops accepting new connections; requests already in progress carry on. Safe to call more
     /// than once, and before `shutdown()`.
@@ -112,6 +116,8 @@ public final class HTTPServer: Sendable {
         for stream in context.streams.withLock({ Array($0.values) }) {
             stream.finish()
         }
+        // Direct streams end first: each resumes its suspended connection for MHD to close.
+        context.delivery?.stop()
         // A suspended connection must be resumed before the daemon stops.
         for pending in context.pendings.withLock({ Array($0.values) }) {
             pending.abandon(answering: .error(status: 503, code: "shutting_down", message: "the server is stopping"))
@@ -147,10 +153,16 @@ final class ServerContext: Sendable {
     let connectionsByAddress = Locked<[IPAddress: Int]>([:])
     /// Responses not decided yet, their connections suspended; resolved with 503 at shutdown.
     let pendings = Locked<[ObjectIdentifier: PendingResponse]>([:])
+    /// With `directStreams`: the thread that sends streaming responses.
+    let delivery: DirectDelivery?
 
     init(router: Router, logger: Logger, configuration: HTTPServer.Configuration) {
         self.router = router
         self.logger = logger
         self.configuration = configuration
+        delivery = configuration.directStreams ? DirectDelivery(logger: logger) : nil
+        if configuration.directStreams, delivery == nil {
+            logger.warning("the direct stream delivery could not be set up (epoll, eventfd); streams go through libmicrohttpd")
+        }
     }
 }

@@ -15,6 +15,8 @@ final class RequestState: @unchecked Sendable {
     var routeName = "-"
     /// A response the handler will give later; the connection is suspended until then.
     var pending: PendingResponse?
+    /// The socket went to `DirectDelivery`: after the resume, MHD closes the connection.
+    var takenOver = false
 
     init(method: String, url: String) {
         self.method = method

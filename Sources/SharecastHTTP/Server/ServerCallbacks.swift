@@ -68,6 +68,7 @@ enum ServerCallbacks {
             guard let response = pending.take() else { return MHD_Result.YES }
             state.pending = nil
             server.pendings.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(pending)) }
+            if state.takenOver { return MHD_Result.NO }
             return server.finishResponding(state, response: response, connection: connection)
         }
         guard !state.responded else { return MHD_Result.YES }
@@ -169,7 +170,37 @@ extension ServerContext {
         return finishResponding(state, response: response, connection: connection)
     }
 
-    func finishResponding(_ state: RequestState, response: HTTPResponse, connection: OpaquePointer) -> MHD_Result {
+    /// Hands the connection's socket (a duplicate) to `DirectDelivery`, which sends the head and
+    /// the body itself; MHD keeps the connection suspended until the stream is over, then closes it.
+    func takeOver(_ state: RequestState, response: HTTPResponse, body: any StreamingBody, connection: OpaquePointer,
+                  delivery: DirectDelivery) -> MHD_Result {
+        let socket = shim_dup_cloexec(shim_mhd_connection_fd(connection))
+        guard socket >= 0 else {
+            logger.warning("a stream could not take its socket over; answered through libmicrohttpd", metadata: ["errno": "\(errno)"])
+            return finishResponding(state, response: response, connection: connection, takeOver: false)
+        }
+        state.takenOver = true
+        let pending = PendingResponse()
+        state.pending = pending
+        pendings.withLock { $0[ObjectIdentifier(pending)] = pending }
+        MHD_suspend_connection(connection)
+        nonisolated(unsafe) let suspended = connection
+        pending.whenResolved { MHD_resume_connection(suspended) }
+        state.status = response.status
+        if let observer = configuration.observer {
+            let elapsed = ContinuousClock.now - state.started
+            observer(state.routeName, response.status, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        let stream = DirectStream(socket: socket, head: ResponseHead.bytes(response), body: body, delivery: delivery,
+                                  release: { pending.resolve(HTTPResponse()) })
+        delivery.adopt(stream)
+        return MHD_Result.YES
+    }
+
+    func finishResponding(_ state: RequestState, response: HTTPResponse, connection: OpaquePointer, takeOver allowed: Bool = true) -> MHD_Result {
+        if allowed, case let .stream(body) = response.body, state.method == "GET", let delivery {
+            return takeOver(state, response: response, body: body, connection: connection, delivery: delivery)
+        }
         state.status = response.status
         let queued = queue(response, on: connection)
         if let observer = configuration.observer {
