@@ -81,6 +81,7 @@ security: {rate_limit: {streams_per_minute: 0}}
 shared_streaming:
   buffer_path: $work/$1-buffers
   lag_policy: $4
+  direct_delivery: ${BENCH_DIRECT:-true}
 channels:
   - {id: bench, name: Bench, urls: ["http://127.0.0.1:$3/bench.ts"]}
 CONF

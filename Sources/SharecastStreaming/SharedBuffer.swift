@@ -144,6 +144,72 @@ public final class SharedBuffer: Sendable {
         state.withLock { state in state.joinPoints.last ?? state.writePosition }
     }
 
+    /// Bytes short of a whole ring at which a viewer sent from in place counts as lapped: what is
+    /// being sent cannot be overwritten during the send unless the writer adds this much meanwhile,
+    /// and the rest of a packet a partial send cut is still there when the viewer is skipped.
+    public static let inPlaceMargin = 64 * 1024
+
+    /// Hands `transmit` the bytes after `cursor` where they lie in the ring (at most `limit`, not
+    /// across the ring's end) and moves the cursor on by what it took. The lock is not held while
+    /// `transmit` runs; bytes the writer may have reached meanwhile make the result `.lapped`.
+    public func sendInPlace(from cursor: inout Int64, limit: Int, waker: any ResponseWaker,
+                            _ transmit: (UnsafeRawBufferPointer) -> Int) -> ReadResult {
+        let margin = min(Self.inPlaceMargin, capacity / 4)
+        let from = cursor
+        let region = state.withLock { state -> Result<(start: Int, count: Int), ReadFailure> in
+            let available = state.writePosition - from
+            if available > Int64(capacity - margin) { return .failure(.lapped) }
+            if available <= 0 {
+                if state.ended { return .failure(.ended) }
+                state.waiters.append(waker)
+                return .failure(.caughtUp)
+            }
+            let start = Int(from % Int64(capacity))
+            return .success((start, min(Int(available), capacity - start, max(limit, 1))))
+        }
+        switch region {
+        case let .failure(failure): return failure.result
+        case let .success((start, count)):
+            let taken = transmit(UnsafeRawBufferPointer(start: storage.base + start, count: count))
+            guard taken > 0 else { return .bytes(0) }
+            // Overwritten while in the kernel's hands only if the writer got a whole ring ahead.
+            if state.withLock({ $0.writePosition - from > Int64(capacity) }) { return .lapped }
+            cursor = from + Int64(min(taken, count))
+            return .bytes(min(taken, count))
+        }
+    }
+
+    enum ReadFailure: Error {
+        case lapped, ended, caughtUp
+        var result: ReadResult {
+            switch self {
+            case .lapped: .lapped
+            case .ended: .ended
+            case .caughtUp: .caughtUp
+            }
+        }
+    }
+
+    /// The bytes from `cursor` to the next packet boundary (a partial send stopped inside a packet
+    /// and the viewer is skipped forward: the packet is completed first, so the viewer's stream
+    /// stays aligned).
+    public func restOfPacket(at cursor: Int64) -> [UInt8] {
+        let cut = Int(cursor % Int64(TSPacket.size))
+        guard cut != 0 else { return [] }
+        return state.withLock { _ in
+            let count = TSPacket.size - cut
+            let start = Int(cursor % Int64(capacity))
+            var bytes = [UInt8](repeating: 0, count: count)
+            bytes.withUnsafeMutableBytes { destination in
+                guard let base = destination.baseAddress else { return }
+                let first = min(count, capacity - start)
+                base.copyMemory(from: storage.base + start, byteCount: first)
+                if first < count { (base + first).copyMemory(from: storage.base, byteCount: count - first) }
+            }
+            return bytes
+        }
+    }
+
     /// Copies the bytes after `cursor` into `buffer` (whole packets when the buffer can hold one)
     /// and moves the cursor on. When there is nothing new, `waker` is kept and called later.
     public func read(from cursor: inout Int64, into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> ReadResult {

@@ -7,7 +7,7 @@ import SharecastSync
 /// One viewer of a shared stream: the response body MHD pulls from. Its cursor into the session's
 /// ring is touched only by the MHD thread serving this connection; what others read (bytes sent,
 /// last progress) is atomic.
-final class StreamClient: StreamingBody, @unchecked Sendable {
+final class StreamClient: InPlaceStreamingBody, @unchecked Sendable {
     enum EndReason: UInt8 {
         case none = 0, lagging, streamStopped, kicked, shutdown, timeout, closed, zapped
     }
@@ -83,13 +83,7 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
         while true {
             switch session.buffer.read(from: &cursor, into: buffer, waker: waker) {
             case let .bytes(count):
-                session.counters.sentBytes.wrappingAdd(UInt64(count), ordering: .relaxed)
-                if bytesSent.add(Int64(count), ordering: .relaxed).oldValue == 0 {
-                    let wait = ContinuousClock.now - requestedAt
-                    session.metrics.joinLatency.observe(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
-                }
-                lastProgress.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
-                return .bytes(count)
+                return delivered(count)
             case .caughtUp:
                 return .wait
             case .lapped:
@@ -104,6 +98,60 @@ final class StreamClient: StreamingBody, @unchecked Sendable {
                 return .end
             }
         }
+    }
+
+    /// Bytes owed before the ring resumes: the rest of a packet that a partial send cut when the
+    /// viewer was skipped forward. Delivery thread only, like `cursor`.
+    private var tail: [UInt8] = []
+    private var tailSent = 0
+
+    /// The direct delivery's path: the ring's bytes go to `transmit` where they lie.
+    func send(_ transmit: (UnsafeRawBufferPointer) -> Int, waker: any ResponseWaker) -> StreamRead {
+        if reason != .none { return .end }
+        if tailSent < tail.count {
+            let taken = tail.withUnsafeBytes { raw in transmit(UnsafeRawBufferPointer(rebasing: raw[tailSent...])) }
+            tailSent += max(taken, 0)
+            if tailSent >= tail.count {
+                tail = []
+                tailSent = 0
+            }
+            return delivered(max(taken, 0))
+        }
+        while true {
+            switch session.buffer.sendInPlace(from: &cursor, limit: Self.sendLimit, waker: waker, transmit) {
+            case let .bytes(count):
+                return delivered(count)
+            case .caughtUp:
+                return .wait
+            case .lapped:
+                guard session.lagPolicy == .skip else {
+                    end(.lagging)
+                    return .end
+                }
+                tail = session.buffer.restOfPacket(at: cursor)
+                tailSent = 0
+                cursor = session.buffer.newestJoinPosition()
+                session.metrics.clientsSkipped.increment()
+                if !tail.isEmpty { return .bytes(0) }
+            case .ended:
+                end(.streamStopped)
+                return .end
+            }
+        }
+    }
+
+    /// At most this much per send: the socket's buffer takes less anyway.
+    static let sendLimit = 256 * 1024
+
+    private func delivered(_ count: Int) -> StreamRead {
+        guard count > 0 else { return .bytes(0) }
+        session.counters.sentBytes.wrappingAdd(UInt64(count), ordering: .relaxed)
+        if bytesSent.add(Int64(count), ordering: .relaxed).oldValue == 0 {
+            let wait = ContinuousClock.now - requestedAt
+            session.metrics.joinLatency.observe(Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+        }
+        lastProgress.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+        return .bytes(count)
     }
 
     /// The reason given by `end` or `drop`, if any, as it is recorded.

@@ -69,7 +69,7 @@ public struct SharedStreamingConfig: Sendable, Equatable {
     public var lagPolicy = LagPolicy.disconnect
     /// Viewers' streams are sent by Sharecast's own delivery thread on the sockets libmicrohttpd
     /// accepted (large sends, hang-ups seen at once) instead of through libmicrohttpd's callbacks.
-    public var directDelivery = false
+    public var directDelivery = true
     /// Bytes all rings together may take under `buffer_path` (0: no budget). Over it, streams
     /// without viewers are stopped.
     public var bufferDiskBudget = 0

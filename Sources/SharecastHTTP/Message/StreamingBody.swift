@@ -44,3 +44,12 @@ public protocol StreamingBody: AnyObject, Sendable {
 extension StreamingBody {
     public func opened(_ connection: any ResponseConnection) {}
 }
+
+/// A streaming body whose bytes already lie in memory that stays valid (a ring buffer): the
+/// direct delivery sends them from where they are instead of copying them out first.
+public protocol InPlaceStreamingBody: StreamingBody {
+    /// Calls `transmit` with the next bytes, in place, at most once; `transmit` returns how many
+    /// it took (0: none, the socket is full), and the body moves on by that. `.bytes(n)` says
+    /// how many were taken; `.wait` and `.end` as for `read`.
+    func send(_ transmit: (UnsafeRawBufferPointer) -> Int, waker: any ResponseWaker) -> StreamRead
+}

@@ -191,6 +191,11 @@ final class DirectDelivery: @unchecked Sendable {
                 stream.pendingSent = 0
                 continue
             }
+            if let inPlace = stream.inPlace {
+                guard sendInPlace(stream, inPlace) else { return }
+                budget -= Self.readSize / 4
+                continue
+            }
             switch stream.body.read(into: scratch, waker: stream) {
             case let .bytes(count) where count > 0:
                 budget -= count
@@ -219,6 +224,40 @@ final class DirectDelivery: @unchecked Sendable {
         }
         // Its share of this round is used: again after the others.
         markReady(stream)
+    }
+
+    /// One in-place send from the body; true when the stream can take more at once.
+    private func sendInPlace(_ stream: DirectStream, _ body: any InPlaceStreamingBody) -> Bool {
+        let socket = stream.socket
+        let result = body.send({ bytes in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
+            let sent = Glibc.send(socket, base, bytes.count, Int32(MSG_NOSIGNAL))
+            if sent < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                    stream.writable = false
+                } else {
+                    stream.failed = true
+                }
+                return 0
+            }
+            if sent < bytes.count { stream.writable = false }
+            return sent
+        }, waker: stream)
+        switch result {
+        case let .bytes(count):
+            stream.bytesSent += Int64(count)
+            if stream.failed {
+                close(stream)
+                return false
+            }
+            return stream.writable
+        case .wait:
+            return false
+        case .end:
+            stream.endedByBody = true
+            close(stream)
+            return false
+        }
     }
 
     /// Sends `bytes[sent...]`; true when all of it went.

@@ -20,6 +20,8 @@ final class DirectStream: ResponseConnection, @unchecked Sendable {
 
     let socket: Int32
     let body: any StreamingBody
+    /// The body again when it can hand out its bytes in place (no copy into the scratch buffer).
+    let inPlace: (any InPlaceStreamingBody)?
     private weak var delivery: DirectDelivery?
     /// Resumes MHD's suspended connection so it closes it; called once.
     private let release: @Sendable () -> Void
@@ -36,12 +38,15 @@ final class DirectStream: ResponseConnection, @unchecked Sendable {
     var pendingSent = 0
     var bytesSent: Int64 = 0
     var writable = true
+    /// A send failed for another reason than a full socket: the peer is gone.
+    var failed = false
     var endedByBody = false
 
     init(socket: Int32, head: [UInt8], body: any StreamingBody, delivery: DirectDelivery, release: @escaping @Sendable () -> Void) {
         self.socket = socket
         self.head = head
         self.body = body
+        inPlace = body as? any InPlaceStreamingBody
         self.delivery = delivery
         self.release = release
     }
