@@ -256,6 +256,22 @@ import Testing
         #expect(headers.contains("X-Token: abc"))
     }
 
+    /// The direct delivery (the default) answers with a close-delimited body: plain TS, every
+    /// packet whole and in place from the first byte, as players and ffprobe read it.
+    @Test func viewersGetPlainPacketAlignedTSUntilTheClose() async throws {
+        let setup = try Setup()
+        let viewer = try setup.viewer("a")
+        try await waitUntil { viewer.bodyCount > 200_000 }
+        viewer.close()
+        #expect(viewer.status == 200)
+        #expect(viewer.header("Connection")?.lowercased() == "close" && viewer.header("Transfer-Encoding") == nil)
+        #expect(viewer.header("Content-Type") == "video/mp2t")
+        let body = viewer.body
+        let packets = body.count / 188
+        let aligned = (0..<packets).allSatisfy { body[$0 * 188] == 0x47 }
+        #expect(packets > 1000 && aligned, "\(packets) packets, every one starting with the sync byte")
+    }
+
     @Test func zappingBackWithinTheGracePeriodReusesTheUpstream() async throws {
         // A grace period far longer than a loaded machine may leave this test unscheduled, so the
         // session is still there when the test looks.
