@@ -193,6 +193,12 @@ extension ServerContext {
         }
         let stream = DirectStream(socket: socket, head: ResponseHead.bytes(response), body: body, delivery: delivery,
                                   release: { pending.resolve(HTTPResponse()) })
+        // The head goes out now, from this thread: the first byte does not wait for the delivery
+        // thread to wake (the rest of it, if the socket took only part, is sent there).
+        stream.head.withUnsafeBytes { raw in
+            let sent = send(socket, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            if sent > 0 { stream.headSent = sent }
+        }
         delivery.adopt(stream)
         return MHD_Result.YES
     }
