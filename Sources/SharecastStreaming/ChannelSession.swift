@@ -45,6 +45,16 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     let buffer: SharedBuffer
     let lagPolicy: LagPolicy
     let clientTimeoutSeconds: Int
+    let joinBacklogSeconds: Int
+
+    /// Bytes of the backlog at the stream's rate measured from its PCRs (0 until measured: the
+    /// newest keyframe then).
+    var joinBacklogBytes: Int64 {
+        let bitsPerSecond = counters.bitrate.load(ordering: .relaxed)
+        guard bitsPerSecond > 0 else { return 0 }
+        let (bytes, overflow) = (bitsPerSecond / 8).multipliedReportingOverflow(by: Int64(joinBacklogSeconds))
+        return overflow ? Int64.max : bytes
+    }
     let logger: Logger
     /// Replaced by an operator's restart, read by snapshots on other threads.
     private let sourceBox = Locked<(any ChannelSource)?>(nil)
@@ -79,8 +89,9 @@ public final class ChannelSession: SourceSink, @unchecked Sendable {
     /// real rate in between; half a minute holds several segments of any usual length.
     static let rateWindow: Duration = .seconds(30)
 
-    init(channel: CatalogChannel, buffer: SharedBuffer, lagPolicy: LagPolicy, clientTimeoutSeconds: Int,
+    init(channel: CatalogChannel, buffer: SharedBuffer, lagPolicy: LagPolicy, clientTimeoutSeconds: Int, joinBacklogSeconds: Int = 0,
          metrics: StreamingMetrics, logger: Logger) {
+        self.joinBacklogSeconds = joinBacklogSeconds
         self.channel = channel
         self.metrics = metrics
         counters = metrics.channel(channel.id)

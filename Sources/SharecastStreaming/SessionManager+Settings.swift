@@ -11,6 +11,8 @@ extension SessionManager {
         /// Where file-backed rings live; nil for anonymous memory.
         public var bufferDirectory: String?
         public var lagPolicy = LagPolicy.disconnect
+        /// Seconds back from live a joining viewer starts (at a keyframe), `join_backlog`.
+        public var joinBacklogSeconds = 3
         public var reconnect = ReconnectPolicy()
         public var defaultUserAgent: String?
         /// HLS variant cap in bits per second (nil: the highest variant).
@@ -39,6 +41,7 @@ extension SessionManager {
             bufferSize = config.bufferSize
             bufferDirectory = config.bufferPath.isEmpty ? nil : config.bufferPath
             lagPolicy = config.lagPolicy
+            joinBacklogSeconds = config.joinBacklog
             reconnect.maxAttempts = config.upstream.maxAttempts
             reconnect.connectTimeoutSeconds = config.upstream.connectTimeout
             reconnect.stallTimeoutSeconds = config.upstream.stallTimeout

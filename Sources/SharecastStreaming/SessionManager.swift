@@ -117,7 +117,8 @@ public final class SessionManager: Sendable {
                 return .failure(.unavailable("no memory for the ring buffer of channel \(channel.id)"))
             }
             let session = ChannelSession(channel: channel, buffer: buffer, lagPolicy: settings.lagPolicy,
-                                         clientTimeoutSeconds: settings.clientTimeoutSeconds, metrics: metrics, logger: logger)
+                                         clientTimeoutSeconds: settings.clientTimeoutSeconds, joinBacklogSeconds: settings.joinBacklogSeconds,
+                                         metrics: metrics, logger: logger)
             session.slot.withLock { $0 = lease }
             if inherited { session.slotInherited.store(true, ordering: .relaxed) }
             guard let source = makeSource(channel, for: session) else {

@@ -130,12 +130,16 @@ public final class SharedBuffer: Sendable {
         toWake.forEach { $0.wake() }
     }
 
-    /// Where a new viewer starts: the newest join point still comfortably inside the ring (so the
-    /// player can decode at once), else the live edge.
-    public func joinPosition() -> Int64 {
+    /// Where a new viewer starts: the newest join point at least `backlog` bytes behind the live
+    /// edge (so the player gets that much at once and its probe decides), else the oldest one
+    /// still comfortably inside the ring, else the live edge. A join point is a keyframe with the
+    /// PAT before it, so the player can decode from its first byte.
+    public func joinPosition(backlog: Int64 = 0) -> Int64 {
         state.withLock { state in
             let oldestSafe = state.writePosition - Int64(capacity) + Int64(capacity / 4)
-            return state.joinPoints.last(where: { $0 >= oldestSafe }) ?? state.writePosition
+            let limit = backlog > state.writePosition ? Int64.min : state.writePosition - backlog
+            return state.joinPoints.last(where: { $0 >= oldestSafe && $0 <= limit })
+                ?? state.joinPoints.first(where: { $0 >= oldestSafe }) ?? state.writePosition
         }
     }
 

@@ -34,7 +34,7 @@ final class StreamClient: InPlaceStreamingBody, @unchecked Sendable {
         self.user = user
         self.userAgent = userAgent
         self.requestedAt = requestedAt
-        cursor = session.buffer.joinPosition()
+        cursor = session.buffer.joinPosition(backlog: session.joinBacklogBytes)
         startCursor = cursor
         session.viewerObjects.add(1, ordering: .relaxed)
     }

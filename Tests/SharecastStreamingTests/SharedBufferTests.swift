@@ -64,6 +64,19 @@ final class CountingWaker: ResponseWaker {
         #expect(buffer.joinPosition() == buffer.writePosition)
     }
 
+    @Test func aBacklogStartsNewViewersAtAKeyframeThatFarBack() throws {
+        let buffer = try #require(SharedBuffer(capacity: 188 * 100))
+        for join in [2, 12, 22, 32] {
+            Self.packets(10).withUnsafeBytes { buffer.write($0, joinPosition: Int64(188 * join)) }
+        }
+        // 40 packets written, keyframes at 2, 12, 22 and 32.
+        #expect(buffer.joinPosition(backlog: 0) == 188 * 32)
+        #expect(buffer.joinPosition(backlog: 188 * 15) == 188 * 22)
+        #expect(buffer.joinPosition(backlog: 188 * 28) == 188 * 12)
+        // Further back than any keyframe: the oldest one still safe in the ring.
+        #expect(buffer.joinPosition(backlog: 188 * 1000) == 188 * 2)
+    }
+
     @Test func endedBuffersDrainThenEnd() throws {
         let buffer = try #require(SharedBuffer(capacity: 188 * 10))
         var cursor: Int64 = 0

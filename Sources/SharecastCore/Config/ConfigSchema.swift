@@ -66,6 +66,7 @@ enum ConfigSchema {
             Setting(path: "shared_streaming.zap_wait", kind: .int(\.sharedStreaming.zapWait, 0...60, expectation: "expected seconds from 0 to 60")),
             Setting(path: "shared_streaming.lag_policy", kind: .lagPolicy(\.sharedStreaming.lagPolicy)),
             Setting(path: "shared_streaming.direct_delivery", kind: .bool(\.sharedStreaming.directDelivery)),
+            Setting(path: "shared_streaming.join_backlog", kind: .int(\.sharedStreaming.joinBacklog, 0...30, expectation: "expected seconds from 0 to 30")),
             Setting(path: "shared_streaming.upstream.max_attempts", kind: .int(\.sharedStreaming.upstream.maxAttempts, 1...1000, expectation: positive)),
             Setting(path: "shared_streaming.upstream.connect_timeout", kind: .int(\.sharedStreaming.upstream.connectTimeout, 1...600, expectation: positive)),
             Setting(path: "shared_streaming.upstream.stall_timeout", kind: .int(\.sharedStreaming.upstream.stallTimeout, 1...600, expectation: positive)),
