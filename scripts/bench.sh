@@ -12,8 +12,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 CLIENTS=${BENCH_CLIENTS:-"100 500 1000 1500 3000"}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-3}
-# Which parts run (all by default): fanout join unpaced metrics rules providers epg.
-PARTS=${BENCH_PARTS:-"fanout join unpaced metrics rules providers epg"}
+# Which parts run (all by default): fanout join firstframe unpaced metrics rules providers epg.
+PARTS=${BENCH_PARTS:-"fanout join firstframe unpaced metrics rules providers epg"}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 swift build -c release --product sharecast >/dev/null
@@ -137,6 +137,31 @@ echo "# join: time to first byte joining the running channel vs nginx's small fi
 s=$("$bin/fanout-load" -c 50 -d 2 -w 1 -r 50 "$stream_url")
 g=$("$bin/fanout-load" -c 50 -d 2 -w 1 -r 50 "http://127.0.0.1:$nginx_port/small.txt")
 echo "join_ttfb_p50_ms=$(field ttfb_p50_ms "$s") join_ttfb_p99_ms=$(field ttfb_p99_ms "$s") nginx_small_ttfb_p50_ms=$(field ttfb_p50_ms "$g") nginx_small_ttfb_p99_ms=$(field ttfb_p99_ms "$g")"
+fi
+
+if part firstframe; then
+echo "# firstframe: request to the first decoded frame with ffmpeg at its default settings (TS, 8 Mbit/s), the provider directly as the reference"
+# Seconds from start to exit of an ffmpeg that decodes one video frame of $1.
+first_frame() {
+  local started ended
+  started=$(date +%s.%N)
+  ffmpeg -nostdin -v error -i "$1" -frames:v 1 -f null - >/dev/null 2>&1 || true
+  ended=$(date +%s.%N)
+  awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.3f", b - a }'
+}
+median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+ff_port=$(free_port); start_sharecast firstframe "$ff_port" "$paced_port" disconnect
+ff_url=$(curl -s "http://127.0.0.1:$ff_port/playlist.m3u" | grep /stream/)
+direct=$(median3 "$(first_frame "http://127.0.0.1:$paced_port/ff1.ts")" "$(first_frame "http://127.0.0.1:$paced_port/ff2.ts")" "$(first_frame "http://127.0.0.1:$paced_port/ff3.ts")")
+# Not running: the upstream is opened for this request.
+cold=$(first_frame "$ff_url")
+# Running: a viewer keeps the channel on while the ring fills, then three joins.
+curl -s -o /dev/null --max-time 40 "$ff_url" & keeper=$!
+sleep 8
+running=$(median3 "$(first_frame "$ff_url")" "$(first_frame "$ff_url")" "$(first_frame "$ff_url")")
+kill "$keeper" 2>/dev/null || true
+awk -v d="$direct" -v c="$cold" -v r="$running" 'BEGIN {
+  printf "firstframe_ts provider_s=%.3f running_s=%.3f (%.2f of the provider; target <= 1.0 s and <= 0.2) cold_s=%.3f (provider + %.3f s; target <= +0.3)\n", d, r, r / d, c, c - d }'
 fi
 
 if part unpaced; then

@@ -12,7 +12,7 @@ extension SessionManager {
         public var bufferDirectory: String?
         public var lagPolicy = LagPolicy.disconnect
         /// Seconds back from live a joining viewer starts (at a keyframe), `join_backlog`.
-        public var joinBacklogSeconds = 3
+        public var joinBacklogSeconds = 5
         public var reconnect = ReconnectPolicy()
         public var defaultUserAgent: String?
         /// HLS variant cap in bits per second (nil: the highest variant).

@@ -72,7 +72,7 @@ public struct SharedStreamingConfig: Sendable, Equatable {
     public var directDelivery = true
     /// Seconds of stream a joining viewer gets at once, from the keyframe (with the PAT before it)
     /// at least this far back, so a player's default probe decides without waiting for live data.
-    public var joinBacklog = 3
+    public var joinBacklog = 5
     /// Bytes all rings together may take under `buffer_path` (0: no budget). Over it, streams
     /// without viewers are stopped.
     public var bufferDiskBudget = 0
