@@ -81,22 +81,30 @@ final class StreamClient: InPlaceStreamingBody, @unchecked Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer, waker: any ResponseWaker) -> StreamRead {
         if reason != .none { return .end }
         while true {
-            switch session.buffer.read(from: &cursor, into: buffer, waker: waker) {
-            case let .bytes(count):
-                return delivered(count)
-            case .caughtUp:
-                return .wait
-            case .lapped:
-                guard session.lagPolicy == .skip else {
-                    end(.lagging)
-                    return .end
-                }
-                cursor = session.buffer.newestJoinPosition()
-                session.metrics.clientsSkipped.increment()
-            case .ended:
-                end(.streamStopped)
+            if let result = outcome(session.buffer.read(from: &cursor, into: buffer, waker: waker), skipping: {}) { return result }
+        }
+    }
+
+    /// What the ring's answer means for the response; nil when the viewer was skipped forward
+    /// (lag policy `skip`) and the ring is to be asked again. `skipping` runs before the jump.
+    private func outcome(_ result: SharedBuffer.ReadResult, skipping: () -> Void) -> StreamRead? {
+        switch result {
+        case let .bytes(count):
+            return delivered(count)
+        case .caughtUp:
+            return .wait
+        case .lapped:
+            guard session.lagPolicy == .skip else {
+                end(.lagging)
                 return .end
             }
+            skipping()
+            cursor = session.buffer.newestJoinPosition()
+            session.metrics.clientsSkipped.increment()
+            return nil
+        case .ended:
+            end(.streamStopped)
+            return .end
         }
     }
 
@@ -118,25 +126,13 @@ final class StreamClient: InPlaceStreamingBody, @unchecked Sendable {
             return delivered(max(taken, 0))
         }
         while true {
-            switch session.buffer.sendInPlace(from: &cursor, limit: Self.sendLimit, waker: waker, transmit) {
-            case let .bytes(count):
-                return delivered(count)
-            case .caughtUp:
-                return .wait
-            case .lapped:
-                guard session.lagPolicy == .skip else {
-                    end(.lagging)
-                    return .end
-                }
+            let result = session.buffer.sendInPlace(from: &cursor, limit: Self.sendLimit, waker: waker, transmit)
+            if let done = outcome(result, skipping: {
                 tail = session.buffer.restOfPacket(at: cursor)
                 tailSent = 0
-                cursor = session.buffer.newestJoinPosition()
-                session.metrics.clientsSkipped.increment()
-                if !tail.isEmpty { return .bytes(0) }
-            case .ended:
-                end(.streamStopped)
-                return .end
-            }
+            }) { return done }
+            // The packet the skip cut goes first, at the next turn.
+            if !tail.isEmpty { return .bytes(0) }
         }
     }
 
