@@ -162,6 +162,30 @@ running=$(median3 "$(first_frame "$ff_url")" "$(first_frame "$ff_url")" "$(first
 kill "$keeper" 2>/dev/null || true
 awk -v d="$direct" -v c="$cold" -v r="$running" 'BEGIN {
   printf "firstframe_ts provider_s=%.3f running_s=%.3f (%.2f of the provider; target <= 1.0 s and <= 0.2) cold_s=%.3f (provider + %.3f s; target <= +0.3)\n", d, r, r / d, c, c - d }'
+# The same for an HLS channel: the stand-in origin's 4 s segments of the padded pattern.
+hls_port=$(free_port); "$bin/sharecast" origin --hls --port "$hls_port" --bitrate 8000000 >/dev/null & pids+=($!)
+wait_http "http://127.0.0.1:$hls_port/live.m3u8"
+hls_sharecast_port=$(free_port)
+cat > "$work/hls.yaml" <<CONF
+server: {listen: 127.0.0.1, port: $hls_sharecast_port}
+database: {path: $work/hls.sqlite}
+security: {rate_limit: {streams_per_minute: 0}}
+shared_streaming: {buffer_path: $work/hls-buffers, direct_delivery: ${BENCH_DIRECT:-true}}
+alerting: {enabled: false}
+channels:
+  - {id: hls, name: HLS, urls: ["http://127.0.0.1:$hls_port/live.m3u8"]}
+CONF
+"$bin/sharecast" serve --config "$work/hls.yaml" --log-level warning 2>"$work/hls.log" & pids+=($!)
+wait_http "http://127.0.0.1:$hls_sharecast_port/playlist.m3u"
+hls_url=$(curl -s "http://127.0.0.1:$hls_sharecast_port/playlist.m3u" | grep /stream/)
+direct=$(median3 "$(first_frame "http://127.0.0.1:$hls_port/live.m3u8")" "$(first_frame "http://127.0.0.1:$hls_port/live.m3u8")" "$(first_frame "http://127.0.0.1:$hls_port/live.m3u8")")
+cold=$(first_frame "$hls_url")
+curl -s -o /dev/null --max-time 40 "$hls_url" & keeper=$!
+sleep 8
+running=$(median3 "$(first_frame "$hls_url")" "$(first_frame "$hls_url")" "$(first_frame "$hls_url")")
+kill "$keeper" 2>/dev/null || true
+awk -v d="$direct" -v c="$cold" -v r="$running" 'BEGIN {
+  printf "firstframe_hls provider_s=%.3f running_s=%.3f (target <= 1.0 s) cold_s=%.3f (provider + %.3f s; target <= +0.3)\n", d, r, c, c - d }'
 fi
 
 if part unpaced; then

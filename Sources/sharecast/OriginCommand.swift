@@ -29,6 +29,9 @@ struct OriginCommand: ParsableCommand {
     @Option(name: .long, help: "The panel's logins, as user:password:max_connections, comma-separated.")
     var xtreamLogins: String = "user:pass:1"
 
+    @Flag(name: .long, help: "Be a live HLS channel instead: /live.m3u8 with 2 s segments of the (padded) test pattern.")
+    var hls = false
+
     @Option(name: .long, help: "Write the panel's XMLTV guide for --xtream-channels channels to this file (\"-\": standard output) and exit; for benchmarks.")
     var writeGuide: String?
 
@@ -70,6 +73,19 @@ struct OriginCommand: ParsableCommand {
             printOutput("xtream panel listening on http://\(listen):\(panel.port) with \(count) channels")
             termination.wait()
             panel.shutdown()
+            return
+        }
+        if hls {
+            let origin: HLSStandInOrigin
+            do {
+                origin = try HLSStandInOrigin(listen: listen, port: port, targetBitsPerSecond: bitrate, logger: logger)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+            printOutput("hls origin listening on http://\(listen):\(origin.port)/live.m3u8")
+            termination.wait()
+            origin.shutdown()
             return
         }
         let origin: TestOrigin
