@@ -142,6 +142,30 @@ import Testing
         #expect(setup.origin.counts.connectionsServed == 1)
     }
 
+    /// A viewer that stops reading while data waits for it, far from a ring behind, is closed after
+    /// client_timeout with reason `timeout` (its socket full, nothing moves); one that keeps
+    /// reading stays.
+    @Test func aViewerThatStopsReadingIsClosedAfterTheClientTimeout() async throws {
+        // At 8 Mbit/s the socket buffers of the stalled viewer fill in seconds; a ring of 32 s
+        // keeps it far from a ring behind (which would be `lagging`).
+        let setup = try Setup(originBitsPerSecond: 8_000_000, configure: { config in
+            config.sharedStreaming.clientTimeout = 2
+            config.sharedStreaming.bufferSize = 32 * 1024 * 1024
+        })
+        let stalled = try setup.viewer("a", receiveBufferBytes: 4096)
+        let reading = try setup.viewer("a")
+        try await waitUntil { stalled.bodyCount > 0 && reading.bodyCount > 0 }
+        stalled.paused.store(true, ordering: .releasing)
+        try await waitUntil(timeout: .seconds(20)) { setup.stream("a")?.clientCount == 1 }
+        let before = reading.bodyCount
+        try await waitUntil { reading.bodyCount > before + 10_000 }
+        let database = try setup.finish()
+        let reasons = try await database.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT disconnect_reason FROM shared_stream_clients ORDER BY connected_at, id")
+        }
+        #expect(reasons.first == "timeout", "\(reasons)")
+    }
+
     @Test func withTheSkipPolicyALaggingViewerJumpsToTheNewestKeyframe() async throws {
         let setup = try Setup(originBitsPerSecond: 8_000_000, configure: { config in
             config.sharedStreaming.bufferSize = 2 * 1024 * 1024
