@@ -143,8 +143,7 @@ import Testing
     }
 
     /// A viewer that stops reading while data waits for it, far from a ring behind, is closed after
-    /// client_timeout with reason `timeout` (its socket full, nothing moves); one that keeps
-    /// reading stays.
+    /// client_timeout with reason `timeout` (its socket full, nothing moves).
     @Test func aViewerThatStopsReadingIsClosedAfterTheClientTimeout() async throws {
         // At 8 Mbit/s the socket buffers of the stalled viewer fill in seconds; a ring of 32 s
         // keeps it far from a ring behind (which would be `lagging`).
@@ -153,17 +152,15 @@ import Testing
             config.sharedStreaming.bufferSize = 32 * 1024 * 1024
         })
         let stalled = try setup.viewer("a", receiveBufferBytes: 4096)
-        let reading = try setup.viewer("a")
-        try await waitUntil { stalled.bodyCount > 0 && reading.bodyCount > 0 }
+        try await waitUntil { stalled.bodyCount > 0 }
         stalled.paused.store(true, ordering: .releasing)
-        try await waitUntil(timeout: .seconds(20)) { setup.stream("a")?.clientCount == 1 }
-        let before = reading.bodyCount
-        try await waitUntil { reading.bodyCount > before + 10_000 }
+        // Gone from the session (which may then end after its grace period).
+        try await waitUntil(timeout: .seconds(30)) { setup.stream("a").map { $0.clientCount == 0 } ?? true }
         let database = try setup.finish()
         let reasons = try await database.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT disconnect_reason FROM shared_stream_clients ORDER BY connected_at, id")
+            try String.fetchAll(db, sql: "SELECT disconnect_reason FROM shared_stream_clients")
         }
-        #expect(reasons.first == "timeout", "\(reasons)")
+        #expect(reasons == ["timeout"])
     }
 
     @Test func withTheSkipPolicyALaggingViewerJumpsToTheNewestKeyframe() async throws {
