@@ -142,14 +142,17 @@ final class DirectDelivery: @unchecked Sendable {
             }
             signalled.withLock { $0 = false }
             for stream in incoming.withLock({ list in defer { list = [] }; return list }) { register(stream) }
-            var turn = ready.withLock { list in defer { list = [] }; return list }
-            while !turn.isEmpty {
+            // Wakes that come while serving are served in the same turn, a few rounds at most: a
+            // stream that always has data and a socket that always takes it must not keep the
+            // thread from epoll (new streams, hang-ups). What is left waits for the next turn,
+            // which the eventfd its wake wrote starts at once.
+            for _ in 0..<4 {
+                let turn = ready.withLock { list in defer { list = [] }; return list }
+                if turn.isEmpty { break }
                 for stream in turn {
                     stream.queued.store(false, ordering: .releasing)
                     if streams[stream.socket] === stream { serve(stream) }
                 }
-                // Wakes that came while serving are served in this round, not after a syscall.
-                turn = ready.withLock { list in defer { list = [] }; return list }
             }
         }
     }
