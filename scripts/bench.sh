@@ -93,14 +93,17 @@ sharecast_pid=${pids[-1]}
 stream_url=$(curl -s "http://127.0.0.1:$sharecast_port/playlist.m3u" | grep /stream/)
 
 # Runs the load client against a server and prints its line plus the server's CPU and RSS.
+# CPU is counted over the load client's measuring window only (after its warm-up), like its
+# MB/s: a joining viewer's burst (the join backlog) is not charged to the steady state.
 measure() { # pid url clients duration warmup
   local before after started ended rss_mid line
-  before=$(cpu_ticks "$1"); started=$(date +%s.%N)
+  ( sleep "$5"; cpu_ticks "$1" > "$work/ticks"; date +%s.%N > "$work/ticks-at" ) &
   ( sleep $(( $5 + $4 / 2 )); rss_kb "$1" > "$work/rss"
     curl -s "http://127.0.0.1:$paced_port/stats" | sed -n 's/.*"connections_open":\([0-9]*\).*/\1/p' > "$work/upstream" ) &
   line=$("$bin/fanout-load" -c "$3" -d "$4" -w "$5" -r 1000 "$2")
   ended=$(date +%s.%N); after=$(cpu_ticks "$1")
   wait
+  before=$(cat "$work/ticks"); started=$(cat "$work/ticks-at")
   rss_mid=$(cat "$work/rss")
   awk -v line="$line" -v b="$before" -v a="$after" -v s="$started" -v e="$ended" -v hz="$ticks_per_second" -v rss="$rss_mid" \
     'BEGIN { printf "%s cpu_pct=%.0f rss_kB=%d\n", line, (a - b) / hz / (e - s) * 100, rss }'
