@@ -47,7 +47,7 @@ public final class SharedBuffer: Sendable {
     static let maxJoinPoints = 64
 
     /// `capacity` is rounded down to whole packets. Returns nil when the memory cannot be had.
-    public init?(capacity: Int, directory: String? = nil, name: String = "ring", wakeThreshold: Int = 64 * 1024,
+    public init?(capacity: Int, directory: String? = nil, name: String = "ring", wakeThreshold: Int = 128 * 1024,
                  maxWakeDelay: Duration = .milliseconds(100)) {
         let packets = max(capacity / TSPacket.size, 16)
         guard let storage = RingStorage(capacity: packets * TSPacket.size, directory: directory, name: name) else { return nil }
