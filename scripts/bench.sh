@@ -153,18 +153,23 @@ first_frame() {
   awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.3f", b - a }'
 }
 median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+# One line of figures: $1 names it, $2 is the provider's URL, $3 the channel's through Sharecast
+# (not running yet).
+first_frames() {
+  local direct cold running keeper
+  direct=$(median3 "$(first_frame "$2")" "$(first_frame "$2")" "$(first_frame "$2")")
+  # Not running: the upstream is opened for this request.
+  cold=$(first_frame "$3")
+  # Running: a viewer keeps the channel on while the ring fills, then three joins.
+  curl -s -o /dev/null --max-time 40 "$3" & keeper=$!
+  sleep 8
+  running=$(median3 "$(first_frame "$3")" "$(first_frame "$3")" "$(first_frame "$3")")
+  kill "$keeper" 2>/dev/null || true
+  awk -v n="$1" -v d="$direct" -v c="$cold" -v r="$running" 'BEGIN {
+    printf "firstframe_%s provider_s=%.3f running_s=%.3f (%.2f of the provider; target <= 1.0 s) cold_s=%.3f (provider + %.3f s; target <= +0.3)\n", n, d, r, r / d, c, c - d }'
+}
 ff_port=$(free_port); start_sharecast firstframe "$ff_port" "$paced_port" disconnect
-ff_url=$(curl -s "http://127.0.0.1:$ff_port/playlist.m3u" | grep /stream/)
-direct=$(median3 "$(first_frame "http://127.0.0.1:$paced_port/ff1.ts")" "$(first_frame "http://127.0.0.1:$paced_port/ff2.ts")" "$(first_frame "http://127.0.0.1:$paced_port/ff3.ts")")
-# Not running: the upstream is opened for this request.
-cold=$(first_frame "$ff_url")
-# Running: a viewer keeps the channel on while the ring fills, then three joins.
-curl -s -o /dev/null --max-time 40 "$ff_url" & keeper=$!
-sleep 8
-running=$(median3 "$(first_frame "$ff_url")" "$(first_frame "$ff_url")" "$(first_frame "$ff_url")")
-kill "$keeper" 2>/dev/null || true
-awk -v d="$direct" -v c="$cold" -v r="$running" 'BEGIN {
-  printf "firstframe_ts provider_s=%.3f running_s=%.3f (%.2f of the provider; target <= 1.0 s and <= 0.2) cold_s=%.3f (provider + %.3f s; target <= +0.3)\n", d, r, r / d, c, c - d }'
+first_frames ts "http://127.0.0.1:$paced_port/ff.ts" "$(curl -s "http://127.0.0.1:$ff_port/playlist.m3u" | grep /stream/)"
 # The same for an HLS channel: the stand-in origin's 4 s segments of the padded pattern.
 hls_port=$(free_port); "$bin/sharecast" origin --hls --port "$hls_port" --bitrate 8000000 >/dev/null & pids+=($!)
 wait_http "http://127.0.0.1:$hls_port/live.m3u8"
@@ -180,15 +185,7 @@ channels:
 CONF
 "$bin/sharecast" serve --config "$work/hls.yaml" --log-level warning 2>"$work/hls.log" & pids+=($!)
 wait_http "http://127.0.0.1:$hls_sharecast_port/playlist.m3u"
-hls_url=$(curl -s "http://127.0.0.1:$hls_sharecast_port/playlist.m3u" | grep /stream/)
-direct=$(median3 "$(first_frame "http://127.0.0.1:$hls_port/live.m3u8")" "$(first_frame "http://127.0.0.1:$hls_port/live.m3u8")" "$(first_frame "http://127.0.0.1:$hls_port/live.m3u8")")
-cold=$(first_frame "$hls_url")
-curl -s -o /dev/null --max-time 40 "$hls_url" & keeper=$!
-sleep 8
-running=$(median3 "$(first_frame "$hls_url")" "$(first_frame "$hls_url")" "$(first_frame "$hls_url")")
-kill "$keeper" 2>/dev/null || true
-awk -v d="$direct" -v c="$cold" -v r="$running" 'BEGIN {
-  printf "firstframe_hls provider_s=%.3f running_s=%.3f (target <= 1.0 s) cold_s=%.3f (provider + %.3f s; target <= +0.3)\n", d, r, c, c - d }'
+first_frames hls "http://127.0.0.1:$hls_port/live.m3u8" "$(curl -s "http://127.0.0.1:$hls_sharecast_port/playlist.m3u" | grep /stream/)"
 fi
 
 if part unpaced; then
