@@ -27,7 +27,7 @@ enum GuideRoute {
             let key = cacheKey(records: records, channelsDigest: digest, day: dayStart / 86_400, settings: settings)
             let tag = "\"\(key)\(gzip ? "-gz" : "")\""
             let modified = records.map(\.importedAt).max() ?? Date(timeIntervalSince1970: 0)
-            let lastModified = httpDate(modified)
+            let lastModified = HTTPDate.string(modified)
             let headers: [(String, String)] = [("ETag", tag), ("Last-Modified", lastModified), ("Cache-Control", "no-cache")]
             if let match = request.headers["If-None-Match"], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == tag || $0 == "*" }) {
                 return HTTPResponse(status: 304, headers: HTTPHeaders(headers))
@@ -92,13 +92,6 @@ enum GuideRoute {
         return "g\(String(hash.value, radix: 16))"
     }
 
-    static func httpDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
-    }
 }
 
 /// The guide as a streaming body: the header and channels first, then each channel's programmes,

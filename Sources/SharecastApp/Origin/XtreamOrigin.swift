@@ -218,7 +218,7 @@ public final class XtreamOrigin: Sendable {
 
     /// An HTTP date (RFC 9110) that names catalog version `version`: one second per version.
     static func httpDate(_ version: Int) -> String {
-        GuideRoute.httpDate(Date(timeIntervalSince1970: 1_767_225_600 + Double(version)))
+        HTTPDate.string(Date(timeIntervalSince1970: 1_767_225_600 + Double(version)))
     }
 
     /// From now on `player_api.php` and `get.php` answer an HTML error page with status 200.

@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 
 /// The status line and headers of a response that Sharecast writes itself (`DirectDelivery`):
 /// the handler's headers, a `Date`, and `Connection: close`, the body running until the close
@@ -13,7 +13,7 @@ enum ResponseHead {
                   !value.contains(where: { $0 == "\r" || $0 == "\n" }) else { continue }
             text += "\(name): \(value)\r\n"
         }
-        text += "Date: \(date())\r\nConnection: close\r\n\r\n"
+        text += "Date: \(HTTPDate.string(Date()))\r\nConnection: close\r\n\r\n"
         return Array(text.utf8)
     }
 
@@ -25,15 +25,5 @@ enum ResponseHead {
         case 503: "Service Unavailable"
         default: "Status"
         }
-    }
-
-    /// Now in the HTTP date format (RFC 9110, IMF-fixdate).
-    static func date() -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
-        return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
