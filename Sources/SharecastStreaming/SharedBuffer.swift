@@ -160,20 +160,21 @@ public final class SharedBuffer: Sendable {
                             _ transmit: (UnsafeRawBufferPointer) -> Int) -> ReadResult {
         let margin = min(Self.inPlaceMargin, capacity / 4)
         let from = cursor
-        let region = state.withLock { state -> Result<(start: Int, count: Int), ReadFailure> in
+        // The region to send, or what to answer instead.
+        let region = state.withLock { state -> (start: Int, count: Int, answer: ReadResult?) in
             let available = state.writePosition - from
-            if available > Int64(capacity - margin) { return .failure(.lapped) }
+            if available > Int64(capacity - margin) { return (0, 0, .lapped) }
             if available <= 0 {
-                if state.ended { return .failure(.ended) }
+                if state.ended { return (0, 0, .ended) }
                 state.waiters.append(waker)
-                return .failure(.caughtUp)
+                return (0, 0, .caughtUp)
             }
             let start = Int(from % Int64(capacity))
-            return .success((start, min(Int(available), capacity - start, max(limit, 1))))
+            return (start, min(Int(available), capacity - start, max(limit, 1)), nil)
         }
         switch region {
-        case let .failure(failure): return failure.result
-        case let .success((start, count)):
+        case let (_, _, answer?): return answer
+        case let (start, count, nil):
             let taken = transmit(UnsafeRawBufferPointer(start: storage.base + start, count: count))
             guard taken > 0 else { return .bytes(0) }
             // Overwritten while in the kernel's hands only if the writer got a whole ring ahead.
@@ -183,35 +184,20 @@ public final class SharedBuffer: Sendable {
         }
     }
 
-    enum ReadFailure: Error {
-        case lapped, ended, caughtUp
-        var result: ReadResult {
-            switch self {
-            case .lapped: .lapped
-            case .ended: .ended
-            case .caughtUp: .caughtUp
-            }
-        }
-    }
-
     /// The bytes from `cursor` to the next packet boundary (a partial send stopped inside a packet
     /// and the viewer is skipped forward: the packet is completed first, so the viewer's stream
     /// stays aligned).
     public func restOfPacket(at cursor: Int64) -> [UInt8] {
         let cut = Int(cursor % Int64(TSPacket.size))
         guard cut != 0 else { return [] }
-        return state.withLock { _ in
-            let count = TSPacket.size - cut
-            let start = Int(cursor % Int64(capacity))
-            var bytes = [UInt8](repeating: 0, count: count)
+        var bytes = [UInt8](repeating: 0, count: TSPacket.size - cut)
+        state.withLock { _ in
             bytes.withUnsafeMutableBytes { destination in
                 guard let base = destination.baseAddress else { return }
-                let first = min(count, capacity - start)
-                base.copyMemory(from: storage.base + start, byteCount: first)
-                if first < count { (base + first).copyMemory(from: storage.base, byteCount: count - first) }
+                copy(from: cursor, count: destination.count, into: base)
             }
-            return bytes
         }
+        return bytes
     }
 
     /// Copies the bytes after `cursor` into `buffer` (whole packets when the buffer can hold one)
@@ -228,14 +214,20 @@ public final class SharedBuffer: Sendable {
             }
             var count = Int(min(available, Int64(buffer.count)))
             if count >= TSPacket.size { count -= count % TSPacket.size }
-            let start = Int(cursor % Int64(capacity))
-            let first = min(count, capacity - start)
-            destination.copyMemory(from: storage.base + start, byteCount: first)
-            if first < count {
-                (destination + first).copyMemory(from: storage.base, byteCount: count - first)
-            }
+            copy(from: cursor, count: count, into: destination)
             cursor += Int64(count)
             return .bytes(count)
+        }
+    }
+
+    /// Copies `count` bytes of the ring from absolute position `position`, across its end if
+    /// need be. Under the lock.
+    private func copy(from position: Int64, count: Int, into destination: UnsafeMutableRawPointer) {
+        let start = Int(position % Int64(capacity))
+        let first = min(count, capacity - start)
+        destination.copyMemory(from: storage.base + start, byteCount: first)
+        if first < count {
+            (destination + first).copyMemory(from: storage.base, byteCount: count - first)
         }
     }
 }

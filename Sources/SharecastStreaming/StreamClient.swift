@@ -4,9 +4,10 @@ import SharecastHTTP
 import Synchronization
 import SharecastSync
 
-/// One viewer of a shared stream: the response body MHD pulls from. Its cursor into the session's
-/// ring is touched only by the MHD thread serving this connection; what others read (bytes sent,
-/// last progress) is atomic.
+/// One viewer of a shared stream: the response body the direct delivery sends in place (or MHD
+/// pulls from, with `direct_delivery: false`). Its cursor into the session's ring is touched
+/// only by the one thread serving this connection; what others read (bytes sent, last progress)
+/// is atomic.
 final class StreamClient: InPlaceStreamingBody, @unchecked Sendable {
     enum EndReason: UInt8 {
         case none = 0, lagging, streamStopped, kicked, shutdown, timeout, closed, zapped

@@ -10,10 +10,10 @@ import SharecastSync
 /// Why: through MHD's content-reader callbacks every viewer costs a resume, a callback, a copy
 /// into MHD's per-connection buffer and a send of at most that buffer per wake, and the resumes
 /// are inter-thread writes (docs/performance.md). Here a wake puts the stream on a ready list;
-/// the thread reads what the body has into one shared buffer and sends it at once, so a viewer
-/// that keeps up costs one send per wake batch, and a waiting one nothing. A socket that cannot
-/// take more is watched for `EPOLLOUT`; a peer that hangs up is seen at once (`EPOLLRDHUP`),
-/// not at the next write.
+/// the thread sends what the body has, from where it lies (`InPlaceStreamingBody`) or through
+/// one shared buffer, so a viewer that keeps up costs one send per wake batch, and a waiting one
+/// nothing. A socket that cannot take more is watched for `EPOLLOUT`; a peer that hangs up is
+/// seen at once (`EPOLLRDHUP`), not at the next write.
 final class DirectDelivery: @unchecked Sendable {
     // `@unchecked Sendable`: `streams` and `scratch` are used only on the delivery thread; the
     // lists other threads add to are behind locks; the descriptors are set once.
@@ -202,20 +202,15 @@ final class DirectDelivery: @unchecked Sendable {
             switch stream.body.read(into: scratch, waker: stream) {
             case let .bytes(count) where count > 0:
                 budget -= count
-                let sent = Glibc.send(stream.socket, scratch.baseAddress, count, Int32(MSG_NOSIGNAL))
-                if sent == count {
-                    stream.bytesSent += Int64(count)
-                    continue
-                }
-                if sent < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
+                let taken = transmit(stream, UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+                stream.bytesSent += Int64(taken)
+                if stream.failed {
                     close(stream)
                     return
                 }
-                let taken = max(sent, 0)
-                stream.bytesSent += Int64(taken)
+                guard taken < count else { continue }
                 stream.pending = Array(UnsafeRawBufferPointer(rebasing: scratch[taken..<count]))
                 stream.pendingSent = 0
-                stream.writable = false
                 return
             case .bytes, .wait:
                 return
@@ -231,21 +226,7 @@ final class DirectDelivery: @unchecked Sendable {
 
     /// One in-place send from the body; true when the stream can take more at once.
     private func sendInPlace(_ stream: DirectStream, _ body: any InPlaceStreamingBody) -> Bool {
-        let socket = stream.socket
-        let result = body.send({ bytes in
-            guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
-            let sent = Glibc.send(socket, base, bytes.count, Int32(MSG_NOSIGNAL))
-            if sent < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
-                    stream.writable = false
-                } else {
-                    stream.failed = true
-                }
-                return 0
-            }
-            if sent < bytes.count { stream.writable = false }
-            return sent
-        }, waker: stream)
+        let result = body.send({ bytes in transmit(stream, bytes) }, waker: stream)
         switch result {
         case let .bytes(count):
             stream.bytesSent += Int64(count)
@@ -265,26 +246,27 @@ final class DirectDelivery: @unchecked Sendable {
 
     /// Sends `bytes[sent...]`; true when all of it went.
     private func send(_ stream: DirectStream, from bytes: inout [UInt8], sent: inout Int) -> Bool {
-        let total = bytes.count
         let offset = sent
-        let result = bytes.withUnsafeBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
-            return Glibc.send(stream.socket, base + offset, total - offset, Int32(MSG_NOSIGNAL))
-        }
-        if result < 0 {
+        sent += bytes.withUnsafeBytes { raw in transmit(stream, UnsafeRawBufferPointer(rebasing: raw[offset...])) }
+        if stream.failed { close(stream) }
+        return sent == bytes.count
+    }
+
+    /// One send: how many bytes the socket took. A full socket (or a partial send) clears
+    /// `writable`, so the stream waits for `EPOLLOUT`; any other failure sets `failed`.
+    private func transmit(_ stream: DirectStream, _ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
+        let sent = Glibc.send(stream.socket, base, bytes.count, Int32(MSG_NOSIGNAL))
+        if sent < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
                 stream.writable = false
             } else {
-                close(stream)
+                stream.failed = true
             }
-            return false
+            return 0
         }
-        sent += result
-        if sent < total {
-            stream.writable = false
-            return false
-        }
-        return true
+        if sent < bytes.count { stream.writable = false }
+        return sent
     }
 
     private func close(_ stream: DirectStream) {

@@ -186,11 +186,7 @@ extension ServerContext {
         MHD_suspend_connection(connection)
         nonisolated(unsafe) let suspended = connection
         pending.whenResolved { MHD_resume_connection(suspended) }
-        state.status = response.status
-        if let observer = configuration.observer {
-            let elapsed = ContinuousClock.now - state.started
-            observer(state.routeName, response.status, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
+        observe(state, status: response.status)
         let stream = DirectStream(socket: socket, head: ResponseHead.bytes(response), body: body, delivery: delivery,
                                   release: { pending.resolve(HTTPResponse()) })
         // The head goes out now, from this thread: the first byte does not wait for the delivery
@@ -207,13 +203,17 @@ extension ServerContext {
         if allowed, case let .stream(body) = response.body, state.method == "GET", let delivery {
             return takeOver(state, response: response, body: body, connection: connection, delivery: delivery)
         }
-        state.status = response.status
         let queued = queue(response, on: connection)
-        if let observer = configuration.observer {
-            let elapsed = ContinuousClock.now - state.started
-            observer(state.routeName, response.status, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
+        observe(state, status: response.status)
         return queued
+    }
+
+    /// Records the answer's status and tells the observer (the request metrics) how long it took.
+    func observe(_ state: RequestState, status: Int) {
+        state.status = status
+        guard let observer = configuration.observer else { return }
+        let elapsed = ContinuousClock.now - state.started
+        observer(state.routeName, status, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
     func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
