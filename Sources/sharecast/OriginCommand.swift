@@ -63,41 +63,38 @@ struct OriginCommand: ParsableCommand {
                 try write(guideOf: channels, to: writeGuide)
                 return
             }
-            let panel: XtreamOrigin
-            do {
-                panel = try XtreamOrigin(logins: logins, channels: channels, listen: listen, port: port, logger: logger)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(1)
+            try serve(until: termination) {
+                let panel = try XtreamOrigin(logins: logins, channels: channels, listen: listen, port: port, logger: logger)
+                return ("xtream panel listening on http://\(listen):\(panel.port) with \(count) channels", panel.shutdown)
             }
-            printOutput("xtream panel listening on http://\(listen):\(panel.port) with \(count) channels")
-            termination.wait()
-            panel.shutdown()
             return
         }
         if hls {
-            let origin: HLSStandInOrigin
-            do {
-                origin = try HLSStandInOrigin(listen: listen, port: port, targetBitsPerSecond: bitrate, logger: logger)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(1)
+            try serve(until: termination) {
+                let origin = try HLSStandInOrigin(listen: listen, port: port, targetBitsPerSecond: bitrate, logger: logger)
+                return ("hls origin listening on http://\(listen):\(origin.port)/live.m3u8", origin.shutdown)
             }
-            printOutput("hls origin listening on http://\(listen):\(origin.port)/live.m3u8")
-            termination.wait()
-            origin.shutdown()
             return
         }
-        let origin: TestOrigin
+        try serve(until: termination) {
+            let origin = try TestOrigin(listen: listen, port: port, targetBitsPerSecond: bitrate, paced: !unpaced, logger: logger)
+            return ("origin listening on http://\(listen):\(origin.port)/stream.ts", origin.shutdown)
+        }
+    }
+
+    /// Starts a stand-in (`start` returns the line to print and how to stop it), runs it until
+    /// SIGINT or SIGTERM, and stops it; a stand-in that cannot start is exit status 1.
+    private func serve(until termination: TerminationSignal, _ start: () throws -> (listening: String, stop: () -> Void)) throws {
+        let started: (listening: String, stop: () -> Void)
         do {
-            origin = try TestOrigin(listen: listen, port: port, targetBitsPerSecond: bitrate, paced: !unpaced, logger: logger)
+            started = try start()
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        printOutput("origin listening on http://\(listen):\(origin.port)/stream.ts")
+        printOutput(started.listening)
         termination.wait()
-        origin.shutdown()
+        started.stop()
     }
 
     /// The stand-in panel's channels: ids from 1000, eight categories, EPG ids `ch<N>.example`.
