@@ -5,7 +5,7 @@ import Foundation
 import SharecastHTTP
 
 /// Rendered guide documents kept as files, so `/epg.xml` is rendered from the store once per
-/// change (an import, a catalog change, the hour the kept window moves on) and is then sent
+/// change (an import, a catalog change, the UTC day the served window moves on) and is then sent
 /// with `sendfile` like a static file: a 100 000-programme guide costs about what nginx pays
 /// per request, not a render per media server poll.
 ///

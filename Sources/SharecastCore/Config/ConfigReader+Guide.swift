@@ -90,8 +90,8 @@ extension ConfigReader {
             case "true", "yes", "on", "auto": guide.location = .automatic
             default:
                 guard !text.isEmpty else { report(node, key, "expected false, auto, a URL or a file path"); return nil }
-                if GuideSourceConfig.isRemote(text), let problem = ConfigSchema.validate(item: text, .url) { report(node, key, problem); return nil }
-                guide.location = .given(text)
+                guard let location = readGuideLocation(GuideSourceConfig.isRemote(text) ? "url" : "file", node, key) else { return nil }
+                guide.location = .given(location)
             }
             return guide
         }
