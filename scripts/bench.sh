@@ -73,7 +73,7 @@ wait_http "http://127.0.0.1:$nginx_port/small.txt"
 # The worker does the serving; the master only manages it.
 nginx_pid=$(pgrep -P "${pids[-1]}" | head -n 1)
 
-start_sharecast() { # name port upstream-port lag-policy
+start_sharecast() { # name port upstream-url lag-policy
   cat > "$work/$1.yaml" <<CONF
 server: {listen: 127.0.0.1, port: $2}
 database: {path: $work/$1.sqlite}
@@ -83,12 +83,12 @@ shared_streaming:
   lag_policy: $4
   direct_delivery: ${BENCH_DIRECT:-true}
 channels:
-  - {id: bench, name: Bench, urls: ["http://127.0.0.1:$3/bench.ts"]}
+  - {id: bench, name: Bench, urls: ["$3"]}
 CONF
   "$bin/sharecast" serve --config "$work/$1.yaml" --log-level warning 2>"$work/$1.log" & pids+=($!)
   wait_http "http://127.0.0.1:$2/playlist.m3u"
 }
-sharecast_port=$(free_port); start_sharecast paced "$sharecast_port" "$paced_port" disconnect
+sharecast_port=$(free_port); start_sharecast paced "$sharecast_port" "http://127.0.0.1:$paced_port/bench.ts" disconnect
 sharecast_pid=${pids[-1]}
 stream_url=$(curl -s "http://127.0.0.1:$sharecast_port/playlist.m3u" | grep /stream/)
 
@@ -168,30 +168,19 @@ first_frames() {
   awk -v n="$1" -v d="$direct" -v c="$cold" -v r="$running" 'BEGIN {
     printf "firstframe_%s provider_s=%.3f running_s=%.3f (%.2f of the provider; target <= 1.0 s) cold_s=%.3f (provider + %.3f s; target <= +0.3)\n", n, d, r, r / d, c, c - d }'
 }
-ff_port=$(free_port); start_sharecast firstframe "$ff_port" "$paced_port" disconnect
+ff_port=$(free_port); start_sharecast firstframe "$ff_port" "http://127.0.0.1:$paced_port/bench.ts" disconnect
 first_frames ts "http://127.0.0.1:$paced_port/ff.ts" "$(curl -s "http://127.0.0.1:$ff_port/playlist.m3u" | grep /stream/)"
 # The same for an HLS channel: the stand-in origin's 4 s segments of the padded pattern.
 hls_port=$(free_port); "$bin/sharecast" origin --hls --port "$hls_port" --bitrate 8000000 >/dev/null & pids+=($!)
 wait_http "http://127.0.0.1:$hls_port/live.m3u8"
-hls_sharecast_port=$(free_port)
-cat > "$work/hls.yaml" <<CONF
-server: {listen: 127.0.0.1, port: $hls_sharecast_port}
-database: {path: $work/hls.sqlite}
-security: {rate_limit: {streams_per_minute: 0}}
-shared_streaming: {buffer_path: $work/hls-buffers, direct_delivery: ${BENCH_DIRECT:-true}}
-alerting: {enabled: false}
-channels:
-  - {id: hls, name: HLS, urls: ["http://127.0.0.1:$hls_port/live.m3u8"]}
-CONF
-"$bin/sharecast" serve --config "$work/hls.yaml" --log-level warning 2>"$work/hls.log" & pids+=($!)
-wait_http "http://127.0.0.1:$hls_sharecast_port/playlist.m3u"
+hls_sharecast_port=$(free_port); start_sharecast hls "$hls_sharecast_port" "http://127.0.0.1:$hls_port/live.m3u8" disconnect
 first_frames hls "http://127.0.0.1:$hls_port/live.m3u8" "$(curl -s "http://127.0.0.1:$hls_sharecast_port/playlist.m3u" | grep /stream/)"
 fi
 
 if part unpaced; then
 
 echo "# unpaced: the upstream as fast as it goes, 200 viewers (lag policy skip)"
-unpaced_port=$(free_port); start_sharecast unpaced "$unpaced_port" "$fast_port" skip
+unpaced_port=$(free_port); start_sharecast unpaced "$unpaced_port" "http://127.0.0.1:$fast_port/bench.ts" skip
 unpaced_pid=${pids[-1]}
 unpaced_url=$(curl -s "http://127.0.0.1:$unpaced_port/playlist.m3u" | grep /stream/)
 s=$(measure "$unpaced_pid" "$unpaced_url" 200 5 2)
