@@ -106,7 +106,7 @@ measure() { # pid url clients duration warmup
   before=$(cat "$work/ticks"); started=$(cat "$work/ticks-at")
   rss_mid=$(cat "$work/rss")
   awk -v line="$line" -v b="$before" -v a="$after" -v s="$started" -v e="$ended" -v hz="$ticks_per_second" -v rss="$rss_mid" \
-    'BEGIN { printf "%s cpu_pct=%.0f rss_kB=%d\n", line, (a - b) / hz / (e - s) * 100, rss }'
+    'BEGIN { printf "%s cpu_pct=%.1f rss_kB=%d\n", line, (a - b) / hz / (e - s) * 100, rss }'
 }
 
 if part fanout; then
