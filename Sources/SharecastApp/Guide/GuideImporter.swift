@@ -93,79 +93,11 @@ struct GuideImporter: Sendable {
         } catch {
             return .failure(GuideImportError(source: source.name, reason: error.description))
         }
-        var mapper = GuideMapper(targets: targets)
-        var covered = Set<String>()
-        var report = GuideImportReport(source: source.name)
-        let from = now - Int64(settings.pastDays) * 86_400, until = now + Int64(settings.futureDays) * 86_400
-        let shift = Int64(source.timeShiftSeconds)
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        var run = GuideImportRun(source: source, targets: targets, settings: settings, writer: writer,
+                                 maxDocumentBytes: maxDocumentBytes, now: now)
         do {
-            for (path, display) in files {
-                var reader = XMLTVReader(source: display)
-                var documentBytes = 0
-                func drain() throws {
-                    while let item = try reader.next() {
-                        switch item {
-                        case let .channel(channel):
-                            mapper.learn(channel)
-                        case let .programme(programme):
-                            let served = mapper.served(for: programme.channel)
-                            guard !served.isEmpty else { continue }
-                            let start = programme.start + shift, stop = programme.stop.map { $0 + shift }
-                            guard start < until, (stop ?? start + 3600) > from else { continue }
-                            let body = XMLTVWriter.body(programme)
-                            for id in served {
-                                report.programmes += 1
-                                guard report.programmes <= settings.maxProgrammes else {
-                                    throw GuideImportError(source: source.name, reason: "\(display) has more than \(settings.maxProgrammes) programmes in the kept window (epg.max_programmes), at line \(reader.line)")
-                                }
-                                covered.insert(id)
-                                try writer.add(StoredProgramme(channel: id, start: start, stop: stop, title: programme.title, body: body))
-                            }
-                        }
-                    }
-                }
-                func feed(_ bytes: ArraySlice<UInt8>) throws {
-                    documentBytes += bytes.count
-                    guard documentBytes <= maxDocumentBytes else {
-                        throw GuideImportError(source: source.name, reason: "\(display) is larger than \(maxDocumentBytes) bytes once decompressed")
-                    }
-                    reader.feed(bytes)
-                    try drain()
-                }
-                guard let file = fopen(path, "rb") else { throw GuideImportError(source: source.name, reason: "cannot open \(display)") }
-                defer { fclose(file) }
-                var inflater: Inflater?
-                var first = true
-                do {
-                    while true {
-                        let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-                        if count == 0 { break }
-                        let bytes = chunk[0..<count]
-                        if first {
-                            first = false
-                            if count >= 2, bytes[0] == 0x1F, bytes[1] == 0x8B {
-                                guard let made = Inflater() else { throw GuideImportError(source: source.name, reason: "zlib could not be initialised") }
-                                inflater = made
-                            }
-                        }
-                        if let inflater {
-                            try inflater.inflate(bytes, feed)
-                        } else {
-                            try feed(bytes)
-                        }
-                    }
-                } catch let error as InflateError {
-                    throw GuideImportError(source: source.name, reason: "\(display): \(error)")
-                }
-                guard ferror(file) == 0 else { throw GuideImportError(source: source.name, reason: "cannot read \(display)") }
-                reader.finish()
-                try drain()
-                report.skipped += reader.skipped
-            }
-            report.channelsMapped = covered.count
-            report.covered = covered
-            report.channelsUnmapped = mapper.servedIDs.subtracting(covered).count
+            for (path, display) in files { try run.read(path: path, display: display) }
+            let report = run.finish()
             try writer.commit(channelsMapped: report.channelsMapped, channelsUnmapped: report.channelsUnmapped)
             return .success(report)
         } catch let error as GuideImportError {
