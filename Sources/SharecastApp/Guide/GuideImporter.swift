@@ -3,9 +3,6 @@ import SharecastCore
 import SharecastGuide
 import SharecastStore
 import SharecastUpstream
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What one guide import did.
 struct GuideImportReport: Sendable {
