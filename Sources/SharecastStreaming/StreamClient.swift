@@ -172,19 +172,9 @@ final class StreamClient: InPlaceStreamingBody, @unchecked Sendable {
 
     func close(bytesSent: Int64, completed: Bool) {
         releaseConnection()
-        let why: ClientSnapshot.DisconnectReason
-        switch reason {
-        case .lagging: why = .lagging
-        case .streamStopped: why = .streamStopped
-        case .kicked: why = .kicked
-        case .shutdown: why = .shutdown
-        case .timeout: why = .timeout
-        case .closed: why = .closed
-        case .zapped: why = .zapped
-        case .none:
-            let idle = DispatchTime.now().uptimeNanoseconds &- lastProgress.load(ordering: .relaxed)
-            why = idle >= UInt64(session.clientTimeoutSeconds) * 1_000_000_000 ? .timeout : .closed
-        }
+        // No reason given: the viewer left, or stopped taking bytes for client_timeout.
+        let idle = DispatchTime.now().uptimeNanoseconds &- lastProgress.load(ordering: .relaxed)
+        let why = recordedReason ?? (idle >= UInt64(session.clientTimeoutSeconds) * 1_000_000_000 ? .timeout : .closed)
         session.detach(self, reason: why)
     }
 
