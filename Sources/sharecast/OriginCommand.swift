@@ -29,7 +29,7 @@ struct OriginCommand: ParsableCommand {
     @Option(name: .long, help: "The panel's logins, as user:password:max_connections, comma-separated.")
     var xtreamLogins: String = "user:pass:1"
 
-    @Flag(name: .long, help: "Be a live HLS channel instead: /live.m3u8 with 2 s segments of the (padded) test pattern.")
+    @Flag(name: .long, help: "Be a live HLS channel instead: /live.m3u8 with segments of the (padded) test pattern, cut at its keyframes (4 s each).")
     var hls = false
 
     @Option(name: .long, help: "Write the panel's XMLTV guide for --xtream-channels channels to this file (\"-\": standard output) and exit; for benchmarks.")
