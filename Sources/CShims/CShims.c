@@ -43,6 +43,23 @@ uint16_t shim_mhd_bound_port(struct MHD_Daemon *daemon) {
     return info == NULL ? 0 : info->port;
 }
 
+const struct sockaddr *shim_mhd_client_sockaddr(struct MHD_Connection *connection, socklen_t *length) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL || length == NULL) {
+        return NULL;
+    }
+    const struct sockaddr *address = info->client_addr;
+    if (address->sa_family == AF_INET) {
+        *length = sizeof(struct sockaddr_in);
+    } else if (address->sa_family == AF_INET6) {
+        *length = sizeof(struct sockaddr_in6);
+    } else {
+        return NULL;
+    }
+    return address;
+}
+
 int shim_mhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length) {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);

@@ -12,12 +12,17 @@ import Synchronization
 /// locks. The discipline TSan checks (which state is touched under which lock) is the same in
 /// both builds.
 ///
+/// Inlinable so each use is specialized for its value type in the caller's module: unspecialized,
+/// every call looked up the generic metadata at run time (a few percent of a stream join's CPU
+/// in `perf`, docs/performance.md).
+///
 /// `@unchecked Sendable`: every access to the value goes through `withLock`, under the lock.
 public final class Locked<Value>: @unchecked Sendable {
     #if SHARECAST_TSAN
-    private var value: Value
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline var value: Value
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
+    @inlinable
     public init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
@@ -30,18 +35,21 @@ public final class Locked<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    @inlinable
     public func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
     #else
-    private let mutex: Mutex<Value>
+    @usableFromInline let mutex: Mutex<Value>
 
+    @inlinable
     public init(_ value: sending Value) {
         mutex = Mutex(value)
     }
 
+    @inlinable
     public func withLock<Result, Failure: Error>(_ body: (inout sending Value) throws(Failure) -> sending Result) throws(Failure) -> sending Result {
         try mutex.withLock(body)
     }

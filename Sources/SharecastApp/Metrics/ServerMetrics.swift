@@ -13,7 +13,13 @@ final class ServerMetrics: Sendable {
     let registry = MetricsRegistry()
     let streaming: StreamingMetrics
     let dbWriteDuration: Histogram
-    private let httpRequests = Locked<[String: Counter]>([:])
+    /// By route and status: a key of both rather than a string made from them, so counting a
+    /// request allocates nothing.
+    private struct RouteStatus: Hashable {
+        let route: String
+        let status: Int
+    }
+    private let httpRequests = Locked<[RouteStatus: Counter]>([:])
     private let httpDurations = Locked<[String: Histogram]>([:])
 
     init(config: SharecastConfig) {
@@ -55,7 +61,7 @@ final class ServerMetrics: Sendable {
 
     /// Counts a request and its duration under its route's name.
     func observeRequest(route: String, status: Int, seconds: Double) {
-        let key = "\(route)|\(status)"
+        let key = RouteStatus(route: route, status: status)
         let counter = httpRequests.withLock { table in
             if let existing = table[key] { return existing }
             let counter = registry.counter("sharecast_http_requests", help: "HTTP requests by route and status code.",

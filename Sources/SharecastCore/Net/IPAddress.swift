@@ -24,6 +24,16 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// An address from its bytes in network order: 4 for IPv4, 16 for IPv6; nil for any other
+    /// count. For addresses the kernel hands over (`sockaddr`), without going through text.
+    public init?(networkOrder raw: UnsafeRawBufferPointer) {
+        switch raw.count {
+        case 4: bytes = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, raw[0], raw[1], raw[2], raw[3]]
+        case 16: bytes = Array(raw)
+        default: return nil
+        }
+    }
+
     public var isIPv4: Bool { bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF }
 
     /// Loopback, private (RFC 1918, unique-local), link-local, unspecified, carrier-grade NAT and

@@ -39,10 +39,14 @@ public protocol StreamingBody: AnyObject, Sendable {
     func close(bytesSent: Int64, completed: Bool)
     /// Called once, before the first `read`, with the connection the body is sent on.
     func opened(_ connection: any ResponseConnection)
+    /// The body as an `InPlaceStreamingBody` if it is one; nil by default. A requirement rather
+    /// than an `as?` cast, which searches the conformance tables on every stream join.
+    var inPlace: (any InPlaceStreamingBody)? { get }
 }
 
 extension StreamingBody {
     public func opened(_ connection: any ResponseConnection) {}
+    public var inPlace: (any InPlaceStreamingBody)? { nil }
 }
 
 /// A streaming body whose bytes already lie in memory that stays valid (a ring buffer): the
@@ -52,4 +56,8 @@ public protocol InPlaceStreamingBody: StreamingBody {
     /// it took (0: none, the socket is full), and the body moves on by that. `.bytes(n)` says
     /// how many were taken; `.wait` and `.end` as for `read`.
     func send(_ transmit: (UnsafeRawBufferPointer) -> Int, waker: any ResponseWaker) -> StreamRead
+}
+
+extension InPlaceStreamingBody {
+    public var inPlace: (any InPlaceStreamingBody)? { self }
 }

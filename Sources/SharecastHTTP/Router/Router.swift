@@ -9,16 +9,31 @@ public struct Router: Sendable {
         let segments: [Substring]
         let name: String
         let handler: Handler
+        /// How many of `segments` are literal: among matching routes the most literal wins.
+        let literals: Int
     }
 
     private var routes: [Route] = []
+    /// The routes (their indices, in order) that can match a path by its first segment: every
+    /// request looks at these only, not at every route (this runs before each stream join's
+    /// first byte).
+    private var byFirstSegment: [Substring: [Int]] = [:]
+    /// Routes whose first segment is a parameter or `*`, or that have none: they may match any path.
+    private var anyFirstSegment: [Int] = []
 
     public init() {}
 
     /// `name` labels the route in logs and metrics (bounded, unlike raw paths).
     public mutating func add(_ method: String, _ pattern: String, name: String? = nil, _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: true)
-        routes.append(Route(method: method.uppercased(), segments: segments, name: name ?? pattern, handler: handler))
+        let index = routes.count
+        routes.append(Route(method: method.uppercased(), segments: segments, name: name ?? pattern, handler: handler,
+                            literals: Self.literals(segments)))
+        if let first = segments.first, !Self.isPattern(first) {
+            byFirstSegment[first, default: []].append(index)
+        } else {
+            anyFirstSegment.append(index)
+        }
     }
 
     public mutating func get(_ pattern: String, name: String? = nil, _ handler: @escaping Handler) {
@@ -44,14 +59,25 @@ public struct Router: Sendable {
         let requested = path.split(separator: "/", omittingEmptySubsequences: true)
         // HEAD is GET without the body; MHD drops the body for us.
         let effective = method == "HEAD" ? "GET" : method
-        var candidates: [(route: Route, parameters: [String: String])] = []
-        for route in routes {
-            guard let parameters = Self.match(route.segments, requested) else { continue }
-            candidates.append((route, parameters))
+        let literal = requested.first.flatMap { byFirstSegment[$0] } ?? []
+        var matching: [(index: Int, parameters: [String: String])] = []
+        var best = 0
+        // Both lists are in the order the routes were added; merged, the first route wins.
+        var l = literal.startIndex, a = anyFirstSegment.startIndex
+        while l < literal.endIndex || a < anyFirstSegment.endIndex {
+            let index: Int
+            if a == anyFirstSegment.endIndex || (l < literal.endIndex && literal[l] < anyFirstSegment[a]) {
+                index = literal[l]; l += 1
+            } else {
+                index = anyFirstSegment[a]; a += 1
+            }
+            guard let parameters = Self.match(routes[index].segments, requested) else { continue }
+            best = max(best, routes[index].literals)
+            matching.append((index, parameters))
         }
-        let best = candidates.map { Self.literals($0.route.segments) }.max() ?? 0
         var allowed: [String] = []
-        for (route, parameters) in candidates where Self.literals(route.segments) == best {
+        for (index, parameters) in matching where routes[index].literals == best {
+            let route = routes[index]
             if route.method == effective {
                 return .matched(Match(name: route.name, handler: route.handler, parameters: parameters))
             }
@@ -60,8 +86,12 @@ public struct Router: Sendable {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 
+    static func isPattern(_ segment: Substring) -> Bool {
+        segment.first == ":" || segment == "*"
+    }
+
     static func literals(_ segments: [Substring]) -> Int {
-        segments.count { $0.first != ":" && $0 != "*" }
+        segments.count { !isPattern($0) }
     }
 
     static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {

@@ -32,7 +32,9 @@ extension ServerCallbacks {
         guard server.configuration.maxConnectionsPerAddress > 0 else { return }
         switch code {
         case .CONNECTION_NOTIFY_STARTED:
-            guard let connection, let client = IPAddress(server.clientAddress(connection)) else { return }
+            var length = socklen_t(0)
+            guard let connection, let address = shim_mhd_client_sockaddr(connection, &length),
+                  let client = IPAddress(socketAddress: address, length: length) else { return }
             server.connectionsByAddress.withLock { $0[client, default: 0] += 1 }
             socketContext.pointee = Unmanaged.passRetained(CountedAddress(client)).toOpaque()
         case .CONNECTION_NOTIFY_CLOSED:
@@ -50,17 +52,21 @@ extension ServerCallbacks {
 }
 
 extension IPAddress {
-    /// The address of a socket address from the kernel (IPv4 or IPv6).
+    /// The address of a socket address from the kernel (IPv4 or IPv6), read from its bytes: this
+    /// runs for every accepted connection, so it does not go through text and back.
     init?(socketAddress: UnsafePointer<sockaddr>, length: socklen_t) {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let parsed: IPAddress?
         switch Int32(socketAddress.pointee.sa_family) {
         case AF_INET where length >= socklen_t(MemoryLayout<sockaddr_in>.size):
-            socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { var a = $0.pointee.sin_addr; _ = inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)) }
+            let address = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+            parsed = withUnsafeBytes(of: address) { IPAddress(networkOrder: $0) }
         case AF_INET6 where length >= socklen_t(MemoryLayout<sockaddr_in6>.size):
-            socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { var a = $0.pointee.sin6_addr; _ = inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count)) }
+            let address = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+            parsed = withUnsafeBytes(of: address) { IPAddress(networkOrder: $0) }
         default:
-            return nil
+            parsed = nil
         }
-        self.init(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        guard let parsed else { return nil }
+        self = parsed
     }
 }

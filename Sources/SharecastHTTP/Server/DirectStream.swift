@@ -46,7 +46,7 @@ final class DirectStream: ResponseConnection, @unchecked Sendable {
         self.socket = socket
         self.head = head
         self.body = body
-        inPlace = body as? any InPlaceStreamingBody
+        inPlace = body.inPlace
         self.delivery = delivery
         self.release = release
     }

@@ -170,8 +170,12 @@ extension ServerContext {
         return finishResponding(state, response: response, connection: connection)
     }
 
-    /// Hands the connection's socket (a duplicate) to `DirectDelivery`, which sends the head and
-    /// the body itself; MHD keeps the connection suspended until the stream is over, then closes it.
+    /// Hands the connection's socket (a duplicate) to `DirectDelivery`, which sends the body
+    /// itself; MHD keeps the connection suspended until the stream is over, then closes it.
+    ///
+    /// The head goes out first, from this thread, before any bookkeeping: a viewer's first byte
+    /// waits neither for the delivery thread to wake nor for the metrics (what the socket did not
+    /// take of it, the delivery thread sends).
     func takeOver(_ state: RequestState, response: HTTPResponse, body: any StreamingBody, connection: OpaquePointer,
                   delivery: DirectDelivery) -> MHD_Result {
         let socket = shim_dup_cloexec(shim_mhd_connection_fd(connection))
@@ -179,6 +183,8 @@ extension ServerContext {
             logger.warning("a stream could not take its socket over; answered through libmicrohttpd", metadata: ["errno": "\(errno)"])
             return finishResponding(state, response: response, connection: connection, takeOver: false)
         }
+        let head = ResponseHead.bytes(response)
+        let headSent = head.withUnsafeBytes { raw in send(socket, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         state.takenOver = true
         let pending = PendingResponse()
         state.pending = pending
@@ -186,16 +192,11 @@ extension ServerContext {
         MHD_suspend_connection(connection)
         nonisolated(unsafe) let suspended = connection
         pending.whenResolved { MHD_resume_connection(suspended) }
-        observe(state, status: response.status)
-        let stream = DirectStream(socket: socket, head: ResponseHead.bytes(response), body: body, delivery: delivery,
+        let stream = DirectStream(socket: socket, head: head, body: body, delivery: delivery,
                                   release: { pending.resolve(HTTPResponse()) })
-        // The head goes out now, from this thread: the first byte does not wait for the delivery
-        // thread to wake (the rest of it, if the socket took only part, is sent there).
-        stream.head.withUnsafeBytes { raw in
-            let sent = send(socket, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-            if sent > 0 { stream.headSent = sent }
-        }
+        if headSent > 0 { stream.headSent = headSent }
         delivery.adopt(stream)
+        observe(state, status: response.status)
         return MHD_Result.YES
     }
 
