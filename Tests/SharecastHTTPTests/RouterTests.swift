@@ -48,4 +48,13 @@ import Testing
         #expect(info.parameters == ["channel": "news"])
         guard case .methodNotAllowed(["GET"]) = router.resolve(method: "POST", path: "/api/status") else { Issue.record("POST should be 405"); return }
     }
+
+    @Test func pathsSplitIntoTheirNonEmptySegments() {
+        #expect(Router.segments(of: "/stream/abc.ts") == ["stream", "abc.ts"])
+        #expect(Router.segments(of: "//a//b/") == ["a", "b"])
+        #expect(Router.segments(of: "/") == [])
+        #expect(Router.segments(of: "") == [])
+        #expect(Router.segments(of: "plain") == ["plain"])
+        #expect(Router.segments(of: "/ünï/çødé/") == ["ünï", "çødé"])
+    }
 }

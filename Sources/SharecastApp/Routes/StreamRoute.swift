@@ -124,9 +124,10 @@ enum StreamRoute {
     /// time says nothing about how close a guess was; the final comparison is constant-time too.
     static func channel(_ request: HTTPRequest, catalog: ChannelCatalog, sessions: SessionManager) -> StoredChannel? {
         var key = Substring(request.parameters["key"] ?? "")
-        if key.hasSuffix(".ts") { key = key.dropLast(3) }
-        guard StreamKey.isWellFormed(key), let stored = catalog.channel(forKey: String(key)),
-              ConstantTime.equals(stored.streamKey, String(key)) else {
+        if key.utf8.count > 3, key.utf8.suffix(3).elementsEqual(".ts".utf8) { key = key.dropLast(3) }
+        let wanted = String(key)
+        guard StreamKey.isWellFormed(key), let stored = catalog.channel(forKey: wanted),
+              ConstantTime.equals(stored.streamKey, wanted) else {
             sessions.metrics.reject(.unknownKey)
             return nil
         }

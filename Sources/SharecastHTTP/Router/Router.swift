@@ -1,23 +1,43 @@
 /// Maps method and path to a handler. Patterns are literal segments, `:name` parameters
 /// (`/stream/:key`) and a final `*` that matches any rest of the path; the first route that matches wins, and a path that matches a route under
 /// another method answers 405 with `Allow`.
+///
+/// Resolving runs before every answer, a stream join's first byte included, so patterns are
+/// parsed once when added, paths are split on their bytes, and a request tries only the routes
+/// its first segment can match (docs/performance.md).
 public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
 
+    /// One segment of a pattern, parsed when the route is added.
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+        case wildcard
+
+        init(_ text: Substring) {
+            if text == "*" {
+                self = .wildcard
+            } else if text.utf8.first == UInt8(ascii: ":") {
+                self = .parameter(String(text.dropFirst()))
+            } else {
+                self = .literal(String(text))
+            }
+        }
+    }
+
     struct Route: Sendable {
         let method: String
-        let segments: [Substring]
+        let segments: [Segment]
         let name: String
         let handler: Handler
         /// How many of `segments` are literal: among matching routes the most literal wins.
         let literals: Int
+        let endsInWildcard: Bool
     }
 
     private var routes: [Route] = []
-    /// The routes (their indices, in order) that can match a path by its first segment: every
-    /// request looks at these only, not at every route (this runs before each stream join's
-    /// first byte).
-    private var byFirstSegment: [Substring: [Int]] = [:]
+    /// The routes (their indices, in order) that can match a path by its first segment.
+    private var byFirstSegment: [String: [Int]] = [:]
     /// Routes whose first segment is a parameter or `*`, or that have none: they may match any path.
     private var anyFirstSegment: [Int] = []
 
@@ -25,11 +45,12 @@ public struct Router: Sendable {
 
     /// `name` labels the route in logs and metrics (bounded, unlike raw paths).
     public mutating func add(_ method: String, _ pattern: String, name: String? = nil, _ handler: @escaping Handler) {
-        let segments = pattern.split(separator: "/", omittingEmptySubsequences: true)
+        let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map(Segment.init)
         let index = routes.count
         routes.append(Route(method: method.uppercased(), segments: segments, name: name ?? pattern, handler: handler,
-                            literals: Self.literals(segments)))
-        if let first = segments.first, !Self.isPattern(first) {
+                            literals: segments.count { if case .literal = $0 { true } else { false } },
+                            endsInWildcard: segments.last == .wildcard))
+        if case let .literal(first) = segments.first {
             byFirstSegment[first, default: []].append(index)
         } else {
             anyFirstSegment.append(index)
@@ -56,10 +77,10 @@ public struct Router: Sendable {
     /// count: `POST /streams/test` shadows `GET /streams/:id` for that path, so a `GET` of it is
     /// 405 with `Allow: POST` rather than a lookup of a stream called "test".
     public func resolve(method: String, path: String) -> Resolution {
-        let requested = path.split(separator: "/", omittingEmptySubsequences: true)
+        let requested = Self.segments(of: path)
         // HEAD is GET without the body; MHD drops the body for us.
         let effective = method == "HEAD" ? "GET" : method
-        let literal = requested.first.flatMap { byFirstSegment[$0] } ?? []
+        let literal = requested.first.flatMap { byFirstSegment[String($0)] } ?? []
         var matching: [(index: Int, parameters: [String: String])] = []
         var best = 0
         // Both lists are in the order the routes were added; merged, the first route wins.
@@ -71,7 +92,7 @@ public struct Router: Sendable {
             } else {
                 index = anyFirstSegment[a]; a += 1
             }
-            guard let parameters = Self.match(routes[index].segments, requested) else { continue }
+            guard let parameters = Self.match(routes[index], requested) else { continue }
             best = max(best, routes[index].literals)
             matching.append((index, parameters))
         }
@@ -86,25 +107,36 @@ public struct Router: Sendable {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 
-    static func isPattern(_ segment: Substring) -> Bool {
-        segment.first == ":" || segment == "*"
+    /// The non-empty segments of `path` between slashes, found on its bytes (`/` is ASCII, so a
+    /// byte boundary is a character boundary).
+    static func segments(of path: String) -> [Substring] {
+        var segments: [Substring] = []
+        let bytes = path.utf8
+        var start = bytes.startIndex
+        var index = start
+        while index != bytes.endIndex {
+            if bytes[index] == UInt8(ascii: "/") {
+                if start != index { segments.append(path[start..<index]) }
+                start = bytes.index(after: index)
+            }
+            index = bytes.index(after: index)
+        }
+        if start != bytes.endIndex { segments.append(path[start..<bytes.endIndex]) }
+        return segments
     }
 
-    static func literals(_ segments: [Substring]) -> Int {
-        segments.count { !isPattern($0) }
-    }
-
-    static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {
-        let isWildcard = pattern.last == "*"
-        guard isWildcard ? path.count >= pattern.count - 1 : pattern.count == path.count else { return nil }
+    static func match(_ route: Route, _ path: [Substring]) -> [String: String]? {
+        let pattern = route.segments
+        guard route.endsInWildcard ? path.count >= pattern.count - 1 : pattern.count == path.count else { return nil }
         var parameters: [String: String] = [:]
         for (expected, actual) in zip(pattern, path) {
-            if expected == "*" {
+            switch expected {
+            case .wildcard:
                 return parameters
-            } else if expected.first == ":" {
-                parameters[String(expected.dropFirst())] = String(actual)
-            } else if expected != actual {
-                return nil
+            case let .parameter(name):
+                parameters[name] = String(actual)
+            case let .literal(text):
+                guard actual.utf8.elementsEqual(text.utf8) else { return nil }
             }
         }
         return parameters

@@ -155,6 +155,7 @@ final class ServerContext: Sendable {
     let pendings = Locked<[ObjectIdentifier: PendingResponse]>([:])
     /// With `directStreams`: the thread that sends streaming responses.
     let delivery: DirectDelivery?
+    let dates = DateHeaderCache()
 
     init(router: Router, logger: Logger, configuration: HTTPServer.Configuration) {
         self.router = router

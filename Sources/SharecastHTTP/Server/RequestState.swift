@@ -6,6 +6,8 @@ final class RequestState: @unchecked Sendable {
     let method: String
     let url: String
     let started = ContinuousClock.now
+    /// The request's header fields, collected once from MHD when they are complete.
+    var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
     var bodyTooLarge = false
     /// Body bytes received so far (kept or dropped).

@@ -7,7 +7,7 @@ import Foundation
 /// Written byte by byte into one buffer: this runs on every stream join before its first byte
 /// (docs/performance.md), so it builds no intermediate strings or sets.
 enum ResponseHead {
-    static func bytes(_ response: HTTPResponse, date: Date = Date()) -> [UInt8] {
+    static func bytes(_ response: HTTPResponse, date: String) -> [UInt8] {
         var head: [UInt8] = []
         head.reserveCapacity(256)
         head += "HTTP/1.1 ".utf8
@@ -25,7 +25,7 @@ enum ResponseHead {
             head += "\r\n".utf8
         }
         head += "Date: ".utf8
-        head += HTTPDate.string(date).utf8
+        head += date.utf8
         head += "\r\nConnection: close\r\n\r\n".utf8
         return head
     }

@@ -17,8 +17,8 @@ enum ServerCallbacks {
             // Framing that a proxy in front could read differently, and a declared body far over
             // the cap, are answered at once and the connection closed: nothing more of it is read.
             // A client waiting for "100 Continue" is refused before it sends anything.
-            let verdict = RequestFraming.check(server.fields(of: connection, kind: .HEADER_KIND),
-                                               maxBodyBytes: server.configuration.maxRequestBodyBytes)
+            state.headers = server.fields(of: connection, kind: .HEADER_KIND)
+            let verdict = RequestFraming.check(state.headers, maxBodyBytes: server.configuration.maxRequestBodyBytes)
             let expectsContinue = MHD_lookup_connection_value(connection, .HEADER_KIND, "Expect")
                 .map { String(cString: $0).lowercased() == "100-continue" } ?? false
             if verdict == .drainThenRefuse, !expectsContinue {
@@ -129,7 +129,7 @@ extension ServerContext {
             response = .error(status: 413, code: "body_too_large", message: "request body exceeds \(configuration.maxRequestBodyBytes) bytes")
         } else {
             var request = HTTPRequest(method: state.method, path: state.url)
-            request.headers = HTTPHeaders(fields(of: connection, kind: .HEADER_KIND))
+            request.headers = HTTPHeaders(state.headers)
             for (name, value) in fields(of: connection, kind: .GET_ARGUMENT_KIND) {
                 if request.query[name] == nil {
                     request.query[name] = value
@@ -183,7 +183,7 @@ extension ServerContext {
             logger.warning("a stream could not take its socket over; answered through libmicrohttpd", metadata: ["errno": "\(errno)"])
             return finishResponding(state, response: response, connection: connection, takeOver: false)
         }
-        let head = ResponseHead.bytes(response)
+        let head = ResponseHead.bytes(response, date: dates.text())
         let headSent = head.withUnsafeBytes { raw in send(socket, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         state.takenOver = true
         let pending = PendingResponse()
