@@ -136,10 +136,17 @@ done
 fi
 
 if part join; then
-echo "# join: time to first byte joining the running channel vs nginx's small file (50 clients)"
-s=$("$bin/fanout-load" -c 50 -d 2 -w 1 -r 50 "$stream_url")
-g=$("$bin/fanout-load" -c 50 -d 2 -w 1 -r 50 "http://127.0.0.1:$nginx_port/small.txt")
-echo "join_ttfb_p50_ms=$(field ttfb_p50_ms "$s") join_ttfb_p99_ms=$(field ttfb_p99_ms "$s") nginx_small_ttfb_p50_ms=$(field ttfb_p50_ms "$g") nginx_small_ttfb_p99_ms=$(field ttfb_p99_ms "$g")"
+echo "# join: time to first byte joining the running channel vs nginx's small file (${JOIN_ROUNDS:=5} interleaved rounds of 50 clients at 50/s)"
+# One round's p50 moves by a third between runs on a shared 2-core machine (nginx's own too), so
+# rounds alternate and the medians of their p50s are compared.
+joins=() smalls=()
+for _ in $(seq 1 "$JOIN_ROUNDS"); do
+  s=$("$bin/fanout-load" -c 50 -d 1 -w 1 -r 50 "$stream_url"); joins+=("$(field ttfb_p50_ms "$s")")
+  g=$("$bin/fanout-load" -c 50 -d 1 -w 1 -r 50 "http://127.0.0.1:$nginx_port/small.txt"); smalls+=("$(field ttfb_p50_ms "$g")")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+join_p50=$(median "${joins[@]}"); small_p50=$(median "${smalls[@]}")
+echo "join_ttfb_p50_ms=$join_p50 nginx_small_ttfb_p50_ms=$small_p50 join_vs_nginx=$(awk -v a="$join_p50" -v b="$small_p50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') rounds_join=$(IFS=,; echo "${joins[*]}") rounds_nginx=$(IFS=,; echo "${smalls[*]}")"
 fi
 
 if part firstframe; then

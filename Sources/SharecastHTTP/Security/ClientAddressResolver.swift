@@ -14,7 +14,8 @@ public struct ClientAddressResolver: Sendable {
     }
 
     public func resolve(peer: String, forwardedFor: String?) -> String {
-        guard let peerAddress = IPAddress(peer), isTrusted(peerAddress), let forwardedFor else { return peer }
+        // Without trusted proxies (the default) the peer is the client: nothing to parse.
+        guard !trustedProxies.isEmpty, let forwardedFor, let peerAddress = IPAddress(peer), isTrusted(peerAddress) else { return peer }
         let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         for hop in hops.reversed() {
             guard let address = IPAddress(hop) else { return peer }

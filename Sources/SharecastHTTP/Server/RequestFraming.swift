@@ -25,8 +25,8 @@ enum RequestFraming {
 
     /// `headers` as received, repeated names included (names compared without case).
     static func check(_ headers: [(name: String, value: String)], maxBodyBytes: Int) -> Verdict {
-        let lengths = headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
-        let encodings = headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)
+        let lengths = headers.filter { $0.name.caseInsensitiveEquals("content-length") }.map(\.value)
+        let encodings = headers.filter { $0.name.caseInsensitiveEquals("transfer-encoding") }.map(\.value)
         if !encodings.isEmpty {
             if !lengths.isEmpty {
                 return .refuse(status: 400, code: "bad_framing", message: "Content-Length and Transfer-Encoding together")
