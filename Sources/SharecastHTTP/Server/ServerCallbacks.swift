@@ -130,6 +130,8 @@ extension ServerContext {
         } else {
             var request = HTTPRequest(method: state.method, path: state.url)
             request.headers = HTTPHeaders(state.headers)
+            // A stream's state lives as long as its connection: the request has them now.
+            state.headers = []
             for (name, value) in fields(of: connection, kind: .GET_ARGUMENT_KIND) {
                 if request.query[name] == nil {
                     request.query[name] = value
