@@ -35,11 +35,7 @@ enum ResponseHead {
 
     /// Whether `name` is one of `framing`, ignoring ASCII case.
     static func isFraming(_ name: String) -> Bool {
-        framing.contains { candidate in
-            name.utf8.elementsEqual(candidate.utf8) { have, want in
-                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(have) ? have | 0x20 == want : have == want
-            }
-        }
+        framing.contains { name.caseInsensitiveEquals($0) }
     }
 
     static func reason(_ status: Int) -> String {
