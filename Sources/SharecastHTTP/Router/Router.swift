@@ -36,9 +36,11 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
-    /// The routes (their indices, in order) that can match a path by its first segment.
+    /// The routes (their indices, in the order they were added) that can match a path by its
+    /// first segment: those starting with that literal and those in `anyFirstSegment`.
     private var byFirstSegment: [String: [Int]] = [:]
-    /// Routes whose first segment is a parameter or `*`, or that have none: they may match any path.
+    /// Routes whose first segment is a parameter or `*`, or that have none: they may match any
+    /// path, so they are in every list of `byFirstSegment` too.
     private var anyFirstSegment: [Int] = []
 
     public init() {}
@@ -51,9 +53,10 @@ public struct Router: Sendable {
                             literals: segments.count { if case .literal = $0 { true } else { false } },
                             endsInWildcard: segments.last == .wildcard))
         if case let .literal(first) = segments.first {
-            byFirstSegment[first, default: []].append(index)
+            byFirstSegment[first, default: anyFirstSegment].append(index)
         } else {
             anyFirstSegment.append(index)
+            for first in byFirstSegment.keys { byFirstSegment[first]?.append(index) }
         }
     }
 
@@ -80,18 +83,10 @@ public struct Router: Sendable {
         let requested = Self.segments(of: path)
         // HEAD is GET without the body; MHD drops the body for us.
         let effective = method == "HEAD" ? "GET" : method
-        let literal = requested.first.flatMap { byFirstSegment[String($0)] } ?? []
+        let candidates = requested.first.flatMap { byFirstSegment[String($0)] } ?? anyFirstSegment
         var matching: [(index: Int, parameters: [String: String])] = []
         var best = 0
-        // Both lists are in the order the routes were added; merged, the first route wins.
-        var l = literal.startIndex, a = anyFirstSegment.startIndex
-        while l < literal.endIndex || a < anyFirstSegment.endIndex {
-            let index: Int
-            if a == anyFirstSegment.endIndex || (l < literal.endIndex && literal[l] < anyFirstSegment[a]) {
-                index = literal[l]; l += 1
-            } else {
-                index = anyFirstSegment[a]; a += 1
-            }
+        for index in candidates {
             guard let parameters = Self.match(routes[index], requested) else { continue }
             best = max(best, routes[index].literals)
             matching.append((index, parameters))
