@@ -60,29 +60,6 @@ const struct sockaddr *shim_mhd_client_sockaddr(struct MHD_Connection *connectio
     return address;
 }
 
-int shim_mhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length) {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (info == NULL || info->client_addr == NULL || length == 0) {
-        return -1;
-    }
-    const struct sockaddr *address = info->client_addr;
-    const char *written = NULL;
-    if (address->sa_family == AF_INET) {
-        written = inet_ntop(AF_INET, &((const struct sockaddr_in *)address)->sin_addr, buffer,
-                            (socklen_t)length);
-    } else if (address->sa_family == AF_INET6) {
-        const struct in6_addr *v6 = &((const struct sockaddr_in6 *)address)->sin6_addr;
-        // Show IPv4-mapped peers of a dual-stack socket as plain IPv4.
-        if (IN6_IS_ADDR_V4MAPPED(v6)) {
-            written = inet_ntop(AF_INET, &v6->s6_addr[12], buffer, (socklen_t)length);
-        } else {
-            written = inet_ntop(AF_INET6, v6, buffer, (socklen_t)length);
-        }
-    }
-    return written == NULL ? -1 : 0;
-}
-
 int shim_mhd_connection_fd(struct MHD_Connection *connection) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
     return info == NULL ? -1 : info->connect_fd;

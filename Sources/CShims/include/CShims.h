@@ -38,8 +38,6 @@ struct MHD_Daemon *shim_mhd_start(unsigned int flags,
 /// The port the daemon's listening socket is bound to (useful after binding port 0), or 0.
 uint16_t shim_mhd_bound_port(struct MHD_Daemon *daemon);
 
-/// Writes the peer's numeric address into `buffer` (NUL-terminated). Returns 0 on success, -1 otherwise.
-int shim_mhd_client_address(struct MHD_Connection *connection, char *buffer, size_t length);
 /// The connection's client address as the kernel gave it (IPv4 or IPv6) and its length; NULL
 /// for any other family or when MHD has none. Valid while the connection is.
 const struct sockaddr *shim_mhd_client_sockaddr(struct MHD_Connection *connection, socklen_t *length);

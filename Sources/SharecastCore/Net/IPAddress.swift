@@ -11,13 +11,16 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         var v4 = in_addr()
         var v6 = in6_addr()
+        let parsed: IPAddress?
         if inet_pton(AF_INET, text, &v4) == 1 {
-            bytes = [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + withUnsafeBytes(of: &v4) { Array($0) }
+            parsed = withUnsafeBytes(of: &v4) { IPAddress(networkOrder: $0) }
         } else if inet_pton(AF_INET6, text, &v6) == 1 {
-            bytes = withUnsafeBytes(of: &v6) { Array($0) }
+            parsed = withUnsafeBytes(of: &v6) { IPAddress(networkOrder: $0) }
         } else {
-            return nil
+            parsed = nil
         }
+        guard let parsed else { return nil }
+        self = parsed
     }
 
     init(bytes: [UInt8]) {

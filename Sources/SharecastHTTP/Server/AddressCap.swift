@@ -32,9 +32,7 @@ extension ServerCallbacks {
         guard server.configuration.maxConnectionsPerAddress > 0 else { return }
         switch code {
         case .CONNECTION_NOTIFY_STARTED:
-            var length = socklen_t(0)
-            guard let connection, let address = shim_mhd_client_sockaddr(connection, &length),
-                  let client = IPAddress(socketAddress: address, length: length) else { return }
+            guard let connection, let client = server.clientIPAddress(connection) else { return }
             server.connectionsByAddress.withLock { $0[client, default: 0] += 1 }
             socketContext.pointee = Unmanaged.passRetained(CountedAddress(client)).toOpaque()
         case .CONNECTION_NOTIFY_CLOSED:
@@ -48,6 +46,20 @@ extension ServerCallbacks {
         default:
             return
         }
+    }
+}
+
+extension ServerContext {
+    /// The peer's address as the kernel gave it; nil for a family other than IPv4 and IPv6.
+    func clientIPAddress(_ connection: OpaquePointer) -> IPAddress? {
+        var length = socklen_t(0)
+        guard let address = shim_mhd_client_sockaddr(connection, &length) else { return nil }
+        return IPAddress(socketAddress: address, length: length)
+    }
+
+    /// The peer's address as text (an IPv4-mapped one as plain IPv4), or "" without one.
+    func clientAddress(_ connection: OpaquePointer) -> String {
+        clientIPAddress(connection)?.description ?? ""
     }
 }
 

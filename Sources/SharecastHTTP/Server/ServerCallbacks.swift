@@ -266,10 +266,4 @@ extension ServerContext {
         _ = MHD_get_connection_values(connection, kind, ServerCallbacks.collectField, Unmanaged.passUnretained(collector).toOpaque())
         return collector.items
     }
-
-    func clientAddress(_ connection: OpaquePointer) -> String {
-        var buffer = [CChar](repeating: 0, count: 64)
-        guard shim_mhd_client_address(connection, &buffer, buffer.count) == 0 else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }
